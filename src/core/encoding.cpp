@@ -1,0 +1,214 @@
+#include "core/encoding.h"
+
+#include <array>
+
+namespace troad {
+namespace {
+
+constexpr char kStd[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string Encode(std::span<const uint8_t> in, const char* alphabet, bool pad) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  size_t rest = in.size() - i;
+  if (rest == 1) {
+    uint32_t v = uint32_t{in[i]} << 16;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    if (pad) out += "==";
+  } else if (rest == 2) {
+    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    if (pad) out += '=';
+  }
+  return out;
+}
+
+std::array<int8_t, 256> ReverseTable(const char* alphabet) {
+  std::array<int8_t, 256> table{};
+  table.fill(-1);
+  for (int i = 0; i < 64; ++i) table[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
+  return table;
+}
+
+Result<std::string> Decode(std::string_view text, const char* alphabet, bool padded) {
+  static const auto kStdRev = ReverseTable(kStd);
+  static const auto kUrlRev = ReverseTable(kUrl);
+  const auto& rev = alphabet == kStd ? kStdRev : kUrlRev;
+  if (padded) {
+    if (text.size() % 4 != 0) {
+      return Fail(ErrorCode::kInvalidArgument, "base64 length {} is not a multiple of 4",
+                  text.size());
+    }
+    size_t pad = 0;
+    while (pad < 2 && !text.empty() && text.back() == '=') {
+      text.remove_suffix(1);
+      ++pad;
+    }
+  } else if (text.size() % 4 == 1) {
+    return Fail(ErrorCode::kInvalidArgument, "base64url length {} is impossible", text.size());
+  }
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    int8_t v = rev[static_cast<uint8_t>(text[i])];
+    if (v < 0) {
+      return Fail(ErrorCode::kInvalidArgument, "invalid base64 character at offset {}", i);
+    }
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  // Leftover bits must be zero (canonical encoding).
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
+    return Fail(ErrorCode::kInvalidArgument, "base64 has non-zero trailing bits");
+  }
+  return out;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string Base64Encode(std::span<const uint8_t> data) { return Encode(data, kStd, true); }
+std::string Base64Encode(std::string_view data) { return Encode(AsBytes(data), kStd, true); }
+Result<std::string> Base64Decode(std::string_view text) { return Decode(text, kStd, true); }
+std::string Base64UrlEncode(std::span<const uint8_t> data) { return Encode(data, kUrl, false); }
+std::string Base64UrlEncode(std::string_view data) { return Encode(AsBytes(data), kUrl, false); }
+Result<std::string> Base64UrlDecode(std::string_view text) { return Decode(text, kUrl, false); }
+
+std::string HexEncode(std::span<const uint8_t> data) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(data.size() * 2);
+  for (uint8_t b : data) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
+std::string HexEncode(std::string_view data) { return HexEncode(AsBytes(data)); }
+
+Result<std::string> HexDecode(std::string_view text) {
+  if (text.size() % 2 != 0) return Fail(ErrorCode::kInvalidArgument, "hex length is odd");
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int hi = HexValue(text[i]);
+    int lo = HexValue(text[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return Fail(ErrorCode::kInvalidArgument, "invalid hex digit at offset {}", i);
+    }
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+Result<std::string> PercentDecode(std::string_view text, bool forbid_nul) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) {
+      return Fail(ErrorCode::kInvalidArgument, "truncated percent-escape at offset {}", i);
+    }
+    int hi = HexValue(text[i + 1]);
+    int lo = HexValue(text[i + 2]);
+    if (hi < 0 || lo < 0) {
+      return Fail(ErrorCode::kInvalidArgument, "invalid percent-escape at offset {}", i);
+    }
+    char c = static_cast<char>(hi * 16 + lo);
+    if (c == '\0' && forbid_nul) {
+      return Fail(ErrorCode::kInvalidArgument, "encoded NUL at offset {}", i);
+    }
+    out += c;
+    i += 2;
+  }
+  return out;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    auto c = static_cast<uint8_t>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<uint8_t>(text[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and out-of-range code points are invalid.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string EscapeForLog(std::string_view text, size_t max) {
+  std::string out;
+  bool utf8_ok = IsValidUtf8(text);
+  for (size_t i = 0; i < text.size() && out.size() < max; ++i) {
+    auto c = static_cast<uint8_t>(text[i]);
+    if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8_ok)) {
+      static constexpr char kDigits[] = "0123456789abcdef";
+      out += "\\x";
+      out += kDigits[c >> 4];
+      out += kDigits[c & 15];
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (out.size() >= max && text.size() > max) out += "…";
+  return out;
+}
+
+}  // namespace troad

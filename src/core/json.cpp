@@ -1,0 +1,138 @@
+#include "core/json.h"
+
+#include <fmt/format.h>
+
+#include "core/encoding.h"
+
+namespace troad {
+
+Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what, size_t max_depth) {
+  size_t depth = 0;
+  bool too_deep = false;
+  nlohmann::json::parser_callback_t limit = [&](int d, nlohmann::json::parse_event_t event,
+                                                nlohmann::json&) {
+    if (event == nlohmann::json::parse_event_t::object_start ||
+        event == nlohmann::json::parse_event_t::array_start) {
+      depth = static_cast<size_t>(d) + 1;
+      if (depth > max_depth) too_deep = true;
+    }
+    return !too_deep;
+  };
+  nlohmann::json doc = nlohmann::json::parse(text, limit, /*allow_exceptions=*/false);
+  if (too_deep) {
+    return Fail(ErrorCode::kInvalidArgument, "{}: JSON nested deeper than {}", what, max_depth);
+  }
+  if (doc.is_discarded()) {
+    return Fail(ErrorCode::kInvalidArgument, "{}: malformed JSON", what);
+  }
+  return doc;
+}
+
+void JsonErrors::Add(std::string path, std::string message) {
+  if (first_.empty()) first_ = path.empty() ? message : path + ": " + message;
+}
+
+Status JsonErrors::ToStatus(std::string_view what) const {
+  if (first_.empty()) return Ok();
+  return Fail(ErrorCode::kInvalidArgument, "{}: {}", what, first_);
+}
+
+const nlohmann::json* JsonView::Get(const std::string& key, bool required) {
+  if (node_ == nullptr) return nullptr;
+  if (!node_->is_object()) {
+    errors_->Add(path_, "expected an object");
+    return nullptr;
+  }
+  auto it = node_->find(key);
+  if (it == node_->end() || it->is_null()) {
+    if (required) errors_->Add(Sub(key), "is required");
+    return nullptr;
+  }
+  return &*it;
+}
+
+std::string JsonView::String(const std::string& key, bool required, size_t max_len) {
+  const nlohmann::json* v = Get(key, required);
+  if (v == nullptr) return {};
+  if (!v->is_string()) {
+    errors_->Add(Sub(key), "expected a string");
+    return {};
+  }
+  const std::string& s = v->get_ref<const std::string&>();
+  if (s.size() > max_len) {
+    errors_->Add(Sub(key), fmt::format("longer than {} bytes", max_len));
+    return {};
+  }
+  if (required && s.empty()) errors_->Add(Sub(key), "must not be empty");
+  return s;
+}
+
+int64_t JsonView::Int(const std::string& key, bool required, int64_t def, int64_t min,
+                      int64_t max) {
+  const nlohmann::json* v = Get(key, required);
+  if (v == nullptr) return def;
+  if (!v->is_number_integer()) {
+    errors_->Add(Sub(key), "expected an integer");
+    return def;
+  }
+  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    errors_->Add(Sub(key), fmt::format("is out of range [{}, {}]", min, max));
+    return def;
+  }
+  int64_t n = v->get<int64_t>();
+  if (n < min || n > max) {
+    errors_->Add(Sub(key), fmt::format("{} is out of range [{}, {}]", n, min, max));
+    return def;
+  }
+  return n;
+}
+
+bool JsonView::Bool(const std::string& key, bool def) {
+  const nlohmann::json* v = Get(key, false);
+  if (v == nullptr) return def;
+  if (!v->is_boolean()) {
+    errors_->Add(Sub(key), "expected true or false");
+    return def;
+  }
+  return v->get<bool>();
+}
+
+JsonView JsonView::Object(const std::string& key, bool required) {
+  const nlohmann::json* v = Get(key, required);
+  if (v != nullptr && !v->is_object()) {
+    errors_->Add(Sub(key), "expected an object");
+    v = nullptr;
+  }
+  return JsonView(v, Sub(key), errors_);
+}
+
+std::vector<JsonView> JsonView::Array(const std::string& key, bool required) {
+  std::vector<JsonView> out;
+  const nlohmann::json* v = Get(key, required);
+  if (v == nullptr) return out;
+  if (!v->is_array()) {
+    errors_->Add(Sub(key), "expected an array");
+    return out;
+  }
+  out.reserve(v->size());
+  for (size_t i = 0; i < v->size(); ++i) {
+    out.emplace_back(&(*v)[i], fmt::format("{}[{}]", Sub(key), i), errors_);
+  }
+  return out;
+}
+
+std::vector<std::string> JsonView::StringArray(const std::string& key, bool required) {
+  std::vector<std::string> out;
+  for (JsonView& el : Array(key, required)) out.push_back(el.AsString());
+  return out;
+}
+
+std::string JsonView::AsString() {
+  if (node_ == nullptr || !node_->is_string()) {
+    errors_->Add(path_, "expected a string");
+    return {};
+  }
+  return node_->get<std::string>();
+}
+
+}  // namespace troad

@@ -1,0 +1,76 @@
+// Test-only helpers for crypto tests: a scratch directory and running the `openssl`
+// command line tool to cross-check our output. Not part of troad_crypto.
+// Thread-safety: use from one test thread.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "crypto/random.h"
+
+namespace troad::crypto::testutil {
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir()
+      : path_(std::filesystem::temp_directory_path() / ("troad-crypto-test-" + NewUuid())) {
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void WriteFile(const std::string& path, std::string_view contents) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return std::move(buf).str();
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `command` through the shell (std::system), capturing its output in `dir`.
+inline CommandResult RunCommand(const TempDir& dir, const std::string& command) {
+  std::string out_file = dir.File("command-output.txt");
+  int status = std::system(("(" + command + ") > " + out_file + " 2>&1").c_str());
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.output = ReadFile(out_file);
+  return result;
+}
+
+// The cross-checks need the `openssl` command (Debian package `openssl`).
+inline bool HaveOpensslCli() { return std::system("openssl version > /dev/null 2>&1") == 0; }
+
+#define TROAD_REQUIRE_OPENSSL_CLI()                                                        \
+  ASSERT_TRUE(::troad::crypto::testutil::HaveOpensslCli())                                  \
+      << "the openssl command line tool is needed for this cross-check (apt-get install " \
+         "openssl)"
+
+}  // namespace troad::crypto::testutil

@@ -1,0 +1,183 @@
+#include "gateway/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/config.h"
+#include "crypto/x509.h"
+
+namespace troad::gateway {
+namespace fs = std::filesystem;
+
+const LocalClient* GatewayConfig::FindClient(const ClientId& client) const {
+  for (const auto& c : clients) {
+    if (c.id == client) return &c;
+  }
+  return nullptr;
+}
+
+const LocalService* GatewayConfig::FindService(const ServiceId& service) const {
+  for (const auto& s : services) {
+    if (s.id == service) return &s;
+  }
+  return nullptr;
+}
+
+const SigningKey* GatewayConfig::FindSigningKey(const ClientId& member) const {
+  for (const auto& k : signing_keys) {
+    if (k.member == member) return &k;
+  }
+  return nullptr;
+}
+
+Result<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view text) {
+  size_t colon = text.rfind(':');
+  auto bad = [&] {
+    return Fail(ErrorCode::kInvalidArgument, "\"{}\" is not host:port", std::string(text));
+  };
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 >= text.size()) return bad();
+  std::string host(text.substr(0, colon));
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) return bad();
+    host = host.substr(1, host.size() - 2);
+  }
+  uint32_t port = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9') return bad();
+    port = port * 10 + static_cast<uint32_t>(c - '0');
+    if (port > 65535) return bad();
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+Result<GatewayConfig> GatewayConfig::Load(const std::string& path) {
+  TROAD_ASSIGN_OR_RETURN(auto doc, TomlDocument::Load(path));
+  fs::path base = fs::absolute(path).parent_path();
+  auto resolve = [&](const std::string& file) -> std::string {
+    if (file.empty()) return file;
+    fs::path p(file);
+    return (p.is_absolute() ? p : base / p).lexically_normal().string();
+  };
+
+  GatewayConfig c;
+  c.config_file = fs::absolute(path).string();
+  ConfigSection root = doc->Root();
+  ConfigSection gw = root.Section("gateway");
+  std::string id_text = gw.RequiredString("id");
+  if (!id_text.empty()) {
+    auto id = GatewayId::Parse(id_text);
+    if (!id) {
+      gw.Error("id", id.error().message());
+    } else {
+      c.id = *id;
+    }
+  }
+  c.globalconf_file = resolve(gw.RequiredString("globalconf"));
+  c.data_dir = resolve(gw.String("data_dir", "data"));
+  c.threads = static_cast<int>(gw.Int("threads", 0, 0, 256));
+
+  ConfigSection listen = root.Section("listen");
+  c.consumer_listen = listen.String("consumer", "127.0.0.1:8080");
+  c.consumer_tls_listen = listen.String("consumer_tls", "");
+  c.provider_listen = listen.String("provider", "0.0.0.0:8443");
+  c.admin_listen = listen.String("admin", "127.0.0.1:4000");
+  for (const char* key : {"consumer", "consumer_tls", "provider", "admin"}) {
+    std::string v = listen.String(key, "");
+    if (!v.empty() && !SplitHostPort(v)) listen.Error(key, "\"" + v + "\" is not host:port");
+  }
+
+  ConfigSection tls = root.Section("tls");
+  c.auth_certificate_file = resolve(tls.RequiredString("certificate"));
+  c.auth_key_file = resolve(tls.RequiredString("key"));
+  c.local_tls_certificate_file = resolve(tls.String("local_certificate", ""));
+  c.local_tls_key_file = resolve(tls.String("local_key", ""));
+
+  for (ConfigSection& s : root.SectionList("signing")) {
+    SigningKey key;
+    auto member = ClientId::Parse(s.RequiredString("member"));
+    if (!member || member->is_subsystem()) {
+      s.Error("member", member ? "must name a member, not a subsystem" : member.error().message());
+    } else {
+      key.member = *member;
+    }
+    key.certificate_file = resolve(s.RequiredString("certificate"));
+    key.key_file = resolve(s.RequiredString("key"));
+    c.signing_keys.push_back(std::move(key));
+  }
+
+  for (ConfigSection& s : root.SectionList("client")) {
+    LocalClient client;
+    auto id = ClientId::Parse(s.RequiredString("id"));
+    if (!id || !id->is_subsystem()) {
+      s.Error("id", id ? "must name a subsystem" : id.error().message());
+    } else {
+      client.id = *id;
+    }
+    std::string type = s.String("connection", "http");
+    if (type == "http") {
+      client.connection = ConnectionType::kHttp;
+    } else if (type == "https") {
+      client.connection = ConnectionType::kHttps;
+    } else if (type == "https-client-cert") {
+      client.connection = ConnectionType::kHttpsClientCert;
+    } else {
+      s.Error("connection", "\"" + type + "\" is not one of http, https, https-client-cert");
+    }
+    for (const std::string& file : s.StringList("certificates")) {
+      auto cert = crypto::Certificate::LoadPemFile(resolve(file));
+      if (!cert) {
+        s.Error("certificates", cert.error().message());
+      } else {
+        client.certificate_sha256.push_back(cert->Sha256Fingerprint());
+      }
+    }
+    if (client.connection == ConnectionType::kHttpsClientCert &&
+        client.certificate_sha256.empty()) {
+      s.Error("certificates", "https-client-cert needs at least one certificate");
+    }
+    c.clients.push_back(std::move(client));
+  }
+
+  for (ConfigSection& s : root.SectionList("service")) {
+    LocalService service;
+    auto id = ServiceId::Parse(s.RequiredString("id"));
+    if (!id) {
+      s.Error("id", id.error().message());
+    } else {
+      service.id = *id;
+    }
+    service.backend_url = s.RequiredString("backend");
+    if (!service.backend_url.empty() && service.backend_url.rfind("http://", 0) != 0 &&
+        service.backend_url.rfind("https://", 0) != 0) {
+      s.Error("backend", "must be an http:// or https:// URL");
+    }
+    service.openapi_file = resolve(s.String("openapi", ""));
+    service.timeout = std::chrono::milliseconds(s.Int("timeout_ms", 30'000, 100, 3'600'000));
+    c.services.push_back(std::move(service));
+  }
+
+  ConfigSection limits = root.Section("limits");
+  c.max_body_bytes = static_cast<size_t>(
+      limits.Int("max_body_bytes", 10 * 1024 * 1024, 1024, int64_t{1} << 32));
+  c.exchange_timeout =
+      std::chrono::milliseconds(limits.Int("exchange_timeout_ms", 60'000, 100, 3'600'000));
+
+  ConfigSection log = root.Section("message_log");
+  std::string sync = log.String("synchronous", "full");
+  if (sync != "full" && sync != "normal") {
+    log.Error("synchronous", "must be \"full\" or \"normal\"");
+  }
+  c.sync_full = sync == "full";
+
+  ConfigSection logging = root.Section("logging");
+  c.log_level = logging.String("level", "info");
+  std::string format = logging.String("format", "json");
+  if (format != "json" && format != "text") logging.Error("format", "must be \"json\" or \"text\"");
+  c.log_json = format == "json";
+
+  TROAD_RETURN_IF_ERROR(doc->Finish());
+  return c;
+}
+
+}  // namespace troad::gateway

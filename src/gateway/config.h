@@ -1,0 +1,86 @@
+// A gateway's local configuration (gateway.toml): who it is, where it listens, its
+// keys, the local information systems that may act as which subsystem, and where
+// the services it provides are really served. Every key is documented in
+// docs/configuration.md. Parsed once at start-up into an immutable GatewayConfig.
+// Thread-safety: immutable after Load.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/result.h"
+
+namespace troad::gateway {
+
+// How a local information system proves it may act as a subsystem (X-Road's
+// NOSSL / SSLNOAUTH / SSLAUTH).
+enum class ConnectionType { kHttp, kHttps, kHttpsClientCert };
+
+struct LocalClient {
+  ClientId id;
+  ConnectionType connection = ConnectionType::kHttp;
+  // With kHttpsClientCert: SHA-256 fingerprints of the certificates that may act as
+  // this subsystem (read from the PEM files named in the configuration).
+  std::vector<std::string> certificate_sha256;
+};
+
+struct LocalService {
+  ServiceId id;
+  std::string backend_url;  // base URL; the r1 rest path and query are appended
+  std::string openapi_file;  // absolute path, or empty
+  std::chrono::milliseconds timeout{30'000};
+};
+
+struct SigningKey {
+  ClientId member;
+  std::string certificate_file;
+  std::string key_file;
+};
+
+struct GatewayConfig {
+  std::string config_file;  // the file this came from
+  GatewayId id;
+  std::string globalconf_file;
+  std::string data_dir;
+
+  std::string consumer_listen;      // "127.0.0.1:8080"
+  std::string consumer_tls_listen;  // "" for none
+  std::string provider_listen;      // "127.0.0.1:8443"
+  std::string admin_listen;         // "127.0.0.1:4000"
+  int threads = 0;                  // 0: one per core
+
+  std::string auth_certificate_file;
+  std::string auth_key_file;
+  // Certificate and key the consumer TLS listener shows local systems; defaults to
+  // the authentication certificate.
+  std::string local_tls_certificate_file;
+  std::string local_tls_key_file;
+
+  std::vector<SigningKey> signing_keys;
+  std::vector<LocalClient> clients;
+  std::vector<LocalService> services;
+
+  size_t max_body_bytes = 10 * 1024 * 1024;
+  std::chrono::milliseconds exchange_timeout{60'000};  // whole exchange, consumer side
+  bool sync_full = true;  // message log fsync on every group commit
+
+  std::string log_level = "info";
+  bool log_json = true;
+
+  const LocalClient* FindClient(const ClientId& client) const;
+  const LocalService* FindService(const ServiceId& service) const;
+  const SigningKey* FindSigningKey(const ClientId& member) const;
+
+  // Reads and validates `path`; relative file names inside are taken relative to the
+  // directory of `path`.
+  static Result<GatewayConfig> Load(const std::string& path);
+};
+
+// Splits "host:port" / "[v6]:port"; kInvalidArgument with the text otherwise.
+Result<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view text);
+
+}  // namespace troad::gateway

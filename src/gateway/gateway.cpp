@@ -1,0 +1,1080 @@
+#include "gateway/gateway.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/field.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/encoding.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
+#include "gateway/access.h"
+#include "gateway/envelope.h"
+#include "gateway/metaservices.h"
+#include "gateway/xroad_rest.h"
+
+namespace troad::gateway {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using http::Request;
+using http::Response;
+
+namespace {
+
+Error FaultError(ErrorCode code, std::string_view fault, std::string message) {
+  return Error(code, std::move(message)).WithFault(std::string(fault));
+}
+
+std::string Header(const Request& req, std::string_view name) {
+  auto it = req.find(name);
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+std::string RemoteAddress(const http::ConnectionInfo& conn) {
+  return conn.remote.address().to_string() + ":" + std::to_string(conn.remote.port());
+}
+
+Result<http::tcp::endpoint> ToEndpoint(const std::string& text) {
+  TROAD_ASSIGN_OR_RETURN(auto hp, SplitHostPort(text));
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(hp.first, ec);
+  if (ec) {
+    return Fail(ErrorCode::kInvalidArgument, "listen address \"{}\" is not an IP address", text);
+  }
+  return http::tcp::endpoint(address, hp.second);
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(ErrorCode::kNotFound, "cannot open {}", path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+int64_t FileMtime(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+// The pass-through headers of a request, names lower case, in order.
+HeaderList PassThroughHeaders(const bhttp::fields& fields, bool request) {
+  HeaderList out;
+  std::vector<std::string> connection_options;
+  if (auto it = fields.find(bhttp::field::connection); it != fields.end()) {
+    connection_options = ConnectionOptionHeaders(it->value());
+  }
+  for (const auto& field : fields) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool pass = request ? IsPassThroughRequestHeader(name) : IsPassThroughResponseHeader(name);
+    if (!pass) continue;
+    if (std::find(connection_options.begin(), connection_options.end(), name) !=
+        connection_options.end()) {
+      continue;
+    }
+    out.emplace_back(std::move(name), std::string(field.value()));
+  }
+  return out;
+}
+
+std::string SummaryHash(std::string_view header_bytes, const crypto::Sha512Digest& body) {
+  return ComputeRequestHash(header_bytes, body);
+}
+
+}  // namespace
+
+Gateway::Gateway(GatewayConfig config, const Clock& clock)
+    : config_(std::move(config)), clock_(clock) {}
+
+Gateway::~Gateway() { Stop(); }
+
+Result<std::unique_ptr<Gateway>> Gateway::Create(GatewayConfig config, const Clock& clock) {
+  std::unique_ptr<Gateway> gw(new Gateway(std::move(config), clock));
+  TROAD_RETURN_IF_ERROR(gw->Init());
+  return gw;
+}
+
+std::shared_ptr<const globalconf::GlobalConf> Gateway::CurrentConf() const {
+  std::lock_guard lock(conf_mu_);
+  return conf_;
+}
+
+Status Gateway::ReloadGlobalConf() {
+  int64_t mtime = FileMtime(config_.globalconf_file);
+  {
+    std::lock_guard lock(conf_mu_);
+    if (conf_ && mtime == conf_file_mtime_) return Ok();
+  }
+  auto conf = globalconf::GlobalConf::LoadFile(config_.globalconf_file);
+  if (!conf) {
+    ++metrics_.globalconf_reload_failures;
+    return Fail(std::move(conf).error());
+  }
+  if ((*conf)->instance() != config_.id.owner.instance) {
+    ++metrics_.globalconf_reload_failures;
+    return Fail(ErrorCode::kInvalidArgument,
+                "global configuration is for instance {}, this gateway belongs to {}",
+                (*conf)->instance(), config_.id.owner.instance);
+  }
+  std::lock_guard lock(conf_mu_);
+  if (conf_ && (*conf)->version() < conf_->version()) {
+    ++metrics_.globalconf_reload_failures;
+    return Fail(ErrorCode::kFailedPrecondition,
+                "global configuration version {} is older than the one held ({})",
+                (*conf)->version(), conf_->version());
+  }
+  conf_ = std::move(*conf);
+  conf_file_mtime_ = mtime;
+  replay_.SetWindow(std::chrono::milliseconds(2 * conf_->settings().max_clock_skew_ms));
+  ++metrics_.globalconf_reloads;
+  return Ok();
+}
+
+Status Gateway::Init() {
+  if (auto st = ReloadGlobalConf(); !st) return st;
+  auto conf = CurrentConf();
+  if (conf->FindGateway(config_.id) == nullptr) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "gateway {} is not listed in the global configuration {}", config_.id.ToString(),
+                config_.globalconf_file);
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(config_.data_dir, ec);
+  if (ec) {
+    return Fail(ErrorCode::kIo, "cannot create data directory {}: {}", config_.data_dir,
+                ec.message());
+  }
+  TROAD_ASSIGN_OR_RETURN(log_, MessageLog::Open(config_.data_dir + "/messagelog.db",
+                                                config_.sync_full, clock_));
+
+  for (const SigningKey& sk : config_.signing_keys) {
+    TROAD_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::LoadPemFile(sk.key_file));
+    TROAD_ASSIGN_OR_RETURN(auto cert, crypto::Certificate::LoadPemFile(sk.certificate_file));
+    if (key.Public().ToDer() != cert.GetPublicKey().ToDer()) {
+      return Fail(ErrorCode::kInvalidArgument, "signing key {} does not match certificate {}",
+                  sk.key_file, sk.certificate_file);
+    }
+    signers_[sk.member.ToString()] =
+        std::make_unique<BatchSigner>(std::move(key), std::move(cert));
+  }
+
+  TROAD_ASSIGN_OR_RETURN(auto auth_key, crypto::PrivateKey::LoadPemFile(config_.auth_key_file));
+  TROAD_ASSIGN_OR_RETURN(auto auth_chain, [&]() -> Result<std::vector<crypto::Certificate>> {
+    TROAD_ASSIGN_OR_RETURN(auto pem, ReadFile(config_.auth_certificate_file));
+    return crypto::Certificate::ChainFromPem(pem);
+  }());
+
+  http::TlsOptions peer_tls;
+  peer_tls.certificate_chain = auth_chain;
+  peer_tls.private_key = auth_key;
+  peer_tls.trust_anchors = conf->trusted_cas();
+  peer_tls.require_peer_certificate = true;
+  peer_tls.tls13_only = true;
+  TROAD_ASSIGN_OR_RETURN(provider_tls_, http::MakeServerTlsContext(peer_tls));
+  TROAD_ASSIGN_OR_RETURN(auto peer_client_tls, http::MakeClientTlsContext(peer_tls));
+
+  http::ClientOptions peer_options;
+  peer_options.tls = peer_client_tls;
+  peer_options.body_limit = config_.max_body_bytes + 2 * kMaxHeaderPartBytes;
+  peers_ = std::make_unique<http::Client>(io_.get_executor(), peer_options);
+  http::ClientOptions backend_options;
+  backend_options.body_limit = config_.max_body_bytes;
+  backends_ = std::make_unique<http::Client>(io_.get_executor(), backend_options);
+
+  if (!config_.consumer_tls_listen.empty()) {
+    http::TlsOptions local;
+    if (!config_.local_tls_certificate_file.empty()) {
+      TROAD_ASSIGN_OR_RETURN(auto pem, ReadFile(config_.local_tls_certificate_file));
+      TROAD_ASSIGN_OR_RETURN(local.certificate_chain, crypto::Certificate::ChainFromPem(pem));
+      TROAD_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::LoadPemFile(config_.local_tls_key_file));
+      local.private_key = key;
+    } else {
+      local.certificate_chain = auth_chain;
+      local.private_key = auth_key;
+    }
+    local.request_peer_certificate = true;
+    local.tls13_only = false;
+    // Information systems' client certificates are pinned by fingerprint per
+    // subsystem; they may be self-signed, so they are checked by pin, not by chain.
+    TROAD_ASSIGN_OR_RETURN(consumer_tls_, http::MakeServerTlsContext(local));
+  }
+
+  for (const LocalService& s : config_.services) {
+    if (s.openapi_file.empty()) continue;
+    TROAD_ASSIGN_OR_RETURN(auto doc, ReadFile(s.openapi_file));
+    openapi_docs_[s.id.ToString()] = std::move(doc);
+  }
+  return Ok();
+}
+
+Status Gateway::Start() {
+  auto error_response = [](unsigned status, std::string reason) {
+    std::string code(status == 413 ? kFaultLimitExceeded : kFaultBadRequest);
+    return MakeFaultResponse(FaultType(FaultOrigin::kClient, code), reason, "", "", 11, false);
+  };
+  http::ServerOptions consumer_options;
+  consumer_options.body_limit = config_.max_body_bytes;
+  consumer_options.error_response = error_response;
+  auto consumer_handler = [this](Request& req, const http::ConnectionInfo& conn) {
+    return HandleConsumer(req, conn);
+  };
+
+  TROAD_ASSIGN_OR_RETURN(auto consumer_ep, ToEndpoint(config_.consumer_listen));
+  TROAD_ASSIGN_OR_RETURN(consumer_server_, http::Server::Create(io_, consumer_ep, nullptr,
+                                                                consumer_handler,
+                                                                consumer_options));
+  if (consumer_tls_) {
+    TROAD_ASSIGN_OR_RETURN(auto ep, ToEndpoint(config_.consumer_tls_listen));
+    TROAD_ASSIGN_OR_RETURN(consumer_tls_server_,
+                           http::Server::Create(io_, ep, consumer_tls_, consumer_handler,
+                                                consumer_options));
+  }
+
+  http::ServerOptions provider_options;
+  provider_options.body_limit = config_.max_body_bytes + 2 * kMaxHeaderPartBytes;
+  provider_options.error_response = [](unsigned status, std::string reason) {
+    std::string code(status == 413 ? kFaultLimitExceeded : kFaultInvalidMessage);
+    return MakeFaultResponse(FaultType(FaultOrigin::kServerProxy, code), reason, "", "", 11,
+                             false);
+  };
+  TROAD_ASSIGN_OR_RETURN(auto provider_ep, ToEndpoint(config_.provider_listen));
+  TROAD_ASSIGN_OR_RETURN(
+      provider_server_,
+      http::Server::Create(io_, provider_ep, provider_tls_,
+                           [this](Request& req, const http::ConnectionInfo& conn) {
+                             return HandleProvider(req, conn);
+                           },
+                           provider_options));
+
+  TROAD_ASSIGN_OR_RETURN(auto admin_ep, ToEndpoint(config_.admin_listen));
+  http::ServerOptions admin_options;
+  admin_options.body_limit = 64 * 1024;
+  TROAD_ASSIGN_OR_RETURN(admin_server_,
+                         http::Server::Create(io_, admin_ep, nullptr,
+                                              [this](Request& req, const http::ConnectionInfo& c) {
+                                                return HandleAdmin(req, c);
+                                              },
+                                              admin_options));
+  consumer_server_->Start();
+  if (consumer_tls_server_) consumer_tls_server_->Start();
+  provider_server_->Start();
+  admin_server_->Start();
+  asio::co_spawn(io_, RefreshLoop(), asio::detached);
+  spdlog::info("gateway {} listening: consumer {}, provider {}, admin {}", config_.id.ToString(),
+               consumer_endpoint().address().to_string() + ":" +
+                   std::to_string(consumer_endpoint().port()),
+               provider_endpoint().address().to_string() + ":" +
+                   std::to_string(provider_endpoint().port()),
+               admin_endpoint().address().to_string() + ":" +
+                   std::to_string(admin_endpoint().port()));
+  return Ok();
+}
+
+void Gateway::Run() {
+  int n = config_.threads > 0 ? config_.threads
+                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto guard = asio::make_work_guard(io_);
+  for (int i = 1; i < n; ++i) threads_.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void Gateway::Stop() {
+  if (stopping_.exchange(true)) return;
+  for (auto* server : {consumer_server_.get(), consumer_tls_server_.get(), provider_server_.get(),
+                       admin_server_.get()}) {
+    if (server) server->Stop(std::chrono::milliseconds(5000));
+  }
+  if (peers_) peers_->Shutdown();
+  if (backends_) backends_->Shutdown();
+  io_.stop();
+  if (log_) log_->Stop();
+}
+
+http::tcp::endpoint Gateway::consumer_endpoint() const { return consumer_server_->local_endpoint(); }
+http::tcp::endpoint Gateway::provider_endpoint() const { return provider_server_->local_endpoint(); }
+http::tcp::endpoint Gateway::admin_endpoint() const { return admin_server_->local_endpoint(); }
+
+asio::awaitable<void> Gateway::RefreshLoop() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!stopping_) {
+    auto conf = CurrentConf();
+    timer.expires_after(std::chrono::seconds(conf->settings().refresh_interval_s));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopping_) co_return;
+    if (auto st = ReloadGlobalConf(); !st) {
+      spdlog::error("keeping the last good global configuration: {}", st.error().message());
+    }
+  }
+}
+
+asio::awaitable<void> Gateway::WriteRecord(TransferRecord record) {
+  auto st = co_await log_->Append(std::move(record));
+  if (st) {
+    ++metrics_.records_written;
+  } else {
+    ++metrics_.record_failures;
+    spdlog::error("message log write failed: {}", st.error().message());
+  }
+}
+
+asio::awaitable<Response> Gateway::Refuse(TransferRecord record, FaultOrigin origin, Error error,
+                                          const Request& req) {
+  std::string type = FaultType(origin, FaultCodeFor(error));
+  record.fault = type;
+  record.fault_message = error.message();
+  record.response_time_ms = clock_.NowMillis();
+  std::string detail = record.request_id;
+  Response res = MakeFaultResponse(type, error.message(), detail, Header(req, "accept"),
+                                   req.version(), req.keep_alive());
+  record.status = static_cast<int>(res.result_int());
+  record.response_bytes = static_cast<int64_t>(res.body().size());
+  bool consumer = record.side == "consumer";
+  ++(consumer ? metrics_.consumer_faults : metrics_.provider_faults);
+  spdlog::info("{} refused {} ({} → {}): {}: {}", record.side, record.message_id, record.client,
+               record.service, type, error.message());
+  auto st = co_await log_->Append(std::move(record));
+  if (!st) {
+    ++metrics_.record_failures;
+    spdlog::error("message log write failed: {}", st.error().message());
+  } else {
+    ++metrics_.records_written;
+  }
+  co_return res;
+}
+
+// ---- Consumer side -----------------------------------------------------------------
+
+asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::ConnectionInfo& conn) {
+  ++metrics_.consumer_requests;
+  auto conf = CurrentConf();
+  TransferRecord rec;
+  rec.side = "consumer";
+  rec.request_id = crypto::NewUuid();
+  rec.request_time_ms = clock_.NowMillis();
+  rec.peer = RemoteAddress(conn);
+  rec.request_bytes = static_cast<int64_t>(req.body().size());
+
+  auto target = ParseConsumerTarget(req.target());
+  if (!target) co_return co_await Refuse(std::move(rec), FaultOrigin::kClient, target.error(), req);
+
+  if (target->kind == ConsumerTarget::Kind::kListClients) {
+    if (req.method() != bhttp::verb::get) {
+      co_return co_await Refuse(std::move(rec), FaultOrigin::kClient,
+                                FaultError(ErrorCode::kInvalidArgument, kFaultInvalidHttpMethod,
+                                           "listClients takes GET"),
+                                req);
+    }
+    std::vector<ClientInfo> clients;
+    for (const auto& m : conf->members()) {
+      if (!target->list_clients_instance.empty() &&
+          m.id.instance != target->list_clients_instance) {
+        continue;
+      }
+      clients.push_back(ClientInfo{m.id, m.name, ""});
+    }
+    for (const auto& s : conf->subsystems()) {
+      if (!target->list_clients_instance.empty() &&
+          s.id.instance != target->list_clients_instance) {
+        continue;
+      }
+      const auto* member = conf->FindMember(s.id.Member());
+      clients.push_back(ClientInfo{s.id, member ? member->name : "", s.name});
+    }
+    std::string content_type;
+    FaultFormat format = FaultFormatFor(Header(req, "accept"), &content_type);
+    Response res = http::MakeResponse(
+        200, format == FaultFormat::kXml ? RenderListClientsXml(clients) : RenderListClientsJson(clients),
+        content_type, req.version(), req.keep_alive());
+    co_return res;
+  }
+
+  const RestTarget& rest = target->rest;
+  rec.service = rest.service.ToString();
+  auto headers = ParseXRoadRequestHeaders(req);
+  if (!headers) co_return co_await Refuse(std::move(rec), FaultOrigin::kClient, headers.error(), req);
+  rec.client = headers->client.ToString();
+  rec.message_id = headers->id.empty() ? NewMessageId(config_.id.owner.instance) : headers->id;
+  rec.user_id = headers->user_id;
+  rec.issue = headers->issue;
+
+  if (conf->IsExpired(clock_.Now())) {
+    co_return co_await Refuse(
+        std::move(rec), FaultOrigin::kClientProxy,
+        FaultError(ErrorCode::kFailedPrecondition, kFaultOutdatedGlobalConf,
+                   "global configuration expired at " + FormatRfc3339(conf->expires_at())),
+        req);
+  }
+
+  // May the caller act as this subsystem?
+  const LocalClient* local = config_.FindClient(headers->client);
+  if (local == nullptr) {
+    co_return co_await Refuse(
+        std::move(rec), FaultOrigin::kClient,
+        FaultError(ErrorCode::kPermissionDenied, kFaultInvalidClientIdentifier,
+                   "client " + rec.client + " is not a client of this gateway"),
+        req);
+  }
+  if (local->connection != ConnectionType::kHttp && !conn.tls) {
+    co_return co_await Refuse(
+        std::move(rec), FaultOrigin::kClient,
+        FaultError(ErrorCode::kUnauthenticated, kFaultSslAuthenticationFailed,
+                   "client " + rec.client + " must connect over HTTPS"),
+        req);
+  }
+  if (local->connection == ConnectionType::kHttpsClientCert) {
+    std::string fp = conn.peer_certificate ? conn.peer_certificate->Sha256Fingerprint() : "";
+    if (fp.empty() || std::find(local->certificate_sha256.begin(), local->certificate_sha256.end(),
+                                fp) == local->certificate_sha256.end()) {
+      co_return co_await Refuse(
+          std::move(rec), FaultOrigin::kClient,
+          FaultError(ErrorCode::kUnauthenticated, kFaultSslAuthenticationFailed,
+                     fp.empty() ? "client " + rec.client + " must present a client certificate"
+                                : "client certificate " + fp + " may not act as " + rec.client),
+          req);
+    }
+  }
+  if (!conf->IsKnownClient(headers->client)) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kClient,
+                              FaultError(ErrorCode::kNotFound, kFaultUnknownMember,
+                                         "client " + rec.client + " is not registered"),
+                              req);
+  }
+
+  // Where is the service?
+  std::vector<const globalconf::Gateway*> candidates =
+      conf->GatewaysServing(rest.service.provider);
+  if (headers->security_server) {
+    std::erase_if(candidates, [&](const globalconf::Gateway* g) {
+      return g->id != *headers->security_server;
+    });
+    if (candidates.empty()) {
+      co_return co_await Refuse(
+          std::move(rec), FaultOrigin::kClient,
+          FaultError(ErrorCode::kNotFound, kFaultInvalidSecurityServer,
+                     "gateway " + headers->security_server->ToString() + " does not serve " +
+                         rest.service.provider.ToString()),
+          req);
+    }
+  }
+  if (candidates.empty()) {
+    co_return co_await Refuse(
+        std::move(rec), FaultOrigin::kClientProxy,
+        FaultError(ErrorCode::kNotFound, kFaultUnknownMember,
+                   "no gateway serves " + rest.service.provider.ToString()),
+        req);
+  }
+  auto signer_it = signers_.find(headers->client.Member().ToString());
+  if (signer_it == signers_.end()) {
+    co_return co_await Refuse(
+        std::move(rec), FaultOrigin::kClientProxy,
+        FaultError(ErrorCode::kFailedPrecondition, kFaultCannotCreateSignature,
+                   "this gateway holds no signing key of " + headers->client.Member().ToString()),
+        req);
+  }
+
+  // Build and sign the message header.
+  RequestHeader h;
+  h.id = rec.message_id;
+  h.request_id = rec.request_id;
+  h.client = headers->client;
+  h.service = rest.service;
+  h.method = std::string(req.method_string());
+  h.path = rest.path;
+  h.query = rest.query;
+  h.user_id = headers->user_id;
+  h.issue = headers->issue;
+  if (headers->represented_party) h.represented_party = headers->represented_party->ToString();
+  h.consumer_gateway = config_.id;
+  h.time_ms = clock_.NowMillis();
+  h.body_length = req.body().size();
+  h.body_sha512 = crypto::Sha512(req.body());
+  h.headers = PassThroughHeaders(req.base(), /*request=*/true);
+
+  // Try the provider's gateways in order; the next one only if connecting failed.
+  Result<http::ClientResponse> answer = Fail(ErrorCode::kUnavailable, "no gateway tried");
+  std::string header_bytes, signature_bytes;
+  const globalconf::Gateway* provider_gw = nullptr;
+  for (const globalconf::Gateway* gw : candidates) {
+    h.provider_gateway = gw->id;
+    header_bytes = SerializeRequestHeader(h);
+    auto sig = co_await signer_it->second->Sign(header_bytes);
+    if (!sig) {
+      co_return co_await Refuse(std::move(rec), FaultOrigin::kClientProxy,
+                                FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature,
+                                           sig.error().message()),
+                                req);
+    }
+    signature_bytes = SerializeSignaturePart(*sig);
+    Request out{bhttp::verb::post, kExchangePath, 11};
+    out.set(bhttp::field::content_type, kEnvelopeContentType);
+    std::string body = EncodeEnvelopePrefix(header_bytes, signature_bytes);
+    body.append(req.body());
+    out.body() = std::move(body);
+    http::Endpoint ep{gw->host, gw->port, true, gw->auth_certificate.Sha256Fingerprint()};
+    provider_gw = gw;
+    answer = co_await peers_->Send(ep, std::move(out), config_.exchange_timeout);
+    if (answer || answer.error().code() != ErrorCode::kUnavailable) break;
+  }
+  rec.peer = provider_gw->id.ToString();
+  rec.request_hash = ComputeRequestHash(header_bytes, h.body_sha512);
+  rec.request_signature = signature_bytes;
+  if (!answer) {
+    Error e = answer.error();
+    std::string_view code = e.code() == ErrorCode::kUnauthenticated ? kFaultSslAuthenticationFailed
+                                                                     : kFaultNetworkError;
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kClientProxy,
+                              FaultError(e.code(), code,
+                                         "gateway " + provider_gw->id.ToString() + ": " +
+                                             e.message()),
+                              req);
+  }
+  Response& pres = answer->response;
+  std::string ctype = std::string(pres[bhttp::field::content_type]);
+  if (ctype != kEnvelopeContentType) {
+    // The provider gateway refused: pass its X-Road fault through unchanged.
+    auto err = pres.find(kXRoadErrorHeader);
+    if (err == pres.end()) {
+      co_return co_await Refuse(
+          std::move(rec), FaultOrigin::kClientProxy,
+          FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
+                     "gateway " + provider_gw->id.ToString() + " answered " +
+                         std::to_string(pres.result_int()) + " without an envelope or a fault"),
+          req);
+    }
+    rec.fault = std::string(err->value());
+    rec.status = static_cast<int>(pres.result_int());
+    rec.response_bytes = static_cast<int64_t>(pres.body().size());
+    rec.response_time_ms = clock_.NowMillis();
+    try {
+      auto doc = nlohmann::json::parse(pres.body(), nullptr, false);
+      if (doc.is_object() && doc.contains("message") && doc["message"].is_string()) {
+        rec.fault_message = doc["message"].get<std::string>();
+      }
+    } catch (...) {
+    }
+    ++metrics_.consumer_faults;
+    Response res{pres.result(), req.version()};
+    for (const auto& f : pres.base()) {
+      if (f.name() == bhttp::field::connection || f.name() == bhttp::field::content_length ||
+          f.name() == bhttp::field::keep_alive) {
+        continue;
+      }
+      res.set(f.name_string(), f.value());
+    }
+    res.body() = std::move(pres.body());
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    co_await WriteRecord(std::move(rec));
+    co_return res;
+  }
+
+  // Check the signed response before anything of it reaches the caller.
+  auto envelope = DecodeEnvelope(pres.body());
+  Result<ResponseHeader> rh = envelope ? ParseResponseHeader(envelope->header)
+                                       : Result<ResponseHeader>(tl::unexpected(envelope.error()));
+  if (!rh) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kClientProxy,
+                              FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
+                                         "response from " + provider_gw->id.ToString() + ": " +
+                                             rh.error().message()),
+                              req);
+  }
+  auto rsig = ParseSignaturePart(envelope->signature);
+  Status check = Ok();
+  if (!rsig) {
+    check = Fail(FaultError(ErrorCode::kInvalidArgument, kFaultInvalidSignatureValue,
+                       rsig.error().message()));
+  } else if (rh->id != h.id || rh->request_id != h.request_id || rh->client != h.client ||
+             rh->service != h.service || rh->request_hash != rec.request_hash) {
+    check = Fail(FaultError(ErrorCode::kInvalidArgument, kFaultInconsistentResponse,
+                       "response does not answer this request (id, client, service or request "
+                       "hash differ)"));
+  } else if (rh->body_length != envelope->payload.size() ||
+             crypto::Sha512(envelope->payload) != rh->body_sha512) {
+    check = Fail(FaultError(ErrorCode::kUnauthenticated, kFaultInvalidSignatureValue,
+                       "response body does not match its signed hash"));
+  } else {
+    check = verifier_.Verify(*conf, rest.service.provider.Member(), envelope->header, *rsig,
+                             clock_.Now());
+  }
+  if (!check) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kClientProxy, check.error(), req);
+  }
+
+  Response res{static_cast<bhttp::status>(rh->status), req.version()};
+  for (const auto& [name, value] : rh->headers) {
+    if (IsPassThroughResponseHeader(name)) res.set(name, value);
+  }
+  res.set("X-Road-Id", h.id);
+  res.set("X-Road-Client", ClientIdHeaderValue(h.client));
+  res.set("X-Road-Service", ServiceIdHeaderValue(h.service));
+  res.set("X-Road-Request-Id", h.request_id);
+  res.set("X-Road-Request-Hash", rec.request_hash);
+  if (!h.user_id.empty()) res.set("X-Road-UserId", h.user_id);
+  if (!h.issue.empty()) res.set("X-Road-Issue", h.issue);
+  res.body().assign(envelope->payload);
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+
+  rec.status = static_cast<int>(rh->status);
+  rec.response_bytes = static_cast<int64_t>(envelope->payload.size());
+  rec.response_hash = SummaryHash(envelope->header, rh->body_sha512);
+  rec.response_signature = std::string(envelope->signature);
+  rec.response_time_ms = clock_.NowMillis();
+  auto st = co_await log_->Append(std::move(rec));
+  if (!st) {
+    ++metrics_.record_failures;
+    // The exchange happened but cannot be recorded: do not hand out data we cannot
+    // account for.
+    co_return MakeFaultResponse(FaultOrigin::kClientProxy,
+                                FaultError(ErrorCode::kIo, kFaultLoggingFailed, st.error().message()),
+                                h.request_id, Header(req, "accept"), req.version(), false);
+  }
+  ++metrics_.records_written;
+  co_return res;
+}
+
+// ---- Provider side -----------------------------------------------------------------
+
+asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::ConnectionInfo& conn) {
+  ++metrics_.provider_requests;
+  auto conf = CurrentConf();
+  const SystemTime now = clock_.Now();
+  TransferRecord rec;
+  rec.side = "provider";
+  rec.request_time_ms = ToUnixMillis(now);
+  rec.peer = RemoteAddress(conn);
+  rec.request_bytes = static_cast<int64_t>(req.body().size());
+
+  // 1. The peer certificate: a registered, unrevoked gateway.
+  const globalconf::CertificateOwner* peer = nullptr;
+  std::string peer_fp = conn.peer_certificate ? conn.peer_certificate->Sha256Fingerprint() : "";
+  if (!peer_fp.empty()) peer = conf->OwnerOf(peer_fp);
+  if (peer == nullptr || peer->kind != globalconf::CertificateOwner::Kind::kGatewayAuthentication ||
+      conf->IsRevoked(peer_fp)) {
+    std::string why = peer_fp.empty() ? "peer presented no certificate"
+                      : peer == nullptr || peer->kind != globalconf::CertificateOwner::Kind::kGatewayAuthentication
+                          ? "peer certificate " + peer_fp + " is not a registered gateway's"
+                          : "peer certificate " + peer_fp + " is revoked";
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kUnauthenticated,
+                                         kFaultSslAuthenticationFailed, why),
+                              req);
+  }
+  rec.peer = peer->owner;
+  if (conf->IsExpired(now)) {
+    co_return co_await Refuse(
+        std::move(rec), FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kFailedPrecondition, kFaultOutdatedGlobalConf,
+                   "global configuration expired at " + FormatRfc3339(conf->expires_at())),
+        req);
+  }
+  if (req.method() != bhttp::verb::post || req.target() != kExchangePath) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kNotFound, kFaultInvalidMessage,
+                                         "gateways exchange messages with POST " +
+                                             std::string(kExchangePath)),
+                              req);
+  }
+  auto envelope = DecodeEnvelope(req.body());
+  Result<RequestHeader> parsed = envelope ? ParseRequestHeader(envelope->header)
+                                          : Result<RequestHeader>(tl::unexpected(envelope.error()));
+  if (!parsed) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
+                                         parsed.error().message()),
+                              req);
+  }
+  const RequestHeader& h = *parsed;
+  rec.message_id = h.id;
+  rec.request_id = h.request_id;
+  rec.client = h.client.ToString();
+  rec.service = h.service.ToString();
+  rec.user_id = h.user_id;
+  rec.issue = h.issue;
+  rec.request_signature = std::string(envelope->signature);
+  rec.request_hash = ComputeRequestHash(envelope->header, h.body_sha512);
+
+  // The message must come from a gateway that serves the client, and be meant for us.
+  if (h.provider_gateway != config_.id || h.consumer_gateway.ToString() != peer->owner) {
+    co_return co_await Refuse(
+        std::move(rec), FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kUnauthenticated, kFaultSslAuthenticationFailed,
+                   "message from " + h.consumer_gateway.ToString() + " to " +
+                       h.provider_gateway.ToString() + " arrived from " + peer->owner + " at " +
+                       config_.id.ToString()),
+        req);
+  }
+  // 2. The client is known and served by the sending gateway.
+  if (!conf->IsKnownClient(h.client)) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kNotFound, kFaultUnknownMember,
+                                         "client " + rec.client + " is not registered"),
+                              req);
+  }
+  const globalconf::Gateway* sender = conf->FindGateway(h.consumer_gateway);
+  if (sender == nullptr ||
+      std::find(sender->clients.begin(), sender->clients.end(), h.client) ==
+          sender->clients.end()) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kPermissionDenied, kFaultAccessDenied,
+                                         "gateway " + peer->owner + " does not serve client " +
+                                             rec.client),
+                              req);
+  }
+
+  // 3. The service is known, enabled, and ours. Metaservices are open to all clients.
+  const globalconf::Service* service = conf->FindService(h.service);
+  const LocalService* local = config_.FindService(h.service);
+  std::string normalized;
+  if (service == nullptr || local == nullptr) {
+    static const std::set<std::string> kMeta = {"listMethods", "allowedMethods", "getOpenAPI"};
+    bool serves_provider = false;
+    for (const auto* g : conf->GatewaysServing(h.service.provider)) {
+      if (g->id == config_.id) serves_provider = true;
+    }
+    if (service == nullptr && serves_provider && kMeta.count(h.service.service_code)) {
+      auto sig = ParseSignaturePart(envelope->signature);
+      Status check = sig ? verifier_.Verify(*conf, h.client.Member(), envelope->header, *sig, now)
+                         : Status(tl::unexpected(sig.error()));
+      if (!check) {
+        co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy, check.error(), req);
+      }
+      co_return co_await ServeMetaservice(*conf, h, req);
+    }
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kNotFound, kFaultUnknownService,
+                                         "service " + rec.service + " is not provided here"),
+                              req);
+  }
+  if (!service->enabled) {
+    std::string notice = service->disabled_notice.empty() ? "" : ": " + service->disabled_notice;
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kFailedPrecondition, kFaultServiceDisabled,
+                                         "service " + rec.service + " is disabled" + notice),
+                              req);
+  }
+  // 4. A grant for this method and path.
+  auto norm = NormalizeRestPath(h.path);
+  if (!norm) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
+                                         norm.error().message()),
+                              req);
+  }
+  normalized = *norm;
+  if (auto st = CheckGrant(*conf, h.client, h.service, h.method, normalized); !st) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy, st.error(), req);
+  }
+  // 5. The signature, and the body it covers.
+  auto sig = ParseSignaturePart(envelope->signature);
+  if (!sig) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kInvalidArgument, kFaultInvalidSignatureValue,
+                                         sig.error().message()),
+                              req);
+  }
+  if (h.body_length != envelope->payload.size() ||
+      crypto::Sha512(envelope->payload) != h.body_sha512) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kUnauthenticated, kFaultInvalidSignatureValue,
+                                         "request body does not match its signed hash"),
+                              req);
+  }
+  if (auto st = verifier_.Verify(*conf, h.client.Member(), envelope->header, *sig, now); !st) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy, st.error(), req);
+  }
+  // 6. The clock.
+  int64_t skew = rec.request_time_ms - h.time_ms;
+  if (skew > conf->settings().max_clock_skew_ms || -skew > conf->settings().max_clock_skew_ms) {
+    co_return co_await Refuse(
+        std::move(rec), FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessageTime,
+                   fmt::format("message time differs from this gateway's clock by {} ms (at most "
+                               "{} ms allowed)",
+                               skew, conf->settings().max_clock_skew_ms)),
+        req);
+  }
+  // 7. Replay.
+  if (auto st = replay_.CheckAndRemember(rec.client, h.id, h.time_ms, rec.request_time_ms); !st) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy, st.error(), req);
+  }
+
+  // Forward to the backend.
+  auto url = http::ParseUrl(local->backend_url);
+  if (!url) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kInternal, kFaultInternalError,
+                                         url.error().message()),
+                              req);
+  }
+  std::string target = url->path;
+  if (!target.empty() && target.back() == '/' && !h.path.empty()) target.pop_back();
+  target += h.path;
+  if (target.empty()) target = "/";
+  if (!h.query.empty()) target += "?" + h.query;
+  Request breq{bhttp::string_to_verb(h.method), target, 11};
+  for (const auto& [name, value] : h.headers) breq.set(name, value);
+  breq.set("X-Road-Client", ClientIdHeaderValue(h.client));
+  breq.set("X-Road-Service", ServiceIdHeaderValue(h.service));
+  breq.set("X-Road-Id", h.id);
+  breq.set("X-Road-Request-Id", h.request_id);
+  breq.set("X-Road-Request-Hash", rec.request_hash);
+  if (!h.user_id.empty()) breq.set("X-Road-UserId", h.user_id);
+  if (!h.issue.empty()) breq.set("X-Road-Issue", h.issue);
+  if (!h.represented_party.empty()) breq.set("X-Road-Represented-Party", h.represented_party);
+  breq.body().assign(envelope->payload);
+  auto backend = co_await backends_->Send(url->endpoint, std::move(breq), local->timeout);
+  if (!backend) {
+    std::string code = ServiceFailedCode(backend.error().code() == ErrorCode::kInvalidArgument
+                                             ? kFaultHttpError
+                                             : kFaultNetworkError);
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(backend.error().code(), code,
+                                         "backend of " + rec.service + ": " +
+                                             backend.error().message()),
+                              req);
+  }
+  Response& bres = backend->response;
+
+  // Sign the response and record the exchange before answering.
+  auto signer = signers_.find(h.service.provider.Member().ToString());
+  if (signer == signers_.end()) {
+    co_return co_await Refuse(
+        std::move(rec), FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kFailedPrecondition, kFaultCannotCreateSignature,
+                   "this gateway holds no signing key of " + h.service.provider.Member().ToString()),
+        req);
+  }
+  ResponseHeader rh;
+  rh.id = h.id;
+  rh.request_id = h.request_id;
+  rh.request_hash = rec.request_hash;
+  rh.client = h.client;
+  rh.service = h.service;
+  rh.status = bres.result_int();
+  rh.time_ms = clock_.NowMillis();
+  rh.body_length = bres.body().size();
+  rh.body_sha512 = crypto::Sha512(bres.body());
+  rh.headers = PassThroughHeaders(bres.base(), /*request=*/false);
+  std::string rh_bytes = SerializeResponseHeader(rh);
+  auto rsig = co_await signer->second->Sign(rh_bytes);
+  if (!rsig) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature,
+                                         rsig.error().message()),
+                              req);
+  }
+  std::string rsig_bytes = SerializeSignaturePart(*rsig);
+  Response res{bhttp::status::ok, req.version()};
+  res.set(bhttp::field::content_type, kEnvelopeContentType);
+  std::string body = EncodeEnvelopePrefix(rh_bytes, rsig_bytes);
+  body.append(bres.body());
+  res.body() = std::move(body);
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+
+  rec.status = static_cast<int>(rh.status);
+  rec.response_bytes = static_cast<int64_t>(rh.body_length);
+  rec.response_hash = SummaryHash(rh_bytes, rh.body_sha512);
+  rec.response_signature = std::move(rsig_bytes);
+  rec.response_time_ms = clock_.NowMillis();
+  auto st = co_await log_->Append(std::move(rec));
+  if (!st) {
+    ++metrics_.record_failures;
+    co_return MakeFaultResponse(FaultOrigin::kServerProxy,
+                                FaultError(ErrorCode::kIo, kFaultLoggingFailed, st.error().message()),
+                                h.request_id, "", req.version(), false);
+  }
+  ++metrics_.records_written;
+  co_return res;
+}
+
+asio::awaitable<Response> Gateway::ServeMetaservice(const globalconf::GlobalConf& conf,
+                                                    const RequestHeader& h, const Request& req) {
+  // Metaservices are answered by the gateway itself, signed like any response.
+  std::string code = h.service.service_code;
+  std::string body;
+  std::string content_type = "application/json; charset=utf-8";
+  unsigned status = 200;
+  const ClientId& provider = h.service.provider;
+  if (code == "listMethods" || code == "allowedMethods") {
+    std::vector<ServiceInfo> services;
+    for (const auto& s : conf.services()) {
+      if (s.id.provider != provider || !config_.FindService(s.id)) continue;
+      ServiceInfo info{s.id, s.type, {}};
+      if (code == "allowedMethods") {
+        auto grants = conf.GrantsFor(h.client, s.id);
+        if (grants.empty()) continue;
+        for (const auto* g : grants) {
+          if (g->rules.empty()) {
+            info.endpoints.emplace_back("*", "**");
+          }
+          for (const auto& r : g->rules) info.endpoints.emplace_back(r.method, r.path);
+        }
+      } else {
+        for (const auto& e : s.endpoints) info.endpoints.emplace_back(e.method, e.path);
+      }
+      services.push_back(std::move(info));
+    }
+    body = RenderRestServiceList(services);
+  } else {
+    auto service_code = FindQueryParameter(h.query, "serviceCode");
+    if (!service_code || !*service_code || (*service_code)->empty()) {
+      status = 400;
+    } else {
+      ServiceId id{provider, **service_code};
+      auto it = openapi_docs_.find(id.ToString());
+      if (it == openapi_docs_.end()) {
+        status = 404;
+      } else {
+        auto stripped = StripOpenApiServers(it->second);
+        if (stripped) {
+          body = std::move(*stripped);
+        } else {
+          status = 500;
+        }
+      }
+    }
+    if (status != 200) {
+      std::string type = FaultType(FaultOrigin::kServerProxy,
+                                   status == 400 ? kFaultInvalidRequest : kFaultNotFound);
+      body = FaultBody(FaultFormat::kJson, type,
+                       status == 400 ? "getOpenAPI needs the serviceCode parameter"
+                                     : "no OpenAPI description for that service",
+                       h.request_id);
+    }
+  }
+  ResponseHeader rh;
+  rh.id = h.id;
+  rh.request_id = h.request_id;
+  rh.request_hash = ComputeRequestHash(DecodeEnvelope(req.body())->header, h.body_sha512);
+  rh.client = h.client;
+  rh.service = h.service;
+  rh.status = status;
+  rh.time_ms = clock_.NowMillis();
+  rh.body_length = body.size();
+  rh.body_sha512 = crypto::Sha512(body);
+  rh.headers = {{"content-type", content_type}};
+  std::string rh_bytes = SerializeResponseHeader(rh);
+  auto signer = signers_.begin();
+  auto owner = signers_.find(config_.id.owner.ToString());
+  if (owner != signers_.end()) signer = owner;
+  auto provider_signer = signers_.find(provider.Member().ToString());
+  if (provider_signer != signers_.end()) signer = provider_signer;
+  TransferRecord rec;
+  rec.side = "provider";
+  rec.message_id = h.id;
+  rec.request_id = h.request_id;
+  rec.client = h.client.ToString();
+  rec.service = h.service.ToString();
+  rec.user_id = h.user_id;
+  rec.issue = h.issue;
+  rec.peer = h.consumer_gateway.ToString();
+  rec.request_time_ms = clock_.NowMillis();
+  rec.request_hash = rh.request_hash;
+  if (signer == signers_.end()) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kFailedPrecondition,
+                                         kFaultCannotCreateSignature,
+                                         "this gateway holds no signing key"),
+                              req);
+  }
+  auto sig = co_await signer->second->Sign(rh_bytes);
+  if (!sig) {
+    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature,
+                                         sig.error().message()),
+                              req);
+  }
+  std::string sig_bytes = SerializeSignaturePart(*sig);
+  Response res{bhttp::status::ok, req.version()};
+  res.set(bhttp::field::content_type, kEnvelopeContentType);
+  res.body() = EncodeEnvelopePrefix(rh_bytes, sig_bytes) + body;
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  rec.status = static_cast<int>(status);
+  rec.response_bytes = static_cast<int64_t>(body.size());
+  rec.response_hash = SummaryHash(rh_bytes, rh.body_sha512);
+  rec.response_signature = sig_bytes;
+  rec.response_time_ms = clock_.NowMillis();
+  co_await WriteRecord(std::move(rec));
+  co_return res;
+}
+
+// ---- Admin -------------------------------------------------------------------------
+
+asio::awaitable<Response> Gateway::HandleAdmin(Request& req, const http::ConnectionInfo&) {
+  std::string_view target = req.target();
+  if (target == "/healthz") {
+    auto conf = CurrentConf();
+    bool expired = conf->IsExpired(clock_.Now());
+    nlohmann::json j = {{"status", expired ? "outdated-globalconf" : "ok"},
+                        {"gateway", config_.id.ToString()},
+                        {"globalconf_version", conf->version()},
+                        {"globalconf_expires_at", FormatRfc3339(conf->expires_at())}};
+    co_return http::MakeResponse(expired ? 503 : 200, j.dump(), "application/json",
+                                 req.version(), req.keep_alive());
+  }
+  if (target == "/metrics") {
+    auto conf = CurrentConf();
+    std::string out;
+    auto counter = [&](const char* name, const char* help, uint64_t v) {
+      out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
+    };
+    counter("troad_gateway_consumer_requests_total", "Requests from local information systems.",
+            metrics_.consumer_requests.load());
+    counter("troad_gateway_consumer_faults_total", "Consumer-side requests answered with a fault.",
+            metrics_.consumer_faults.load());
+    counter("troad_gateway_provider_requests_total", "Messages from other gateways.",
+            metrics_.provider_requests.load());
+    counter("troad_gateway_provider_faults_total", "Provider-side messages refused.",
+            metrics_.provider_faults.load());
+    counter("troad_gateway_records_written_total", "Transfer records written durably.",
+            metrics_.records_written.load());
+    counter("troad_gateway_record_failures_total", "Transfer records that could not be written.",
+            metrics_.record_failures.load());
+    counter("troad_gateway_globalconf_reloads_total", "Global configurations loaded.",
+            metrics_.globalconf_reloads.load());
+    counter("troad_gateway_globalconf_reload_failures_total",
+            "Global configurations refused (kept the last good one).",
+            metrics_.globalconf_reload_failures.load());
+    uint64_t signatures = 0, signed_messages = 0;
+    for (const auto& [member, signer] : signers_) {
+      signatures += signer->signatures_made();
+      signed_messages += signer->messages_signed();
+    }
+    counter("troad_gateway_signatures_total", "Batch signatures made.", signatures);
+    counter("troad_gateway_signed_messages_total", "Messages signed (in batches).",
+            signed_messages);
+    counter("troad_gateway_signature_cache_hits_total",
+            "Signatures accepted from the verified-root cache.", verifier_.cache_hits());
+    out += fmt::format(
+        "# HELP troad_gateway_globalconf_version Version of the global configuration held.\n"
+        "# TYPE troad_gateway_globalconf_version gauge\ntroad_gateway_globalconf_version {}\n",
+        conf->version());
+    co_return http::MakeResponse(200, std::move(out), "text/plain; version=0.0.4", req.version(),
+                                 req.keep_alive());
+  }
+  co_return http::MakeResponse(404, "not found: try /healthz or /metrics\n", "text/plain",
+                               req.version(), req.keep_alive());
+}
+
+}  // namespace troad::gateway

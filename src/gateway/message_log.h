@@ -1,0 +1,68 @@
+// The gateway's message log: one transfer record per exchange (or refusal), written
+// durably before the caller is answered. Many requests share one transaction and one
+// fsync (store::GroupCommitter), which is how durability stays fast. Bodies are never
+// stored: a record holds hashes, sizes, signatures and the outcome. The table layout
+// is specified in docs/protocol.md §7 and mirrored by kMigrations in message_log.cpp.
+//
+// Thread-safety: Append may be awaited from any coroutine concurrently; Find* open
+// their own read connection and may be called from any thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "store/database.h"
+#include "store/group_commit.h"
+
+namespace troad::gateway {
+
+struct TransferRecord {
+  std::string side;  // "consumer" or "provider"
+  std::string message_id;
+  std::string request_id;
+  std::string client;
+  std::string service;
+  std::string user_id;
+  std::string issue;
+  std::string peer;  // the other gateway's id, or the local caller's address
+  int64_t request_time_ms = 0;   // when the request arrived here
+  int64_t response_time_ms = 0;  // when the answer was ready here
+  std::string request_hash;      // X-Road-Request-Hash (base64); empty if never computed
+  std::string response_hash;     // base64 SHA-512 of the response header part and body
+  int status = 0;                // HTTP status answered to the caller
+  int64_t request_bytes = 0;
+  int64_t response_bytes = 0;
+  std::string request_signature;   // signature part (JSON) of the request, if any
+  std::string response_signature;  // signature part (JSON) of the response, if any
+  std::string fault;               // X-Road fault type of a refusal/error; empty if served
+  std::string fault_message;
+};
+
+class MessageLog {
+ public:
+  // Opens (creating and migrating) the SQLite log at `path`.
+  static Result<std::unique_ptr<MessageLog>> Open(const std::string& path, bool sync_full,
+                                                  const Clock& clock);
+  ~MessageLog();
+
+  // Completes once `record` is durable (or could not be written: kIo).
+  boost::asio::awaitable<Status> Append(TransferRecord record);
+
+  // Read side (operators, tests): records with this message id, oldest first.
+  Result<std::vector<TransferRecord>> FindByMessageId(const std::string& message_id) const;
+  Result<int64_t> Count() const;
+  void Stop();
+
+ private:
+  MessageLog(std::string path, std::unique_ptr<store::GroupCommitter> writer)
+      : path_(std::move(path)), writer_(std::move(writer)) {}
+  std::string path_;
+  std::unique_ptr<store::GroupCommitter> writer_;
+};
+
+}  // namespace troad::gateway

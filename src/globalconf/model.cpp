@@ -1,0 +1,335 @@
+#include "globalconf/model.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/json.h"
+
+namespace troad::globalconf {
+namespace {
+
+constexpr size_t kMaxDocumentBytes = 64 * 1024 * 1024;
+
+// Parses "host:port" or "[v6]:port".
+bool ParseAddress(const std::string& text, std::string& host, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return false;
+  host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) return false;
+    host = host.substr(1, host.size() - 2);
+  }
+  int64_t p = 0;
+  for (size_t i = colon + 1; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    p = p * 10 + (text[i] - '0');
+    if (p > 65535) return false;
+  }
+  if (p == 0) return false;
+  port = static_cast<uint16_t>(p);
+  return true;
+}
+
+std::vector<Endpoint> ParseEndpoints(JsonView& parent, const std::string& key) {
+  std::vector<Endpoint> out;
+  for (JsonView& e : parent.Array(key)) {
+    Endpoint ep;
+    ep.method = e.String("method");
+    ep.path = e.String("path");
+    static const std::set<std::string> kMethods = {"*",     "GET",     "POST",  "PUT",
+                                                   "PATCH", "DELETE",  "HEAD",  "OPTIONS",
+                                                   "TRACE"};
+    if (!ep.method.empty() && !kMethods.count(ep.method)) {
+      e.Error("method", fmt::format("\"{}\" is not an HTTP method or \"*\"", ep.method));
+    }
+    if (!ep.path.empty() && ep.path != "*" && ep.path.front() != '/') {
+      e.Error("path", "must be \"*\" or start with '/'");
+    }
+    out.push_back(std::move(ep));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const GlobalConf>> GlobalConf::LoadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(ErrorCode::kNotFound, "cannot open global configuration {}", path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto conf = Parse(buf.str());
+  if (!conf) return Fail(std::move(conf).error().Context(path));
+  return conf;
+}
+
+Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view text) {
+  if (text.size() > kMaxDocumentBytes) {
+    return Fail(ErrorCode::kInvalidArgument, "global configuration is larger than {} bytes",
+                kMaxDocumentBytes);
+  }
+  TROAD_ASSIGN_OR_RETURN(nlohmann::json doc, ParseJson(text, "global configuration"));
+  std::shared_ptr<GlobalConf> conf(new GlobalConf());
+  conf->source_ = std::string(text);
+  JsonErrors errors;
+  JsonView root(&doc, "", &errors);
+
+  std::string format = root.String("format");
+  if (!format.empty() && format != kFormat) {
+    root.Error("format", fmt::format("\"{}\" is not \"{}\"", format, kFormat));
+  }
+  conf->instance_ = root.String("instance");
+  if (!conf->instance_.empty()) {
+    if (auto st = ValidateIdPart(conf->instance_, "instance"); !st) {
+      root.Error("instance", st.error().message());
+    }
+  }
+  conf->version_ = root.Int("version", true, 0, 1, INT64_MAX);
+  auto parse_time = [&](const std::string& key, SystemTime& out) {
+    std::string t = root.String(key);
+    if (t.empty()) return;
+    auto parsed = ParseRfc3339(t);
+    if (!parsed) {
+      root.Error(key, parsed.error().message());
+    } else {
+      out = *parsed;
+    }
+  };
+  parse_time("issued_at", conf->issued_at_);
+  parse_time("expires_at", conf->expires_at_);
+  if (errors.ok() && conf->expires_at_ <= conf->issued_at_) {
+    root.Error("expires_at", "is not after issued_at");
+  }
+
+  JsonView settings = root.Object("settings", false);
+  conf->settings_.max_clock_skew_ms =
+      settings.Int("max_clock_skew_ms", false, 60'000, 1'000, 3'600'000);
+  conf->settings_.refresh_interval_s = settings.Int("refresh_interval_s", false, 60, 1, 86'400);
+
+  auto parse_cert = [&](JsonView& where, const std::string& path, const std::string& pem)
+      -> std::optional<crypto::Certificate> {
+    auto cert = crypto::Certificate::FromPem(pem);
+    if (!cert) {
+      where.Error(path, cert.error().message());
+      return std::nullopt;
+    }
+    return *cert;
+  };
+
+  for (JsonView& el : root.Array("trusted_cas", true)) {
+    if (auto cert = parse_cert(el, "", el.AsString())) conf->trusted_cas_.push_back(*cert);
+  }
+  if (errors.ok() && conf->trusted_cas_.empty()) root.Error("trusted_cas", "must not be empty");
+
+  for (JsonView& el : root.Array("revoked_certificates")) {
+    std::string fp = el.AsString();
+    if (fp.size() != 64 || fp.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      el.Error("must be a lower-case hex SHA-256 fingerprint");
+    }
+    conf->revoked_.push_back(fp);
+  }
+  std::sort(conf->revoked_.begin(), conf->revoked_.end());
+
+  auto parse_client = [&](JsonView& where, const std::string& key, bool subsystem)
+      -> std::optional<ClientId> {
+    std::string text = where.String(key);
+    if (text.empty()) return std::nullopt;
+    auto id = ClientId::Parse(text);
+    if (!id) {
+      where.Error(key, id.error().message());
+      return std::nullopt;
+    }
+    if (subsystem != id->is_subsystem()) {
+      where.Error(key, subsystem ? "must name a subsystem" : "must name a member");
+      return std::nullopt;
+    }
+    if (id->instance != conf->instance_) {
+      where.Error(key, fmt::format("belongs to instance \"{}\", not \"{}\"", id->instance,
+                                   conf->instance_));
+    }
+    return id;
+  };
+
+  for (JsonView& m : root.Array("members", true)) {
+    Member member;
+    auto id = parse_client(m, "id", false);
+    member.name = m.String("name");
+    member.name_en = m.String("name_en", false);
+    for (JsonView& c : m.Array("signing_certificates")) {
+      if (auto cert = parse_cert(c, "", c.AsString())) {
+        member.signing_certificates.push_back(*cert);
+      }
+    }
+    if (!id) continue;
+    member.id = *id;
+    if (!conf->member_index_.emplace(id->ToString(), conf->members_.size()).second) {
+      m.Error("id", fmt::format("member {} is listed twice", id->ToString()));
+    }
+    for (const auto& cert : member.signing_certificates) {
+      conf->cert_owners_.insert_or_assign(
+          cert.Sha256Fingerprint(),
+          CertificateOwner{CertificateOwner::Kind::kMemberSigning, id->ToString(), cert});
+    }
+    conf->members_.push_back(std::move(member));
+  }
+
+  for (JsonView& s : root.Array("subsystems")) {
+    Subsystem sub;
+    auto id = parse_client(s, "id", true);
+    sub.name = s.String("name", false);
+    if (!id) continue;
+    sub.id = *id;
+    if (!conf->member_index_.count(id->Member().ToString())) {
+      s.Error("id", fmt::format("member {} is not listed", id->Member().ToString()));
+    }
+    if (!conf->subsystem_index_.emplace(id->ToString(), conf->subsystems_.size()).second) {
+      s.Error("id", fmt::format("subsystem {} is listed twice", id->ToString()));
+    }
+    conf->subsystems_.push_back(std::move(sub));
+  }
+
+  for (JsonView& g : root.Array("gateways")) {
+    std::string id_text = g.String("id");
+    auto id = GatewayId::Parse(id_text);
+    if (!id_text.empty() && !id) g.Error("id", id.error().message());
+    std::string address = g.String("address");
+    std::string host;
+    uint16_t port = 0;
+    if (!address.empty() && !ParseAddress(address, host, port)) {
+      g.Error("address", fmt::format("\"{}\" is not host:port", address));
+    }
+    auto cert = parse_cert(g, "auth_certificate", g.String("auth_certificate"));
+    std::vector<ClientId> clients;
+    for (JsonView& c : g.Array("clients")) {
+      auto cid = ClientId::Parse(c.AsString());
+      if (!cid) {
+        c.Error(cid.error().message());
+      } else if (!conf->subsystem_index_.count(cid->ToString())) {
+        c.Error(fmt::format("subsystem {} is not listed", cid->ToString()));
+      } else {
+        clients.push_back(*cid);
+      }
+    }
+    if (!id || !cert) continue;
+    if (!conf->member_index_.count(id->owner.ToString())) {
+      g.Error("id", fmt::format("owner {} is not a listed member", id->owner.ToString()));
+    }
+    if (!conf->gateway_index_.emplace(id->ToString(), conf->gateways_.size()).second) {
+      g.Error("id", fmt::format("gateway {} is listed twice", id->ToString()));
+    }
+    conf->cert_owners_.insert_or_assign(
+        cert->Sha256Fingerprint(),
+        CertificateOwner{CertificateOwner::Kind::kGatewayAuthentication, id->ToString(), *cert});
+    conf->gateways_.push_back(Gateway{*id, host, port, *cert, std::move(clients)});
+  }
+
+  for (JsonView& s : root.Array("services")) {
+    Service service;
+    std::string id_text = s.String("id");
+    auto id = ServiceId::Parse(id_text);
+    if (!id_text.empty() && !id) s.Error("id", id.error().message());
+    service.type = s.String("type", false);
+    if (service.type.empty()) service.type = "REST";
+    if (service.type != "REST" && service.type != "OPENAPI") {
+      s.Error("type", "must be \"REST\" or \"OPENAPI\"");
+    }
+    service.enabled = s.Bool("enabled", true);
+    service.disabled_notice = s.String("disabled_notice", false, 1000);
+    service.endpoints = ParseEndpoints(s, "endpoints");
+    if (!id) continue;
+    if (!conf->subsystem_index_.count(id->provider.ToString())) {
+      s.Error("id", fmt::format("subsystem {} is not listed", id->provider.ToString()));
+    }
+    service.id = *id;
+    if (!conf->service_index_.emplace(id->ToString(), conf->services_.size()).second) {
+      s.Error("id", fmt::format("service {} is listed twice", id->ToString()));
+    }
+    conf->services_.push_back(std::move(service));
+  }
+
+  for (JsonView& g : root.Array("grants")) {
+    Grant grant;
+    std::string client_text = g.String("client");
+    auto client = ClientId::Parse(client_text);
+    if (!client_text.empty() && !client) g.Error("client", client.error().message());
+    std::string service_text = g.String("service");
+    auto service = ServiceId::Parse(service_text);
+    if (!service_text.empty() && !service) g.Error("service", service.error().message());
+    grant.rules = ParseEndpoints(g, "rules");
+    if (!client || !service) continue;
+    if (!conf->service_index_.count(service->ToString())) {
+      g.Error("service", fmt::format("service {} is not listed", service->ToString()));
+    }
+    if (!conf->IsKnownClient(*client)) {
+      g.Error("client", fmt::format("client {} is not listed", client->ToString()));
+    }
+    grant.client = *client;
+    grant.service = *service;
+    conf->grant_index_.emplace(std::make_pair(client->ToString(), service->ToString()),
+                               conf->grants_.size());
+    conf->grants_.push_back(std::move(grant));
+  }
+
+  TROAD_RETURN_IF_ERROR(errors.ToStatus("global configuration"));
+  auto trust = crypto::TrustStore::Create(conf->trusted_cas_);
+  if (!trust) return Fail(std::move(trust).error().Context("global configuration: trusted_cas"));
+  conf->trust_ = std::move(*trust);
+  return std::shared_ptr<const GlobalConf>(std::move(conf));
+}
+
+const Member* GlobalConf::FindMember(const ClientId& member) const {
+  auto it = member_index_.find(member.ToString());
+  return it == member_index_.end() ? nullptr : &members_[it->second];
+}
+
+const Subsystem* GlobalConf::FindSubsystem(const ClientId& subsystem) const {
+  auto it = subsystem_index_.find(subsystem.ToString());
+  return it == subsystem_index_.end() ? nullptr : &subsystems_[it->second];
+}
+
+const Gateway* GlobalConf::FindGateway(const GatewayId& id) const {
+  auto it = gateway_index_.find(id.ToString());
+  return it == gateway_index_.end() ? nullptr : &gateways_[it->second];
+}
+
+const Service* GlobalConf::FindService(const ServiceId& id) const {
+  auto it = service_index_.find(id.ToString());
+  return it == service_index_.end() ? nullptr : &services_[it->second];
+}
+
+std::vector<const Gateway*> GlobalConf::GatewaysServing(const ClientId& client) const {
+  std::vector<const Gateway*> out;
+  for (const Gateway& g : gateways_) {
+    if (std::find(g.clients.begin(), g.clients.end(), client) != g.clients.end()) {
+      out.push_back(&g);
+    }
+  }
+  return out;
+}
+
+std::vector<const Grant*> GlobalConf::GrantsFor(const ClientId& client,
+                                                const ServiceId& service) const {
+  std::vector<const Grant*> out;
+  auto [begin, end] = grant_index_.equal_range({client.ToString(), service.ToString()});
+  for (auto it = begin; it != end; ++it) out.push_back(&grants_[it->second]);
+  return out;
+}
+
+bool GlobalConf::IsRevoked(const std::string& fingerprint) const {
+  return std::binary_search(revoked_.begin(), revoked_.end(), fingerprint);
+}
+
+const CertificateOwner* GlobalConf::OwnerOf(const std::string& fingerprint) const {
+  auto it = cert_owners_.find(fingerprint);
+  return it == cert_owners_.end() ? nullptr : &it->second;
+}
+
+bool GlobalConf::IsKnownClient(const ClientId& client) const {
+  if (client.is_subsystem()) return FindSubsystem(client) != nullptr;
+  return FindMember(client) != nullptr;
+}
+
+}  // namespace troad::globalconf

@@ -1,0 +1,139 @@
+// The global configuration: one JSON document that tells every gateway who is in the
+// network — members and their signing certificates, subsystems, gateways with their
+// addresses and authentication certificates, services, access grants, trusted CAs and
+// revoked certificates. Byte-level format: docs/globalconf.md. Until the central server
+// exists (issue 3) `troad init` writes it unsigned; the central will sign it.
+//
+// GlobalConf is parsed once, validated completely, indexed, and then immutable: every
+// request of a gateway reads the same shared_ptr<const GlobalConf>.
+// Thread-safety: immutable after Parse; share freely.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/result.h"
+#include "crypto/x509.h"
+
+namespace troad::globalconf {
+
+inline constexpr std::string_view kFormat = "troad-globalconf/1";
+
+struct Member {
+  ClientId id;
+  std::string name;     // zh-TW
+  std::string name_en;
+  std::vector<crypto::Certificate> signing_certificates;
+};
+
+struct Subsystem {
+  ClientId id;
+  std::string name;
+};
+
+struct Gateway {
+  GatewayId id;
+  std::string host;  // address peers connect to
+  uint16_t port = 0;
+  crypto::Certificate auth_certificate;
+  std::vector<ClientId> clients;  // subsystems this gateway serves
+};
+
+struct Endpoint {
+  std::string method;  // "GET", … or "*"
+  std::string path;    // "/records/*", "/records/{id}" or "*"
+};
+
+struct Service {
+  ServiceId id;
+  std::string type = "REST";  // "REST" or "OPENAPI"
+  bool enabled = true;
+  std::string disabled_notice;
+  std::vector<Endpoint> endpoints;
+};
+
+// An access right: `client` may call `service`, restricted to `rules` when not empty.
+struct Grant {
+  ClientId client;
+  ServiceId service;
+  std::vector<Endpoint> rules;  // empty: the whole service
+};
+
+struct Settings {
+  int64_t max_clock_skew_ms = 60'000;
+  int64_t refresh_interval_s = 60;
+};
+
+// What a certificate fingerprint names.
+struct CertificateOwner {
+  enum class Kind { kGatewayAuthentication, kMemberSigning } kind;
+  std::string owner;  // gateway id or member id
+  crypto::Certificate certificate;
+};
+
+class GlobalConf {
+ public:
+  // Parses and validates the whole document; errors name the JSON path
+  // ("services[2].id: ...").
+  static Result<std::shared_ptr<const GlobalConf>> Parse(std::string_view json);
+  static Result<std::shared_ptr<const GlobalConf>> LoadFile(const std::string& path);
+
+  const std::string& instance() const { return instance_; }
+  int64_t version() const { return version_; }
+  SystemTime issued_at() const { return issued_at_; }
+  SystemTime expires_at() const { return expires_at_; }
+  bool IsExpired(SystemTime now) const { return now >= expires_at_; }
+  const Settings& settings() const { return settings_; }
+
+  const std::vector<Member>& members() const { return members_; }
+  const std::vector<Subsystem>& subsystems() const { return subsystems_; }
+  const std::vector<Gateway>& gateways() const { return gateways_; }
+  const std::vector<Service>& services() const { return services_; }
+  const std::vector<Grant>& grants() const { return grants_; }
+  const crypto::TrustStore& trust() const { return *trust_; }
+  const std::vector<crypto::Certificate>& trusted_cas() const { return trusted_cas_; }
+
+  const Member* FindMember(const ClientId& member) const;
+  const Subsystem* FindSubsystem(const ClientId& subsystem) const;
+  const Gateway* FindGateway(const GatewayId& id) const;
+  const Service* FindService(const ServiceId& id) const;
+  // Gateways that serve `client`, in document order.
+  std::vector<const Gateway*> GatewaysServing(const ClientId& client) const;
+  // Grants of `client` for `service` (the subsystem's own, none inherited).
+  std::vector<const Grant*> GrantsFor(const ClientId& client, const ServiceId& service) const;
+  bool IsRevoked(const std::string& sha256_fingerprint) const;
+  const CertificateOwner* OwnerOf(const std::string& sha256_fingerprint) const;
+  // Whether `client` is a registered member, or a subsystem of one.
+  bool IsKnownClient(const ClientId& client) const;
+
+  // The document's JSON text as parsed (for writing the last good copy to disk).
+  const std::string& source() const { return source_; }
+
+ private:
+  GlobalConf() = default;
+
+  std::string source_;
+  std::string instance_;
+  int64_t version_ = 0;
+  SystemTime issued_at_{};
+  SystemTime expires_at_{};
+  Settings settings_;
+  std::vector<Member> members_;
+  std::vector<Subsystem> subsystems_;
+  std::vector<Gateway> gateways_;
+  std::vector<Service> services_;
+  std::vector<Grant> grants_;
+  std::vector<crypto::Certificate> trusted_cas_;
+  std::optional<crypto::TrustStore> trust_;
+  std::vector<std::string> revoked_;  // sorted fingerprints
+  std::map<std::string, CertificateOwner> cert_owners_;
+  std::map<std::string, size_t> member_index_, subsystem_index_, gateway_index_, service_index_;
+  std::multimap<std::pair<std::string, std::string>, size_t> grant_index_;
+};
+
+}  // namespace troad::globalconf

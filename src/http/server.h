@@ -1,0 +1,64 @@
+// HTTP/1.1 server on Beast with C++20 coroutines: plain or TLS, one coroutine per
+// connection, keep-alive, a deadline on every read, header and body limits, and a
+// graceful stop. The handler is a coroutine that turns a request into a response;
+// it never sees a malformed or oversized request — the server answers those itself
+// through ServerOptions::error_response.
+//
+// Thread-safety: Start and Stop may be called from any thread. The handler runs on
+// the io_context's threads, concurrently for different connections.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "core/result.h"
+#include "http/tls.h"
+#include "http/types.h"
+
+namespace troad::http {
+
+using Handler = std::function<asio::awaitable<Response>(Request&, const ConnectionInfo&)>;
+
+struct ServerOptions {
+  size_t header_limit = 64 * 1024;
+  size_t body_limit = 10 * 1024 * 1024;
+  // Whole request (headers and body) must arrive within this after its first byte.
+  std::chrono::milliseconds read_timeout{30'000};
+  // An idle keep-alive connection is closed after this.
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds write_timeout{30'000};
+  size_t max_connections = 10'000;
+  // Builds the response for a request the server refuses before the handler:
+  // (status, reason) — 400 malformed, 413 body too large, 431 headers too large,
+  // 408 read timeout. The default is a text/plain body with the reason.
+  std::function<Response(unsigned status, std::string reason)> error_response;
+  // The value of the Server header; empty for none.
+  std::string server_name;
+};
+
+class Server {
+ public:
+  // Binds and listens on `endpoint` (port 0 picks a free port; read it back with
+  // local_endpoint()). `tls` null means plain HTTP.
+  static Result<std::unique_ptr<Server>> Create(asio::io_context& io, const tcp::endpoint& endpoint,
+                                                std::shared_ptr<SslContext> tls, Handler handler,
+                                                ServerOptions options);
+  ~Server();
+
+  tcp::endpoint local_endpoint() const;
+  void Start();
+  // Stops accepting, lets requests in progress finish (up to `grace`), then closes
+  // every connection (TLS close_notify where possible).
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  size_t active_connections() const;
+
+  struct Impl;
+
+ private:
+  explicit Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace troad::http

@@ -1,0 +1,41 @@
+// TLS contexts for servers and clients (Asio ssl::context over OpenSSL 3).
+// Thread-safety: a context is immutable once made and shared by all connections.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "crypto/key.h"
+#include "crypto/x509.h"
+
+namespace troad::http {
+
+struct TlsOptions {
+  // Our certificate (leaf first, then intermediates) and its key. Optional for a
+  // client that does not authenticate itself.
+  std::vector<crypto::Certificate> certificate_chain;
+  std::optional<crypto::PrivateKey> private_key;
+  // Anchors that peers' certificates must chain to. Empty: peers are not verified
+  // (only for a server that does not ask for client certificates).
+  std::vector<crypto::Certificate> trust_anchors;
+  // Server: ask for a client certificate and refuse the handshake without a valid one.
+  bool require_peer_certificate = false;
+  // Server: ask for a client certificate but accept a connection without one
+  // (the handler sees ConnectionInfo::peer_certificate empty).
+  bool request_peer_certificate = false;
+  // TLS 1.3 only (gateway to gateway); otherwise TLS 1.2 and 1.3.
+  bool tls13_only = true;
+};
+
+using SslContext = boost::asio::ssl::context;
+
+Result<std::shared_ptr<SslContext>> MakeServerTlsContext(const TlsOptions& options);
+// A client context verifies the server's chain against trust_anchors (required) but
+// not its host name: troad pins the expected certificate by fingerprint instead
+// (Endpoint::expected_peer_sha256).
+Result<std::shared_ptr<SslContext>> MakeClientTlsContext(const TlsOptions& options);
+
+}  // namespace troad::http
