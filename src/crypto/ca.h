@@ -33,12 +33,17 @@ struct CertificateRequest {
   std::chrono::seconds validity = std::chrono::hours(24 * 365);
 };
 
-// A self-signed CA certificate for `key`, valid from clock.Now() - 1 minute.
+// A self-signed CA certificate for `key`, valid from clock.Now() - 1 minute to
+// clock.Now() + req.validity. req.usage is ignored: the result is always kCa.
+// kInvalidArgument when the request is malformed (empty CN, country not two upper-case
+// letters, validity not in 1 s..100 years, a bad SAN, a name attribute OpenSSL refuses).
 Result<Certificate> CreateSelfSignedCa(const PrivateKey& key, const CertificateRequest& req,
                                        const Clock& clock);
 
 // A certificate for `subject_key`, signed by the CA. Random 128-bit serial,
-// subjectKeyIdentifier and authorityKeyIdentifier set.
+// subjectKeyIdentifier and authorityKeyIdentifier set; NotAfter is capped at the CA's.
+// kInvalidArgument for a malformed request, a weak subject key or a CA key that does not
+// match `ca_cert`; kFailedPrecondition when `ca_cert` is not a CA or has expired.
 Result<Certificate> IssueCertificate(const Certificate& ca_cert, const PrivateKey& ca_key,
                                      const PublicKey& subject_key, const CertificateRequest& req,
                                      const Clock& clock);

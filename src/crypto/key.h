@@ -23,20 +23,24 @@ enum class KeyType { kEcP256, kRsa };
 
 class PublicKey {
  public:
+  // Any RSA or EC key loads, so that a foreign key can be inspected; CheckStrength (and
+  // Verify) decide whether it is acceptable. kInvalidArgument says what was malformed.
   static Result<PublicKey> FromPem(std::string_view pem);  // SubjectPublicKeyInfo
-  static Result<PublicKey> FromDer(std::string_view der);
-  // Takes one reference of `pkey` (EVP_PKEY_up_ref).
+  static Result<PublicKey> FromDer(std::string_view der);  // the whole input, no trailing bytes
+  // Takes one reference of `pkey` (EVP_PKEY_up_ref); `pkey` must not be null.
   static PublicKey FromNative(EVP_PKEY* pkey);
 
   std::string ToPem() const;
   std::string ToDer() const;  // SubjectPublicKeyInfo DER
-  KeyType type() const;
+  KeyType type() const;  // kEcP256 for every EC key: CheckStrength tells if it is P-256
   std::string_view Algorithm() const;  // "ES256" or "RS256"
-  // RSA keys shorter than 2048 bits and EC keys other than P-256 are refused.
+  // RSA keys shorter than 2048 (or longer than 16384) bits, EC keys other than P-256 and
+  // other key types are refused with kInvalidArgument and a message saying why.
   Status CheckStrength() const;
 
   // kUnauthenticated when the signature does not verify; kInvalidArgument when it is
-  // malformed or `algorithm` does not match the key type.
+  // malformed (not DER for ES256, not the modulus length for RS256), `algorithm` does
+  // not match the key type, or the key fails CheckStrength.
   Status Verify(std::string_view data, std::string_view signature,
                 std::string_view algorithm) const;
   EVP_PKEY* native() const { return key_.get(); }
@@ -49,12 +53,16 @@ class PublicKey {
 class PrivateKey {
  public:
   static Result<PrivateKey> GenerateEcP256();
-  static Result<PrivateKey> GenerateRsa(int bits);
-  static Result<PrivateKey> FromPem(std::string_view pem);  // PKCS#8 or traditional
+  static Result<PrivateKey> GenerateRsa(int bits);  // 2048..16384, else kInvalidArgument
+  // PKCS#8 or traditional (SEC1 / PKCS#1). Encrypted keys and keys that fail
+  // CheckStrength are refused (kInvalidArgument): troad never signs with a weak key.
+  static Result<PrivateKey> FromPem(std::string_view pem);
+  // As FromPem; kNotFound when the file is missing, kIo when it cannot be read.
   static Result<PrivateKey> LoadPemFile(const std::string& path);
 
   std::string ToPem() const;  // unencrypted PKCS#8
-  // Writes ToPem() to `path` with mode 0600 (created atomically via a temp file).
+  // Writes ToPem() to `path` with mode 0600 (created atomically via a temp file in the
+  // same directory, fsynced, renamed over `path`). kIo names the path and the reason.
   Status SavePemFile(const std::string& path) const;
   PublicKey Public() const;
   KeyType type() const;

@@ -35,7 +35,6 @@ struct Deleter {
 };
 
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
 
 // Takes every error queued by the last OpenSSL calls on this thread and returns them as
@@ -131,8 +130,8 @@ inline Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;
-    return Fail(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, "cannot open {}: {}",
-                path, std::strerror(err));
+    return Fail(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, "cannot open {}: {}", path,
+                std::strerror(err));
   }
   std::ostringstream buf;
   buf << in.rdbuf();

@@ -19,8 +19,7 @@ namespace troad::crypto::testutil {
 // A fresh directory under the system temp dir, removed with everything in it.
 class TempDir {
  public:
-  TempDir()
-      : path_(std::filesystem::temp_directory_path() / ("troad-crypto-test-" + NewUuid())) {
+  TempDir() : path_(std::filesystem::temp_directory_path() / ("troad-crypto-test-" + NewUuid())) {
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
@@ -68,8 +67,8 @@ inline CommandResult RunCommand(const TempDir& dir, const std::string& command) 
 // The cross-checks need the `openssl` command (Debian package `openssl`).
 inline bool HaveOpensslCli() { return std::system("openssl version > /dev/null 2>&1") == 0; }
 
-#define TROAD_REQUIRE_OPENSSL_CLI()                                                        \
-  ASSERT_TRUE(::troad::crypto::testutil::HaveOpensslCli())                                  \
+#define TROAD_REQUIRE_OPENSSL_CLI()                                                       \
+  ASSERT_TRUE(::troad::crypto::testutil::HaveOpensslCli())                                \
       << "the openssl command line tool is needed for this cross-check (apt-get install " \
          "openssl)"
 

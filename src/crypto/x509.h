@@ -19,8 +19,11 @@ namespace troad::crypto {
 
 class Certificate {
  public:
+  // Malformed input is kInvalidArgument with what was wrong (no CERTIFICATE block,
+  // broken base64, bad DER, trailing bytes after DER, an undecodable public key).
   static Result<Certificate> FromPem(std::string_view pem);  // the first certificate
   static Result<Certificate> FromDer(std::string_view der);
+  // As FromPem; kNotFound when the file is missing; the message starts with the path.
   static Result<Certificate> LoadPemFile(const std::string& path);
   // Every certificate in a PEM bundle; an empty or malformed bundle is an error.
   static Result<std::vector<Certificate>> ChainFromPem(std::string_view pem);
@@ -31,14 +34,16 @@ class Certificate {
   std::string ToDer() const;
   // Lower-case hex SHA-256 of the DER encoding: how troad names a certificate.
   std::string Sha256Fingerprint() const;
-  std::string Subject() const;     // RFC 2253 form, e.g. "CN=gw1,O=MOI,C=TW"
+  // RFC 2253 form, e.g. "CN=gw1,O=MOI,C=TW"; UTF-8 is kept as is ("O=內政部"), not
+  // \XX-escaped, so it matches `openssl x509 -nameopt RFC2253,-esc_msb`.
+  std::string Subject() const;
   std::string CommonName() const;  // empty when there is none
   std::string Issuer() const;
-  std::string SerialHex() const;
+  std::string SerialHex() const;  // lower-case hex, no leading zeros
   SystemTime NotBefore() const;
   SystemTime NotAfter() const;
   crypto::PublicKey GetPublicKey() const;
-  bool IsCa() const;
+  bool IsCa() const;  // basicConstraints CA:TRUE
   X509* native() const { return cert_.get(); }
 
  private:
@@ -48,6 +53,7 @@ class Certificate {
 
 class TrustStore {
  public:
+  // kInvalidArgument when `anchors` is empty or one of them is not a CA (IsCa()).
   static Result<TrustStore> Create(std::vector<Certificate> anchors);
 
   // Verifies that `leaf` chains to an anchor (through `intermediates`) and that
