@@ -94,32 +94,45 @@ void MessageLog::Stop() {
   if (writer_) writer_->Stop();
 }
 
+namespace {
+
+// The initiation of Append, as a named type: a lambda capturing a coroutine parameter
+// triggers a GCC 12 coroutine bug (the capture is taken from the wrong copy), so Append
+// is a plain function returning the awaitable that async_initiate makes.
+struct AppendInitiation {
+  store::GroupCommitter* writer;
+  TransferRecord record;
+
+  template <typename Handler>
+  void operator()(Handler handler) {
+    asio::any_io_executor executor = asio::get_associated_executor(handler);
+    auto shared =
+        std::make_shared<asio::any_completion_handler<void(Status)>>(std::move(handler));
+    writer->Submit(
+        [record = std::move(record)](store::Database& db) -> Status {
+          auto changed = db.Execute(
+              kInsert, {record.side, record.message_id, record.request_id, record.client,
+                        record.service, record.user_id, record.issue, record.peer,
+                        record.request_time_ms, record.response_time_ms, record.request_hash,
+                        record.response_hash, int64_t{record.status}, record.request_bytes,
+                        record.response_bytes, record.request_signature,
+                        record.response_signature, record.fault, record.fault_message});
+          if (!changed) return tl::unexpected(changed.error());
+          return Ok();
+        },
+        [shared, executor](Status status) {
+          asio::post(executor, [shared, status = std::move(status)]() mutable {
+            std::move(*shared)(std::move(status));
+          });
+        });
+  }
+};
+
+}  // namespace
+
 asio::awaitable<Status> MessageLog::Append(TransferRecord record) {
-  using Handler = asio::any_completion_handler<void(Status)>;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
-      [this, record = std::move(record)](auto handler) mutable {
-        asio::any_io_executor executor = asio::get_associated_executor(handler);
-        auto shared = std::make_shared<Handler>(std::move(handler));
-        writer_->Submit(
-            [record = std::move(record)](store::Database& db) -> Status {
-              auto changed = db.Execute(
-                  kInsert,
-                  {record.side, record.message_id, record.request_id, record.client,
-                   record.service, record.user_id, record.issue, record.peer,
-                   record.request_time_ms, record.response_time_ms, record.request_hash,
-                   record.response_hash, int64_t{record.status}, record.request_bytes,
-                   record.response_bytes, record.request_signature, record.response_signature,
-                   record.fault, record.fault_message});
-              if (!changed) return tl::unexpected(changed.error());
-              return Ok();
-            },
-            [shared, executor](Status status) {
-              asio::post(executor, [shared, status = std::move(status)]() mutable {
-                std::move (*shared)(std::move(status));
-              });
-            });
-      },
-      asio::use_awaitable);
+  return asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
+      AppendInitiation{writer_.get(), std::move(record)}, asio::use_awaitable);
 }
 
 Result<std::vector<TransferRecord>> MessageLog::FindByMessageId(

@@ -1,0 +1,384 @@
+#include "cli/init.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/config.h"
+#include "core/ids.h"
+#include "crypto/ca.h"
+#include "crypto/key.h"
+#include "crypto/x509.h"
+#include "globalconf/model.h"
+
+namespace troad::cli {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct NetMember {
+  ClientId id;
+  std::string name, name_en;
+  std::vector<std::pair<std::string, std::string>> subsystems;  // code, name
+};
+struct NetGateway {
+  std::string name;
+  ClientId owner;
+  std::string local_listen, local_tls_listen, peer_listen, admin_listen;
+  std::vector<ClientId> clients;
+  std::string advertise;  // host:port others connect to; default peer_listen
+};
+struct NetEndpoint {
+  std::string method, path;
+};
+struct NetService {
+  ServiceId id;
+  std::string backend, openapi, type;
+  std::vector<NetEndpoint> endpoints;
+  bool enabled = true;
+  std::string disabled_notice;
+  int64_t timeout_ms = 30'000;
+};
+struct NetGrant {
+  ClientId client;
+  ServiceId service;
+  std::vector<NetEndpoint> rules;
+};
+struct Network {
+  std::string instance;
+  int64_t validity_days = 30;
+  int64_t max_clock_skew_ms = 60'000;
+  std::vector<NetMember> members;
+  std::vector<NetGateway> gateways;
+  std::vector<NetService> services;
+  std::vector<NetGrant> grants;
+};
+
+std::vector<NetEndpoint> ReadEndpoints(ConfigSection& s, const std::string& key) {
+  std::vector<NetEndpoint> out;
+  for (ConfigSection& e : s.SectionList(key)) {
+    out.push_back({e.String("method", "*"), e.String("path", "*")});
+  }
+  return out;
+}
+
+Result<Network> ReadNetwork(const std::string& file) {
+  TROAD_ASSIGN_OR_RETURN(auto doc, TomlDocument::Load(file));
+  fs::path base = fs::absolute(file).parent_path();
+  Network net;
+  ConfigSection root = doc->Root();
+  net.instance = root.RequiredString("instance");
+  net.validity_days = root.Int("globalconf_validity_days", 30, 1, 3650);
+  net.max_clock_skew_ms = root.Int("max_clock_skew_ms", 60'000, 1'000, 3'600'000);
+  auto client = [&](ConfigSection& s, const std::string& key, bool subsystem) -> ClientId {
+    std::string text = s.RequiredString(key);
+    auto id = ClientId::Parse(text);
+    if (!text.empty() && !id) {
+      s.Error(key, id.error().message());
+    } else if (id && id->is_subsystem() != subsystem) {
+      s.Error(key, subsystem ? "must name a subsystem" : "must name a member");
+    } else if (id) {
+      return *id;
+    }
+    return {};
+  };
+  for (ConfigSection& m : root.SectionList("members")) {
+    NetMember member;
+    member.id = client(m, "id", false);
+    member.name = m.RequiredString("name");
+    member.name_en = m.String("name_en", "");
+    for (const std::string& code : m.StringList("subsystems")) {
+      if (auto st = ValidateIdPart(code, "subsystem code"); !st) m.Error("subsystems", st.error().message());
+      member.subsystems.emplace_back(code, "");
+    }
+    net.members.push_back(std::move(member));
+  }
+  for (ConfigSection& g : root.SectionList("gateways")) {
+    NetGateway gw;
+    gw.name = g.RequiredString("name");
+    if (auto st = ValidateIdPart(gw.name, "gateway name"); !gw.name.empty() && !st) {
+      g.Error("name", st.error().message());
+    }
+    gw.owner = client(g, "owner", false);
+    gw.local_listen = g.String("local_listen", "127.0.0.1:8080");
+    gw.local_tls_listen = g.String("local_tls_listen", "");
+    gw.peer_listen = g.String("peer_listen", "127.0.0.1:8443");
+    gw.admin_listen = g.String("admin_listen", "127.0.0.1:4000");
+    gw.advertise = g.String("address", gw.peer_listen);
+    for (const std::string& c : g.StringList("clients")) {
+      auto id = ClientId::Parse(c);
+      if (!id || !id->is_subsystem()) {
+        g.Error("clients", fmt::format("\"{}\" is not a subsystem identifier", c));
+      } else {
+        gw.clients.push_back(*id);
+      }
+    }
+    net.gateways.push_back(std::move(gw));
+  }
+  for (ConfigSection& s : root.SectionList("services")) {
+    NetService svc;
+    std::string text = s.RequiredString("id");
+    auto id = ServiceId::Parse(text);
+    if (!text.empty() && !id) s.Error("id", id.error().message());
+    if (id) svc.id = *id;
+    svc.backend = s.RequiredString("backend");
+    std::string openapi = s.String("openapi", "");
+    if (!openapi.empty()) {
+      fs::path p(openapi);
+      svc.openapi = (p.is_absolute() ? p : base / p).lexically_normal().string();
+      if (!fs::exists(svc.openapi)) s.Error("openapi", "file " + svc.openapi + " does not exist");
+    }
+    svc.type = s.String("type", svc.openapi.empty() ? "REST" : "OPENAPI");
+    svc.enabled = s.Bool("enabled", true);
+    svc.disabled_notice = s.String("disabled_notice", "");
+    svc.timeout_ms = s.Int("timeout_ms", 30'000, 100, 3'600'000);
+    svc.endpoints = ReadEndpoints(s, "endpoints");
+    net.services.push_back(std::move(svc));
+  }
+  for (ConfigSection& g : root.SectionList("grants")) {
+    NetGrant grant;
+    grant.client = client(g, "client", true);
+    std::string text = g.RequiredString("service");
+    auto id = ServiceId::Parse(text);
+    if (!text.empty() && !id) g.Error("service", id.error().message());
+    if (id) grant.service = *id;
+    grant.rules = ReadEndpoints(g, "rules");
+    net.grants.push_back(std::move(grant));
+  }
+  TROAD_RETURN_IF_ERROR(doc->Finish());
+  // A gateway with no explicit clients serves its owner's subsystems.
+  for (NetGateway& gw : net.gateways) {
+    if (!gw.clients.empty()) continue;
+    for (const NetMember& m : net.members) {
+      if (m.id != gw.owner) continue;
+      for (const auto& [code, name] : m.subsystems) {
+        gw.clients.push_back({m.id.instance, m.id.member_class, m.id.member_code, code});
+      }
+    }
+  }
+  return net;
+}
+
+Status WriteFile(const fs::path& path, std::string_view content, bool secret = false) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Fail(ErrorCode::kIo, "cannot write {}", tmp.string());
+    out << content;
+    if (!out.flush()) return Fail(ErrorCode::kIo, "cannot write {}", tmp.string());
+  }
+  if (secret) chmod(tmp.c_str(), 0600);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Fail(ErrorCode::kIo, "cannot rename {}: {}", tmp.string(), ec.message());
+  return Ok();
+}
+
+std::string TomlString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string SafeFileName(const ClientId& member) {
+  std::string s = member.member_class + "-" + member.member_code;
+  for (char& c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<InitResult> InitNetwork(const std::string& network_file, const std::string& out_dir,
+                               const Clock& clock) {
+  TROAD_ASSIGN_OR_RETURN(Network net, ReadNetwork(network_file));
+  fs::path out = fs::absolute(out_dir);
+  if (fs::exists(out / "globalconf.json")) {
+    return Fail(ErrorCode::kAlreadyExists,
+                "{} already holds a network (globalconf.json); remove it or choose another "
+                "--out",
+                out.string());
+  }
+  std::error_code ec;
+  fs::create_directories(out / "ca", ec);
+  if (ec) return Fail(ErrorCode::kIo, "cannot create {}: {}", out.string(), ec.message());
+
+  // The throwaway CA.
+  TROAD_ASSIGN_OR_RETURN(auto ca_key, crypto::PrivateKey::GenerateEcP256());
+  crypto::CertificateRequest ca_req;
+  ca_req.common_name = net.instance + " troad local CA";
+  ca_req.organization = "troad init";
+  ca_req.usage = crypto::CertUsage::kCa;
+  ca_req.validity = std::chrono::hours(24 * 365 * 5);
+  TROAD_ASSIGN_OR_RETURN(auto ca_cert, crypto::CreateSelfSignedCa(ca_key, ca_req, clock));
+  TROAD_RETURN_IF_ERROR(ca_key.SavePemFile((out / "ca" / "ca.key").string()));
+  TROAD_RETURN_IF_ERROR(WriteFile(out / "ca" / "ca.crt", ca_cert.ToPem()));
+
+  std::map<std::string, const NetMember*> members;
+  for (const NetMember& m : net.members) members[m.id.ToString()] = &m;
+  std::map<std::string, std::vector<std::string>> signing_pems;  // member → certs
+  json gateways_json = json::array();
+  InitResult result;
+  result.globalconf_file = (out / "globalconf.json").string();
+
+  for (const NetGateway& gw : net.gateways) {
+    if (!members.count(gw.owner.ToString())) {
+      return Fail(ErrorCode::kInvalidArgument, "{}: gateway {}: owner {} is not a member",
+                  network_file, gw.name, gw.owner.ToString());
+    }
+    fs::path dir = out / gw.name;
+    fs::create_directories(dir / "data", ec);
+    if (ec) return Fail(ErrorCode::kIo, "cannot create {}: {}", dir.string(), ec.message());
+    GatewayId gw_id{gw.owner, gw.name};
+    auto [host, port_text] = [&] {
+      size_t colon = gw.advertise.rfind(':');
+      return std::make_pair(gw.advertise.substr(0, colon), gw.advertise.substr(colon + 1));
+    }();
+
+    // Authentication key and certificate.
+    TROAD_ASSIGN_OR_RETURN(auto auth_key, crypto::PrivateKey::GenerateEcP256());
+    crypto::CertificateRequest auth_req;
+    auth_req.common_name = gw_id.ToString();
+    auth_req.organization = members[gw.owner.ToString()]->name_en.empty()
+                                ? gw.owner.member_code
+                                : members[gw.owner.ToString()]->name_en;
+    auth_req.serial_number_attr = gw.owner.ToString();
+    auth_req.usage = crypto::CertUsage::kAuthentication;
+    auth_req.ip_addresses = {"127.0.0.1", "::1"};
+    auth_req.dns_names = {"localhost"};
+    TROAD_ASSIGN_OR_RETURN(auto auth_cert,
+                           crypto::IssueCertificate(ca_cert, ca_key, auth_key.Public(), auth_req,
+                                                    clock));
+    TROAD_RETURN_IF_ERROR(auth_key.SavePemFile((dir / "auth.key").string()));
+    TROAD_RETURN_IF_ERROR(WriteFile(dir / "auth.crt", auth_cert.ToPem()));
+
+    // Signing keys for every member whose subsystems this gateway serves (and its owner).
+    std::set<std::string> signing_members = {gw.owner.ToString()};
+    for (const ClientId& c : gw.clients) signing_members.insert(c.Member().ToString());
+    std::string signing_toml;
+    for (const std::string& member_id : signing_members) {
+      auto it = members.find(member_id);
+      if (it == members.end()) {
+        return Fail(ErrorCode::kInvalidArgument, "{}: gateway {}: member {} is not listed",
+                    network_file, gw.name, member_id);
+      }
+      TROAD_ASSIGN_OR_RETURN(auto sign_key, crypto::PrivateKey::GenerateEcP256());
+      crypto::CertificateRequest sign_req;
+      sign_req.common_name = member_id;
+      sign_req.organization = it->second->name_en.empty() ? it->second->id.member_code
+                                                          : it->second->name_en;
+      sign_req.serial_number_attr = member_id;
+      sign_req.usage = crypto::CertUsage::kSigning;
+      TROAD_ASSIGN_OR_RETURN(auto sign_cert,
+                             crypto::IssueCertificate(ca_cert, ca_key, sign_key.Public(), sign_req,
+                                                      clock));
+      std::string stem = "sign-" + SafeFileName(it->second->id);
+      TROAD_RETURN_IF_ERROR(sign_key.SavePemFile((dir / (stem + ".key")).string()));
+      TROAD_RETURN_IF_ERROR(WriteFile(dir / (stem + ".crt"), sign_cert.ToPem()));
+      signing_pems[member_id].push_back(sign_cert.ToPem());
+      signing_toml += fmt::format("\n[[signing]]\nmember = {}\ncertificate = {}\nkey = {}\n",
+                                  TomlString(member_id), TomlString(stem + ".crt"),
+                                  TomlString(stem + ".key"));
+    }
+
+    // gateway.toml
+    std::string toml = fmt::format(
+        "# Gateway {} — written by `troad init` from {}.\n"
+        "# Every key is described in docs/configuration.md.\n\n"
+        "[gateway]\nid = {}\nglobalconf = \"../globalconf.json\"\ndata_dir = \"data\"\n\n"
+        "[listen]\nconsumer = {}\n{}provider = {}\nadmin = {}\n\n"
+        "[tls]\ncertificate = \"auth.crt\"\nkey = \"auth.key\"\n",
+        gw_id.ToString(), fs::absolute(network_file).string(), TomlString(gw_id.ToString()),
+        TomlString(gw.local_listen),
+        gw.local_tls_listen.empty() ? "" : "consumer_tls = " + TomlString(gw.local_tls_listen) + "\n",
+        TomlString(gw.peer_listen), TomlString(gw.admin_listen));
+    toml += signing_toml;
+    json clients_json = json::array();
+    for (const ClientId& c : gw.clients) {
+      toml += fmt::format("\n[[client]]\nid = {}\nconnection = \"http\"\n", TomlString(c.ToString()));
+      clients_json.push_back(c.ToString());
+    }
+    for (const NetService& s : net.services) {
+      if (std::find(gw.clients.begin(), gw.clients.end(), s.id.provider) == gw.clients.end()) {
+        continue;
+      }
+      toml += fmt::format("\n[[service]]\nid = {}\nbackend = {}\ntimeout_ms = {}\n",
+                          TomlString(s.id.ToString()), TomlString(s.backend), s.timeout_ms);
+      if (!s.openapi.empty()) toml += "openapi = " + TomlString(s.openapi) + "\n";
+    }
+    fs::path config_file = dir / "gateway.toml";
+    TROAD_RETURN_IF_ERROR(WriteFile(config_file, toml));
+    result.gateway_configs.push_back(config_file.string());
+
+    gateways_json.push_back({{"id", gw_id.ToString()},
+                             {"address", gw.advertise},
+                             {"auth_certificate", auth_cert.ToPem()},
+                             {"clients", clients_json}});
+    (void)host;
+    (void)port_text;
+  }
+
+  json members_json = json::array(), subsystems_json = json::array();
+  for (const NetMember& m : net.members) {
+    members_json.push_back({{"id", m.id.ToString()},
+                            {"name", m.name},
+                            {"name_en", m.name_en},
+                            {"signing_certificates", signing_pems[m.id.ToString()]}});
+    for (const auto& [code, name] : m.subsystems) {
+      subsystems_json.push_back(
+          {{"id", m.id.ToString() + "/" + code}, {"name", name.empty() ? m.name : name}});
+    }
+  }
+  json services_json = json::array();
+  for (const NetService& s : net.services) {
+    json endpoints = json::array();
+    for (const auto& e : s.endpoints) endpoints.push_back({{"method", e.method}, {"path", e.path}});
+    services_json.push_back({{"id", s.id.ToString()},
+                             {"type", s.type},
+                             {"enabled", s.enabled},
+                             {"disabled_notice", s.disabled_notice},
+                             {"endpoints", endpoints}});
+  }
+  json grants_json = json::array();
+  for (const NetGrant& g : net.grants) {
+    json rules = json::array();
+    for (const auto& r : g.rules) rules.push_back({{"method", r.method}, {"path", r.path}});
+    grants_json.push_back(
+        {{"client", g.client.ToString()}, {"service", g.service.ToString()}, {"rules", rules}});
+  }
+  SystemTime now = clock.Now();
+  json conf = {
+      {"format", globalconf::kFormat},
+      {"instance", net.instance},
+      {"version", 1},
+      {"issued_at", FormatRfc3339(now)},
+      {"expires_at", FormatRfc3339(now + std::chrono::hours(24 * net.validity_days))},
+      {"settings", {{"max_clock_skew_ms", net.max_clock_skew_ms}, {"refresh_interval_s", 60}}},
+      {"trusted_cas", json::array({ca_cert.ToPem()})},
+      {"revoked_certificates", json::array()},
+      {"members", members_json},
+      {"subsystems", subsystems_json},
+      {"gateways", gateways_json},
+      {"services", services_json},
+      {"grants", grants_json},
+  };
+  std::string text = conf.dump(2);
+  // Validate what we wrote exactly as a gateway will read it.
+  auto parsed = globalconf::GlobalConf::Parse(text);
+  if (!parsed) return Fail(std::move(parsed).error().Context(network_file));
+  TROAD_RETURN_IF_ERROR(WriteFile(out / "globalconf.json", text));
+  return result;
+}
+
+}  // namespace troad::cli
