@@ -82,6 +82,7 @@ def main():
     args = ap.parse_args()
     with open(args.data, encoding="utf-8") as f:
         Handler.data = json.load(f)
+    ThreadingHTTPServer.request_queue_size = 128  # the default 5 refuses bursts
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     print(f"moi-household listening on http://{args.host}:{args.port}/api", flush=True)

@@ -6,6 +6,7 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "gateway/xroad_rest.h"
 
 namespace troad::gateway {
 namespace {
@@ -299,12 +300,10 @@ Result<EnvelopeView> DecodeEnvelope(std::string_view data) {
 }
 
 std::string ComputeRequestHash(std::string_view header_bytes, const crypto::Sha512Digest& body) {
+  // Always with the body digest (SHA-512 of the empty string for a body-less request),
+  // so the value is one rule for every request: docs/protocol.md §6.
   crypto::Sha512Digest header_digest = crypto::Sha512(header_bytes);
-  crypto::Sha512Hasher h;
-  h.Update(crypto::DigestView(header_digest));
-  h.Update(crypto::DigestView(body));
-  crypto::Sha512Digest outer = h.Final();
-  return Base64Encode(std::span<const uint8_t>(outer));
+  return RequestHash(crypto::DigestView(header_digest), crypto::DigestView(body));
 }
 
 }  // namespace troad::gateway

@@ -334,8 +334,8 @@ asio::awaitable<void> Gateway::WriteRecord(TransferRecord record) {
   }
 }
 
-asio::awaitable<Response> Gateway::Refuse(TransferRecord record, FaultOrigin origin, Error error,
-                                          const Request& req) {
+asio::awaitable<Response> Gateway::Refuse(TransferRecord& record, FaultOrigin origin,
+                                          Error error, const Request& req) {
   std::string type = FaultType(origin, FaultCodeFor(error));
   record.fault = type;
   record.fault_message = error.message();
@@ -372,11 +372,11 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   rec.request_bytes = static_cast<int64_t>(req.body().size());
 
   auto target = ParseConsumerTarget(req.target());
-  if (!target) co_return co_await Refuse(std::move(rec), FaultOrigin::kClient, target.error(), req);
+  if (!target) co_return co_await Refuse(rec, FaultOrigin::kClient, target.error(), req);
 
   if (target->kind == ConsumerTarget::Kind::kListClients) {
     if (req.method() != bhttp::verb::get) {
-      co_return co_await Refuse(std::move(rec), FaultOrigin::kClient,
+      co_return co_await Refuse(rec, FaultOrigin::kClient,
                                 FaultError(ErrorCode::kInvalidArgument, kFaultInvalidHttpMethod,
                                            "listClients takes GET"),
                                 req);
@@ -408,7 +408,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   const RestTarget& rest = target->rest;
   rec.service = rest.service.ToString();
   auto headers = ParseXRoadRequestHeaders(req);
-  if (!headers) co_return co_await Refuse(std::move(rec), FaultOrigin::kClient, headers.error(), req);
+  if (!headers) co_return co_await Refuse(rec, FaultOrigin::kClient, headers.error(), req);
   rec.client = headers->client.ToString();
   rec.message_id = headers->id.empty() ? NewMessageId(config_.id.owner.instance) : headers->id;
   rec.user_id = headers->user_id;
@@ -451,7 +451,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
     }
   }
   if (!conf->IsKnownClient(headers->client)) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kClient,
+    co_return co_await Refuse(rec, FaultOrigin::kClient,
                               FaultError(ErrorCode::kNotFound, kFaultUnknownMember,
                                          "client " + rec.client + " is not registered"),
                               req);
@@ -516,7 +516,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
     header_bytes = SerializeRequestHeader(h);
     auto sig = co_await signer_it->second->Sign(header_bytes);
     if (!sig) {
-      co_return co_await Refuse(std::move(rec), FaultOrigin::kClientProxy,
+      co_return co_await Refuse(rec, FaultOrigin::kClientProxy,
                                 FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature,
                                            sig.error().message()),
                                 req);
@@ -539,7 +539,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
     Error e = answer.error();
     std::string_view code = e.code() == ErrorCode::kUnauthenticated ? kFaultSslAuthenticationFailed
                                                                      : kFaultNetworkError;
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kClientProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kClientProxy,
                               FaultError(e.code(), code,
                                          "gateway " + provider_gw->id.ToString() + ": " +
                                              e.message()),
@@ -590,7 +590,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   Result<ResponseHeader> rh = envelope ? ParseResponseHeader(envelope->header)
                                        : Result<ResponseHeader>(tl::unexpected(envelope.error()));
   if (!rh) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kClientProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kClientProxy,
                               FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
                                          "response from " + provider_gw->id.ToString() + ": " +
                                              rh.error().message()),
@@ -615,7 +615,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
                              clock_.Now());
   }
   if (!check) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kClientProxy, check.error(), req);
+    co_return co_await Refuse(rec, FaultOrigin::kClientProxy, check.error(), req);
   }
 
   Response res{static_cast<bhttp::status>(rh->status), req.version()};
@@ -673,7 +673,7 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
                       : peer == nullptr || peer->kind != globalconf::CertificateOwner::Kind::kGatewayAuthentication
                           ? "peer certificate " + peer_fp + " is not a registered gateway's"
                           : "peer certificate " + peer_fp + " is revoked";
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kUnauthenticated,
                                          kFaultSslAuthenticationFailed, why),
                               req);
@@ -687,7 +687,7 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
         req);
   }
   if (req.method() != bhttp::verb::post || req.target() != kExchangePath) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kNotFound, kFaultInvalidMessage,
                                          "gateways exchange messages with POST " +
                                              std::string(kExchangePath)),
@@ -697,7 +697,7 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   Result<RequestHeader> parsed = envelope ? ParseRequestHeader(envelope->header)
                                           : Result<RequestHeader>(tl::unexpected(envelope.error()));
   if (!parsed) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
                                          parsed.error().message()),
                               req);
@@ -724,7 +724,7 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   }
   // 2. The client is known and served by the sending gateway.
   if (!conf->IsKnownClient(h.client)) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kNotFound, kFaultUnknownMember,
                                          "client " + rec.client + " is not registered"),
                               req);
@@ -733,7 +733,7 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   if (sender == nullptr ||
       std::find(sender->clients.begin(), sender->clients.end(), h.client) ==
           sender->clients.end()) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kPermissionDenied, kFaultAccessDenied,
                                          "gateway " + peer->owner + " does not serve client " +
                                              rec.client),
@@ -755,18 +755,18 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
       Status check = sig ? verifier_.Verify(*conf, h.client.Member(), envelope->header, *sig, now)
                          : Status(tl::unexpected(sig.error()));
       if (!check) {
-        co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy, check.error(), req);
+        co_return co_await Refuse(rec, FaultOrigin::kServerProxy, check.error(), req);
       }
       co_return co_await ServeMetaservice(*conf, h, req);
     }
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kNotFound, kFaultUnknownService,
                                          "service " + rec.service + " is not provided here"),
                               req);
   }
   if (!service->enabled) {
     std::string notice = service->disabled_notice.empty() ? "" : ": " + service->disabled_notice;
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kFailedPrecondition, kFaultServiceDisabled,
                                          "service " + rec.service + " is disabled" + notice),
                               req);
@@ -774,32 +774,32 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   // 4. A grant for this method and path.
   auto norm = NormalizeRestPath(h.path);
   if (!norm) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
                                          norm.error().message()),
                               req);
   }
   normalized = *norm;
   if (auto st = CheckGrant(*conf, h.client, h.service, h.method, normalized); !st) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy, st.error(), req);
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy, st.error(), req);
   }
   // 5. The signature, and the body it covers.
   auto sig = ParseSignaturePart(envelope->signature);
   if (!sig) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kInvalidArgument, kFaultInvalidSignatureValue,
                                          sig.error().message()),
                               req);
   }
   if (h.body_length != envelope->payload.size() ||
       crypto::Sha512(envelope->payload) != h.body_sha512) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kUnauthenticated, kFaultInvalidSignatureValue,
                                          "request body does not match its signed hash"),
                               req);
   }
   if (auto st = verifier_.Verify(*conf, h.client.Member(), envelope->header, *sig, now); !st) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy, st.error(), req);
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy, st.error(), req);
   }
   // 6. The clock.
   int64_t skew = rec.request_time_ms - h.time_ms;
@@ -814,13 +814,13 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   }
   // 7. Replay.
   if (auto st = replay_.CheckAndRemember(rec.client, h.id, h.time_ms, rec.request_time_ms); !st) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy, st.error(), req);
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy, st.error(), req);
   }
 
   // Forward to the backend.
   auto url = http::ParseUrl(local->backend_url);
   if (!url) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kInternal, kFaultInternalError,
                                          url.error().message()),
                               req);
@@ -846,7 +846,7 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
     std::string code = ServiceFailedCode(backend.error().code() == ErrorCode::kInvalidArgument
                                              ? kFaultHttpError
                                              : kFaultNetworkError);
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(backend.error().code(), code,
                                          "backend of " + rec.service + ": " +
                                              backend.error().message()),
@@ -877,7 +877,7 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   std::string rh_bytes = SerializeResponseHeader(rh);
   auto rsig = co_await signer->second->Sign(rh_bytes);
   if (!rsig) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature,
                                          rsig.error().message()),
                               req);
@@ -991,7 +991,7 @@ asio::awaitable<Response> Gateway::ServeMetaservice(const globalconf::GlobalConf
   rec.request_time_ms = clock_.NowMillis();
   rec.request_hash = rh.request_hash;
   if (signer == signers_.end()) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kFailedPrecondition,
                                          kFaultCannotCreateSignature,
                                          "this gateway holds no signing key"),
@@ -999,7 +999,7 @@ asio::awaitable<Response> Gateway::ServeMetaservice(const globalconf::GlobalConf
   }
   auto sig = co_await signer->second->Sign(rh_bytes);
   if (!sig) {
-    co_return co_await Refuse(std::move(rec), FaultOrigin::kServerProxy,
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature,
                                          sig.error().message()),
                               req);

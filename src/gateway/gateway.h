@@ -72,8 +72,10 @@ class Gateway {
                                                          const struct RequestHeader& h,
                                                          const http::Request& req);
 
-  // Records a refusal durably and builds the fault response for it.
-  http::asio::awaitable<http::Response> Refuse(TransferRecord record, FaultOrigin origin,
+  // Records a refusal durably and builds the fault response for it. `record` is taken
+  // by reference (callers co_await at once, so it outlives the call) because callers
+  // build the error message from the record's fields in the same full expression.
+  http::asio::awaitable<http::Response> Refuse(TransferRecord& record, FaultOrigin origin,
                                                Error error, const http::Request& req);
   http::asio::awaitable<void> WriteRecord(TransferRecord record);
   http::asio::awaitable<void> RefreshLoop();

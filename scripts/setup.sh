@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# troad set-up for a fresh Debian 12 machine (run as root).
+#
+#   scripts/setup.sh demo   install what is needed, build, run `troad demo`
+#   scripts/setup.sh test   install what is needed, build, run every test
+#
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo),
+# JOBS (default: number of cores), TROAD_SKIP_APT=1 to skip the package step.
+set -euo pipefail
+
+mode="${1:-}"
+case "$mode" in
+  demo|test|build) ;;
+  *) echo "usage: $0 demo|test|build" >&2; exit 2 ;;
+esac
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${BUILD_DIR:-$root/build}"
+build_type="${BUILD_TYPE:-RelWithDebInfo}"
+jobs="${JOBS:-$(nproc)}"
+
+# Debian packages: the toolchain, the libraries troad links, and the tools its tests
+# and demo run (python3 for the sample agencies, curl as an X-Road client, openssl as
+# the outside verifier of certificates and signatures, sqlite3 to read message logs).
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost1.81-dev libssl-dev openssl libsqlite3-dev sqlite3
+  nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 curl ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ "${TROAD_SKIP_APT:-0}" != 1 && ${#missing[@]} -gt 0 ]]; then
+  echo "==> installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+echo "==> configuring ($build_type) in $build_dir"
+cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" \
+  -DTROAD_BUILD_TESTS="$([[ $mode == test ]] && echo ON || echo OFF)"
+echo "==> building with $jobs jobs"
+cmake --build "$build_dir" -j "$jobs"
+
+case "$mode" in
+  build) ;;
+  demo)
+    cd "$root"
+    exec "$build_dir/bin/troad" demo --dir "$root/demo-data"
+    ;;
+  test)
+    echo "==> running every test"
+    cd "$build_dir"
+    # Two tests at a time: the integration tests start several processes each.
+    ctest --output-on-failure -j 2 --timeout 600
+    ;;
+esac
