@@ -66,9 +66,10 @@ int RunDemo(const DemoOptions& options) {
     std::fprintf(stderr, "troad demo: %s\n", net.error().message().c_str());
     return 1;
   }
-  std::printf("1. troad init: a local CA, gateway and signing certificates, global configuration\n"
-              "   %s\n\n",
-              net->globalconf_file.c_str());
+  std::printf(
+      "1. troad init: a local CA, gateway and signing certificates, global configuration\n"
+      "   %s\n\n",
+      net->globalconf_file.c_str());
 
   // Ctrl-C ends the demo: children are stopped by PID below.
   struct sigaction sa {};
@@ -88,37 +89,42 @@ int RunDemo(const DemoOptions& options) {
     children.push_back(std::move(*child));
     if (auto st = WaitForPort("127.0.0.1", port, std::chrono::seconds(20)); !st) {
       std::fprintf(stderr, "troad demo: %s: %s (see %s)\n", name.c_str(),
-                   st.error().message().c_str(),
-                   (dir / "logs" / (name + ".log")).c_str());
+                   st.error().message().c_str(), (dir / "logs" / (name + ".log")).c_str());
       return false;
     }
     return true;
   };
   std::string self = SelfExecutable();
-  bool ok = start("moi-household", {"python3", examples + "/moi-household/backend.py", "--port", "9001"},
-                  9001) &&
-            start("moi-gw", {self, "gateway", "--config", (dir / "network/moi-gw/gateway.toml").string()},
-                  8444) &&
-            start("bli-gw", {self, "gateway", "--config", (dir / "network/bli-gw/gateway.toml").string()},
-                  8080);
+  bool ok =
+      start("moi-household", {"python3", examples + "/moi-household/backend.py", "--port", "9001"},
+            9001) &&
+      start("moi-gw", {self, "gateway", "--config", (dir / "network/moi-gw/gateway.toml").string()},
+            8444) &&
+      start("bli-gw", {self, "gateway", "--config", (dir / "network/bli-gw/gateway.toml").string()},
+            8080);
   if (!ok) return 1;
-  std::printf("2. running on 127.0.0.1:\n"
-              "   內政部戶政司 information system (provider)  http://127.0.0.1:9001/api\n"
-              "   MOI gateway  TW/GOV/MOI/moi-gw   local 8081, peers (mTLS) 8444, admin 4001\n"
-              "   BLI gateway  TW/GOV/BLI/bli-gw   local 8080, peers (mTLS) 8443, admin 4000\n\n");
+  std::printf(
+      "2. running on 127.0.0.1:\n"
+      "   內政部戶政司 information system (provider)  http://127.0.0.1:9001/api\n"
+      "   MOI gateway  TW/GOV/MOI/moi-gw   local 8081, peers (mTLS) 8444, admin 4001\n"
+      "   BLI gateway  TW/GOV/BLI/bli-gw   local 8080, peers (mTLS) 8443, admin 4000\n\n");
 
   // 3. Scenarios: the consuming agency's information system calls its own gateway.
   std::string client = examples + "/bli-insurance/client.py";
   const Step steps[] = {
       {"勞保局 reads one person's household record (granted: GET /persons/{id})",
-       {"python3", client, "--gateway", "http://127.0.0.1:8080", "person", "A123456789"}, true},
+       {"python3", client, "--gateway", "http://127.0.0.1:8080", "person", "A123456789"},
+       true},
       {"勞保局 asks for a whole household (not granted: refused by MOI's gateway)",
-       {"python3", client, "--gateway", "http://127.0.0.1:8080", "household", "H0000001"}, false},
+       {"python3", client, "--gateway", "http://127.0.0.1:8080", "household", "H0000001"},
+       false},
       {"勞保局 asks which methods it may call (X-Road metaservice allowedMethods)",
-       {"python3", client, "--gateway", "http://127.0.0.1:8080", "allowed-methods"}, true},
+       {"python3", client, "--gateway", "http://127.0.0.1:8080", "allowed-methods"},
+       true},
   };
-  std::printf("3. scenarios (examples/bli-insurance/client.py → BLI gateway → MOI gateway → "
-              "backend)\n");
+  std::printf(
+      "3. scenarios (examples/bli-insurance/client.py → BLI gateway → MOI gateway → "
+      "backend)\n");
   int failures = 0;
   for (const Step& step : steps) {
     std::printf("\n * %s\n", step.title);

@@ -94,7 +94,8 @@ Result<Network> ReadNetwork(const std::string& file) {
     member.name = m.RequiredString("name");
     member.name_en = m.String("name_en", "");
     for (const std::string& code : m.StringList("subsystems")) {
-      if (auto st = ValidateIdPart(code, "subsystem code"); !st) m.Error("subsystems", st.error().message());
+      if (auto st = ValidateIdPart(code, "subsystem code"); !st)
+        m.Error("subsystems", st.error().message());
       member.subsystems.emplace_back(code, "");
     }
     net.members.push_back(std::move(member));
@@ -257,9 +258,9 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
     auth_req.usage = crypto::CertUsage::kAuthentication;
     auth_req.ip_addresses = {"127.0.0.1", "::1"};
     auth_req.dns_names = {"localhost"};
-    TROAD_ASSIGN_OR_RETURN(auto auth_cert,
-                           crypto::IssueCertificate(ca_cert, ca_key, auth_key.Public(), auth_req,
-                                                    clock));
+    TROAD_ASSIGN_OR_RETURN(
+        auto auth_cert,
+        crypto::IssueCertificate(ca_cert, ca_key, auth_key.Public(), auth_req, clock));
     TROAD_RETURN_IF_ERROR(auth_key.SavePemFile((dir / "auth.key").string()));
     TROAD_RETURN_IF_ERROR(WriteFile(dir / "auth.crt", auth_cert.ToPem()));
 
@@ -276,20 +277,20 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
       TROAD_ASSIGN_OR_RETURN(auto sign_key, crypto::PrivateKey::GenerateEcP256());
       crypto::CertificateRequest sign_req;
       sign_req.common_name = member_id;
-      sign_req.organization = it->second->name_en.empty() ? it->second->id.member_code
-                                                          : it->second->name_en;
+      sign_req.organization =
+          it->second->name_en.empty() ? it->second->id.member_code : it->second->name_en;
       sign_req.serial_number_attr = member_id;
       sign_req.usage = crypto::CertUsage::kSigning;
-      TROAD_ASSIGN_OR_RETURN(auto sign_cert,
-                             crypto::IssueCertificate(ca_cert, ca_key, sign_key.Public(), sign_req,
-                                                      clock));
+      TROAD_ASSIGN_OR_RETURN(
+          auto sign_cert,
+          crypto::IssueCertificate(ca_cert, ca_key, sign_key.Public(), sign_req, clock));
       std::string stem = "sign-" + SafeFileName(it->second->id);
       TROAD_RETURN_IF_ERROR(sign_key.SavePemFile((dir / (stem + ".key")).string()));
       TROAD_RETURN_IF_ERROR(WriteFile(dir / (stem + ".crt"), sign_cert.ToPem()));
       signing_pems[member_id].push_back(sign_cert.ToPem());
-      signing_toml += fmt::format("\n[[signing]]\nmember = {}\ncertificate = {}\nkey = {}\n",
-                                  TomlString(member_id), TomlString(stem + ".crt"),
-                                  TomlString(stem + ".key"));
+      signing_toml +=
+          fmt::format("\n[[signing]]\nmember = {}\ncertificate = {}\nkey = {}\n",
+                      TomlString(member_id), TomlString(stem + ".crt"), TomlString(stem + ".key"));
     }
 
     // gateway.toml
@@ -301,12 +302,14 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
         "[tls]\ncertificate = \"auth.crt\"\nkey = \"auth.key\"\n",
         gw_id.ToString(), fs::absolute(network_file).string(), TomlString(gw_id.ToString()),
         TomlString(gw.local_listen),
-        gw.local_tls_listen.empty() ? "" : "consumer_tls = " + TomlString(gw.local_tls_listen) + "\n",
+        gw.local_tls_listen.empty() ? ""
+                                    : "consumer_tls = " + TomlString(gw.local_tls_listen) + "\n",
         TomlString(gw.peer_listen), TomlString(gw.admin_listen));
     toml += signing_toml;
     json clients_json = json::array();
     for (const ClientId& c : gw.clients) {
-      toml += fmt::format("\n[[client]]\nid = {}\nconnection = \"http\"\n", TomlString(c.ToString()));
+      toml +=
+          fmt::format("\n[[client]]\nid = {}\nconnection = \"http\"\n", TomlString(c.ToString()));
       clients_json.push_back(c.ToString());
     }
     for (const NetService& s : net.services) {

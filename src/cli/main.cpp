@@ -16,16 +16,18 @@ int main(int argc, char** argv) {
   gw->add_option("-c,--config", gateway.config_file, "gateway.toml")->required();
 
   troad::cli::InitOptions init;
-  auto* in = app.add_subcommand(
-      "init", "Make a local network: CA, keys, certificates, gateway.toml files, global "
-              "configuration");
+  auto* in =
+      app.add_subcommand("init",
+                         "Make a local network: CA, keys, certificates, gateway.toml files, global "
+                         "configuration");
   in->add_option("-n,--network", init.network_file, "network description (TOML)")->required();
   in->add_option("-o,--out", init.out_dir, "output directory")->required();
 
   troad::cli::DemoOptions demo;
   auto* dm = app.add_subcommand(
-      "demo", "Start two agencies' gateways and information systems on loopback and run the "
-              "scenarios");
+      "demo",
+      "Start two agencies' gateways and information systems on loopback and run the "
+      "scenarios");
   dm->add_option("--dir", demo.dir, "working directory (wiped and recreated)");
   dm->add_option("--examples", demo.examples_dir, "the examples/ directory");
   bool once = false;

@@ -24,7 +24,8 @@ int64_t ToUnixMillis(SystemTime t) {
 }
 
 SystemTime FromUnixMillis(int64_t ms) {
-  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
+  return SystemTime(
+      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
 }
 
 std::string FormatRfc3339(SystemTime t) {

@@ -16,7 +16,8 @@ names = ["a", "b"]
 id = "x"
 [[item]]
 id = "y"
-)", "test.toml");
+)",
+                                 "test.toml");
   ASSERT_TRUE(doc) << doc.error().ToString();
   auto server = (*doc)->Root().Section("server");
   EXPECT_EQ(server.String("address"), "127.0.0.1");

@@ -9,8 +9,7 @@ namespace troad {
 Status ValidateIdPart(std::string_view part, std::string_view what) {
   if (part.empty()) return Fail(ErrorCode::kInvalidArgument, "{} is empty", what);
   if (part.size() > kMaxIdPartLength) {
-    return Fail(ErrorCode::kInvalidArgument, "{} is longer than {} bytes", what,
-                kMaxIdPartLength);
+    return Fail(ErrorCode::kInvalidArgument, "{} is longer than {} bytes", what, kMaxIdPartLength);
   }
   if (!IsValidUtf8(part)) {
     return Fail(ErrorCode::kInvalidArgument, "{} is not valid UTF-8", what);
@@ -71,7 +70,9 @@ Result<ClientId> ClientId::Parse(std::string_view text) {
                 EscapeForLog(text));
   }
   auto id = FromParts(parts[0], parts[1], parts[2], parts.size() == 4 ? parts[3] : "");
-  if (!id) return Fail(std::move(id).error().Context(fmt::format("client identifier \"{}\"", EscapeForLog(text))));
+  if (!id)
+    return Fail(
+        std::move(id).error().Context(fmt::format("client identifier \"{}\"", EscapeForLog(text))));
   if (parts.size() == 4 && parts[3].empty()) {
     return Fail(ErrorCode::kInvalidArgument, "client identifier \"{}\" has an empty subsystem",
                 EscapeForLog(text));
@@ -107,9 +108,7 @@ Result<ServiceId> ServiceId::Parse(std::string_view text) {
   return ServiceId{std::move(*provider), std::string(parts[4])};
 }
 
-std::string GatewayId::ToString() const {
-  return fmt::format("{}/{}", owner.ToString(), code);
-}
+std::string GatewayId::ToString() const { return fmt::format("{}/{}", owner.ToString(), code); }
 
 Result<GatewayId> GatewayId::Parse(std::string_view text) {
   auto parts = SplitPath(text);

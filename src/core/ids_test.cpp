@@ -34,8 +34,9 @@ TEST(ClientIdTest, RefusesWrongShapes) {
 }
 
 TEST(ClientIdTest, RefusesForbiddenCharacters) {
-  for (std::string bad : std::initializer_list<std::string>{"TW/GOV/M:OI", "TW/GOV/M;OI", "TW/GOV/M%OI", "TW/GOV/M\\OI",
-                          std::string("TW/GOV/M\x01OI"), std::string("TW/GOV/M\xff")}) {
+  for (std::string bad : std::initializer_list<std::string>{
+           "TW/GOV/M:OI", "TW/GOV/M;OI", "TW/GOV/M%OI", "TW/GOV/M\\OI",
+           std::string("TW/GOV/M\x01OI"), std::string("TW/GOV/M\xff")}) {
     auto id = ClientId::Parse(bad);
     EXPECT_FALSE(id) << bad;
   }

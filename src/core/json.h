@@ -6,10 +6,9 @@
 // Thread-safety: a JsonView and its JsonErrors belong to one thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

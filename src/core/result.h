@@ -81,9 +81,9 @@ inline Status Ok() { return {}; }
 
 // Evaluates `expr` (a Result or Status); on error returns it from the current
 // function. TROAD_ASSIGN_OR_RETURN(auto x, F()) binds the value.
-#define TROAD_RETURN_IF_ERROR(expr)                                   \
-  do {                                                                \
-    auto troad_status_ = (expr);                                      \
+#define TROAD_RETURN_IF_ERROR(expr)                                     \
+  do {                                                                  \
+    auto troad_status_ = (expr);                                        \
     if (!troad_status_) return ::tl::unexpected(troad_status_.error()); \
   } while (0)
 
@@ -91,7 +91,7 @@ inline Status Ok() { return {}; }
 #define TROAD_CONCAT_(a, b) TROAD_CONCAT_INNER_(a, b)
 #define TROAD_ASSIGN_OR_RETURN(lhs, expr) \
   TROAD_ASSIGN_OR_RETURN_IMPL_(TROAD_CONCAT_(troad_result_, __LINE__), lhs, expr)
-#define TROAD_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)        \
-  auto tmp = (expr);                                        \
+#define TROAD_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr)         \
+  auto tmp = (expr);                                         \
   if (!tmp) return ::tl::unexpected(std::move(tmp).error()); \
   lhs = std::move(*tmp)

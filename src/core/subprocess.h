@@ -18,8 +18,7 @@ class Subprocess {
  public:
   // Starts argv[0] (searched in PATH when it has no '/'), stdout and stderr appended
   // to `log_file` ("" = inherit). The child is put in its own process group.
-  static Result<Subprocess> Start(const std::vector<std::string>& argv,
-                                  const std::string& log_file,
+  static Result<Subprocess> Start(const std::vector<std::string>& argv, const std::string& log_file,
                                   const std::vector<std::string>& extra_env = {});
   Subprocess(Subprocess&& other) noexcept;
   Subprocess& operator=(Subprocess&& other) noexcept;

@@ -52,11 +52,12 @@ Status CheckGrant(const globalconf::GlobalConf& conf, const ClientId& client,
       if (EndpointMatches(rule, method, normalized_path)) return Ok();
     }
   }
-  return Fail(Error(ErrorCode::kPermissionDenied,
-                    fmt::format("Request is not allowed: {} may not call {} {} of {}",
-                                client.ToString(), method, normalized_path.empty() ? "/" : normalized_path,
-                                service.ToString()))
-                  .WithFault(std::string(kFaultAccessDenied)));
+  return Fail(
+      Error(
+          ErrorCode::kPermissionDenied,
+          fmt::format("Request is not allowed: {} may not call {} {} of {}", client.ToString(),
+                      method, normalized_path.empty() ? "/" : normalized_path, service.ToString()))
+          .WithFault(std::string(kFaultAccessDenied)));
 }
 
 }  // namespace troad::gateway

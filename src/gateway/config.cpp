@@ -158,8 +158,8 @@ Result<GatewayConfig> GatewayConfig::Load(const std::string& path) {
   }
 
   ConfigSection limits = root.Section("limits");
-  c.max_body_bytes = static_cast<size_t>(
-      limits.Int("max_body_bytes", 10 * 1024 * 1024, 1024, int64_t{1} << 32));
+  c.max_body_bytes =
+      static_cast<size_t>(limits.Int("max_body_bytes", 10 * 1024 * 1024, 1024, int64_t{1} << 32));
   c.exchange_timeout =
       std::chrono::milliseconds(limits.Int("exchange_timeout_ms", 60'000, 100, 3'600'000));
 

@@ -30,7 +30,8 @@ HeaderList ParseHeaderArray(const json& doc, const char* key, JsonErrors& errors
   auto it = doc.find(key);
   if (it == doc.end()) return out;
   if (!it->is_array() || it->size() > kMaxHeaders) {
-    errors.Add(key, fmt::format("expected an array of at most {} [name, value] pairs", kMaxHeaders));
+    errors.Add(key,
+               fmt::format("expected an array of at most {} [name, value] pairs", kMaxHeaders));
     return out;
   }
   for (size_t i = 0; i < it->size(); ++i) {
@@ -271,7 +272,8 @@ std::string EncodeEnvelopePrefix(std::string_view header, std::string_view signa
 }
 
 Result<EnvelopeView> DecodeEnvelope(std::string_view data) {
-  if (data.size() < kEnvelopeMagic.size() || data.substr(0, kEnvelopeMagic.size()) != kEnvelopeMagic) {
+  if (data.size() < kEnvelopeMagic.size() ||
+      data.substr(0, kEnvelopeMagic.size()) != kEnvelopeMagic) {
     return Fail(ErrorCode::kInvalidArgument, "envelope does not start with \"{}\"", kEnvelopeMagic);
   }
   data.remove_prefix(kEnvelopeMagic.size());

@@ -11,8 +11,8 @@
 #include <boost/beast/http/field.hpp>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "core/encoding.h"
@@ -158,8 +158,8 @@ Status Gateway::Init() {
     return Fail(ErrorCode::kIo, "cannot create data directory {}: {}", config_.data_dir,
                 ec.message());
   }
-  TROAD_ASSIGN_OR_RETURN(log_, MessageLog::Open(config_.data_dir + "/messagelog.db",
-                                                config_.sync_full, clock_));
+  TROAD_ASSIGN_OR_RETURN(
+      log_, MessageLog::Open(config_.data_dir + "/messagelog.db", config_.sync_full, clock_));
 
   for (const SigningKey& sk : config_.signing_keys) {
     TROAD_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::LoadPemFile(sk.key_file));
@@ -168,8 +168,7 @@ Status Gateway::Init() {
       return Fail(ErrorCode::kInvalidArgument, "signing key {} does not match certificate {}",
                   sk.key_file, sk.certificate_file);
     }
-    signers_[sk.member.ToString()] =
-        std::make_unique<BatchSigner>(std::move(key), std::move(cert));
+    signers_[sk.member.ToString()] = std::make_unique<BatchSigner>(std::move(key), std::move(cert));
   }
 
   TROAD_ASSIGN_OR_RETURN(auto auth_key, crypto::PrivateKey::LoadPemFile(config_.auth_key_file));
@@ -234,53 +233,50 @@ Status Gateway::Start() {
   };
 
   TROAD_ASSIGN_OR_RETURN(auto consumer_ep, ToEndpoint(config_.consumer_listen));
-  TROAD_ASSIGN_OR_RETURN(consumer_server_, http::Server::Create(io_, consumer_ep, nullptr,
-                                                                consumer_handler,
-                                                                consumer_options));
+  TROAD_ASSIGN_OR_RETURN(
+      consumer_server_,
+      http::Server::Create(io_, consumer_ep, nullptr, consumer_handler, consumer_options));
   if (consumer_tls_) {
     TROAD_ASSIGN_OR_RETURN(auto ep, ToEndpoint(config_.consumer_tls_listen));
-    TROAD_ASSIGN_OR_RETURN(consumer_tls_server_,
-                           http::Server::Create(io_, ep, consumer_tls_, consumer_handler,
-                                                consumer_options));
+    TROAD_ASSIGN_OR_RETURN(
+        consumer_tls_server_,
+        http::Server::Create(io_, ep, consumer_tls_, consumer_handler, consumer_options));
   }
 
   http::ServerOptions provider_options;
   provider_options.body_limit = config_.max_body_bytes + 2 * kMaxHeaderPartBytes;
   provider_options.error_response = [](unsigned status, std::string reason) {
     std::string code(status == 413 ? kFaultLimitExceeded : kFaultInvalidMessage);
-    return MakeFaultResponse(FaultType(FaultOrigin::kServerProxy, code), reason, "", "", 11,
-                             false);
+    return MakeFaultResponse(FaultType(FaultOrigin::kServerProxy, code), reason, "", "", 11, false);
   };
   TROAD_ASSIGN_OR_RETURN(auto provider_ep, ToEndpoint(config_.provider_listen));
-  TROAD_ASSIGN_OR_RETURN(
-      provider_server_,
-      http::Server::Create(io_, provider_ep, provider_tls_,
-                           [this](Request& req, const http::ConnectionInfo& conn) {
-                             return HandleProvider(req, conn);
-                           },
-                           provider_options));
+  TROAD_ASSIGN_OR_RETURN(provider_server_,
+                         http::Server::Create(
+                             io_, provider_ep, provider_tls_,
+                             [this](Request& req, const http::ConnectionInfo& conn) {
+                               return HandleProvider(req, conn);
+                             },
+                             provider_options));
 
   TROAD_ASSIGN_OR_RETURN(auto admin_ep, ToEndpoint(config_.admin_listen));
   http::ServerOptions admin_options;
   admin_options.body_limit = 64 * 1024;
-  TROAD_ASSIGN_OR_RETURN(admin_server_,
-                         http::Server::Create(io_, admin_ep, nullptr,
-                                              [this](Request& req, const http::ConnectionInfo& c) {
-                                                return HandleAdmin(req, c);
-                                              },
-                                              admin_options));
+  TROAD_ASSIGN_OR_RETURN(admin_server_, http::Server::Create(
+                                            io_, admin_ep, nullptr,
+                                            [this](Request& req, const http::ConnectionInfo& c) {
+                                              return HandleAdmin(req, c);
+                                            },
+                                            admin_options));
   consumer_server_->Start();
   if (consumer_tls_server_) consumer_tls_server_->Start();
   provider_server_->Start();
   admin_server_->Start();
   asio::co_spawn(io_, RefreshLoop(), asio::detached);
-  spdlog::info("gateway {} listening: consumer {}, provider {}, admin {}", config_.id.ToString(),
-               consumer_endpoint().address().to_string() + ":" +
-                   std::to_string(consumer_endpoint().port()),
-               provider_endpoint().address().to_string() + ":" +
-                   std::to_string(provider_endpoint().port()),
-               admin_endpoint().address().to_string() + ":" +
-                   std::to_string(admin_endpoint().port()));
+  spdlog::info(
+      "gateway {} listening: consumer {}, provider {}, admin {}", config_.id.ToString(),
+      consumer_endpoint().address().to_string() + ":" + std::to_string(consumer_endpoint().port()),
+      provider_endpoint().address().to_string() + ":" + std::to_string(provider_endpoint().port()),
+      admin_endpoint().address().to_string() + ":" + std::to_string(admin_endpoint().port()));
   return Ok();
 }
 
@@ -306,8 +302,12 @@ void Gateway::Stop() {
   if (log_) log_->Stop();
 }
 
-http::tcp::endpoint Gateway::consumer_endpoint() const { return consumer_server_->local_endpoint(); }
-http::tcp::endpoint Gateway::provider_endpoint() const { return provider_server_->local_endpoint(); }
+http::tcp::endpoint Gateway::consumer_endpoint() const {
+  return consumer_server_->local_endpoint();
+}
+http::tcp::endpoint Gateway::provider_endpoint() const {
+  return provider_server_->local_endpoint();
+}
 http::tcp::endpoint Gateway::admin_endpoint() const { return admin_server_->local_endpoint(); }
 
 asio::awaitable<void> Gateway::RefreshLoop() {
@@ -334,8 +334,8 @@ asio::awaitable<void> Gateway::WriteRecord(TransferRecord record) {
   }
 }
 
-asio::awaitable<Response> Gateway::Refuse(TransferRecord& record, FaultOrigin origin,
-                                          Error error, const Request& req) {
+asio::awaitable<Response> Gateway::Refuse(TransferRecord& record, FaultOrigin origin, Error error,
+                                          const Request& req) {
   std::string type = FaultType(origin, FaultCodeFor(error));
   record.fault = type;
   record.fault_message = error.message();
@@ -376,10 +376,10 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
 
   if (target->kind == ConsumerTarget::Kind::kListClients) {
     if (req.method() != bhttp::verb::get) {
-      co_return co_await Refuse(rec, FaultOrigin::kClient,
-                                FaultError(ErrorCode::kInvalidArgument, kFaultInvalidHttpMethod,
-                                           "listClients takes GET"),
-                                req);
+      co_return co_await Refuse(
+          rec, FaultOrigin::kClient,
+          FaultError(ErrorCode::kInvalidArgument, kFaultInvalidHttpMethod, "listClients takes GET"),
+          req);
     }
     std::vector<ClientInfo> clients;
     for (const auto& m : conf->members()) {
@@ -399,9 +399,10 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
     }
     std::string content_type;
     FaultFormat format = FaultFormatFor(Header(req, "accept"), &content_type);
-    Response res = http::MakeResponse(
-        200, format == FaultFormat::kXml ? RenderListClientsXml(clients) : RenderListClientsJson(clients),
-        content_type, req.version(), req.keep_alive());
+    Response res = http::MakeResponse(200,
+                                      format == FaultFormat::kXml ? RenderListClientsXml(clients)
+                                                                  : RenderListClientsJson(clients),
+                                      content_type, req.version(), req.keep_alive());
     co_return res;
   }
 
@@ -416,7 +417,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
 
   if (conf->IsExpired(clock_.Now())) {
     co_return co_await Refuse(
-        std::move(rec), FaultOrigin::kClientProxy,
+        rec, FaultOrigin::kClientProxy,
         FaultError(ErrorCode::kFailedPrecondition, kFaultOutdatedGlobalConf,
                    "global configuration expired at " + FormatRfc3339(conf->expires_at())),
         req);
@@ -426,24 +427,23 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   const LocalClient* local = config_.FindClient(headers->client);
   if (local == nullptr) {
     co_return co_await Refuse(
-        std::move(rec), FaultOrigin::kClient,
+        rec, FaultOrigin::kClient,
         FaultError(ErrorCode::kPermissionDenied, kFaultInvalidClientIdentifier,
                    "client " + rec.client + " is not a client of this gateway"),
         req);
   }
   if (local->connection != ConnectionType::kHttp && !conn.tls) {
-    co_return co_await Refuse(
-        std::move(rec), FaultOrigin::kClient,
-        FaultError(ErrorCode::kUnauthenticated, kFaultSslAuthenticationFailed,
-                   "client " + rec.client + " must connect over HTTPS"),
-        req);
+    co_return co_await Refuse(rec, FaultOrigin::kClient,
+                              FaultError(ErrorCode::kUnauthenticated, kFaultSslAuthenticationFailed,
+                                         "client " + rec.client + " must connect over HTTPS"),
+                              req);
   }
   if (local->connection == ConnectionType::kHttpsClientCert) {
     std::string fp = conn.peer_certificate ? conn.peer_certificate->Sha256Fingerprint() : "";
     if (fp.empty() || std::find(local->certificate_sha256.begin(), local->certificate_sha256.end(),
                                 fp) == local->certificate_sha256.end()) {
       co_return co_await Refuse(
-          std::move(rec), FaultOrigin::kClient,
+          rec, FaultOrigin::kClient,
           FaultError(ErrorCode::kUnauthenticated, kFaultSslAuthenticationFailed,
                      fp.empty() ? "client " + rec.client + " must present a client certificate"
                                 : "client certificate " + fp + " may not act as " + rec.client),
@@ -458,15 +458,13 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   }
 
   // Where is the service?
-  std::vector<const globalconf::Gateway*> candidates =
-      conf->GatewaysServing(rest.service.provider);
+  std::vector<const globalconf::Gateway*> candidates = conf->GatewaysServing(rest.service.provider);
   if (headers->security_server) {
-    std::erase_if(candidates, [&](const globalconf::Gateway* g) {
-      return g->id != *headers->security_server;
-    });
+    std::erase_if(candidates,
+                  [&](const globalconf::Gateway* g) { return g->id != *headers->security_server; });
     if (candidates.empty()) {
       co_return co_await Refuse(
-          std::move(rec), FaultOrigin::kClient,
+          rec, FaultOrigin::kClient,
           FaultError(ErrorCode::kNotFound, kFaultInvalidSecurityServer,
                      "gateway " + headers->security_server->ToString() + " does not serve " +
                          rest.service.provider.ToString()),
@@ -474,16 +472,15 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
     }
   }
   if (candidates.empty()) {
-    co_return co_await Refuse(
-        std::move(rec), FaultOrigin::kClientProxy,
-        FaultError(ErrorCode::kNotFound, kFaultUnknownMember,
-                   "no gateway serves " + rest.service.provider.ToString()),
-        req);
+    co_return co_await Refuse(rec, FaultOrigin::kClientProxy,
+                              FaultError(ErrorCode::kNotFound, kFaultUnknownMember,
+                                         "no gateway serves " + rest.service.provider.ToString()),
+                              req);
   }
   auto signer_it = signers_.find(headers->client.Member().ToString());
   if (signer_it == signers_.end()) {
     co_return co_await Refuse(
-        std::move(rec), FaultOrigin::kClientProxy,
+        rec, FaultOrigin::kClientProxy,
         FaultError(ErrorCode::kFailedPrecondition, kFaultCannotCreateSignature,
                    "this gateway holds no signing key of " + headers->client.Member().ToString()),
         req);
@@ -516,10 +513,10 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
     header_bytes = SerializeRequestHeader(h);
     auto sig = co_await signer_it->second->Sign(header_bytes);
     if (!sig) {
-      co_return co_await Refuse(rec, FaultOrigin::kClientProxy,
-                                FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature,
-                                           sig.error().message()),
-                                req);
+      co_return co_await Refuse(
+          rec, FaultOrigin::kClientProxy,
+          FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature, sig.error().message()),
+          req);
     }
     signature_bytes = SerializeSignaturePart(*sig);
     Request out{bhttp::verb::post, kExchangePath, 11};
@@ -538,12 +535,11 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   if (!answer) {
     Error e = answer.error();
     std::string_view code = e.code() == ErrorCode::kUnauthenticated ? kFaultSslAuthenticationFailed
-                                                                     : kFaultNetworkError;
-    co_return co_await Refuse(rec, FaultOrigin::kClientProxy,
-                              FaultError(e.code(), code,
-                                         "gateway " + provider_gw->id.ToString() + ": " +
-                                             e.message()),
-                              req);
+                                                                    : kFaultNetworkError;
+    co_return co_await Refuse(
+        rec, FaultOrigin::kClientProxy,
+        FaultError(e.code(), code, "gateway " + provider_gw->id.ToString() + ": " + e.message()),
+        req);
   }
   Response& pres = answer->response;
   std::string ctype = std::string(pres[bhttp::field::content_type]);
@@ -552,7 +548,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
     auto err = pres.find(kXRoadErrorHeader);
     if (err == pres.end()) {
       co_return co_await Refuse(
-          std::move(rec), FaultOrigin::kClientProxy,
+          rec, FaultOrigin::kClientProxy,
           FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
                      "gateway " + provider_gw->id.ToString() + " answered " +
                          std::to_string(pres.result_int()) + " without an envelope or a fault"),
@@ -590,26 +586,26 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   Result<ResponseHeader> rh = envelope ? ParseResponseHeader(envelope->header)
                                        : Result<ResponseHeader>(tl::unexpected(envelope.error()));
   if (!rh) {
-    co_return co_await Refuse(rec, FaultOrigin::kClientProxy,
-                              FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
-                                         "response from " + provider_gw->id.ToString() + ": " +
-                                             rh.error().message()),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kClientProxy,
+        FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
+                   "response from " + provider_gw->id.ToString() + ": " + rh.error().message()),
+        req);
   }
   auto rsig = ParseSignaturePart(envelope->signature);
   Status check = Ok();
   if (!rsig) {
     check = Fail(FaultError(ErrorCode::kInvalidArgument, kFaultInvalidSignatureValue,
-                       rsig.error().message()));
+                            rsig.error().message()));
   } else if (rh->id != h.id || rh->request_id != h.request_id || rh->client != h.client ||
              rh->service != h.service || rh->request_hash != rec.request_hash) {
     check = Fail(FaultError(ErrorCode::kInvalidArgument, kFaultInconsistentResponse,
-                       "response does not answer this request (id, client, service or request "
-                       "hash differ)"));
+                            "response does not answer this request (id, client, service or request "
+                            "hash differ)"));
   } else if (rh->body_length != envelope->payload.size() ||
              crypto::Sha512(envelope->payload) != rh->body_sha512) {
     check = Fail(FaultError(ErrorCode::kUnauthenticated, kFaultInvalidSignatureValue,
-                       "response body does not match its signed hash"));
+                            "response body does not match its signed hash"));
   } else {
     check = verifier_.Verify(*conf, rest.service.provider.Member(), envelope->header, *rsig,
                              clock_.Now());
@@ -643,9 +639,10 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
     ++metrics_.record_failures;
     // The exchange happened but cannot be recorded: do not hand out data we cannot
     // account for.
-    co_return MakeFaultResponse(FaultOrigin::kClientProxy,
-                                FaultError(ErrorCode::kIo, kFaultLoggingFailed, st.error().message()),
-                                h.request_id, Header(req, "accept"), req.version(), false);
+    co_return MakeFaultResponse(
+        FaultOrigin::kClientProxy,
+        FaultError(ErrorCode::kIo, kFaultLoggingFailed, st.error().message()), h.request_id,
+        Header(req, "accept"), req.version(), false);
   }
   ++metrics_.records_written;
   co_return res;
@@ -669,38 +666,39 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   if (!peer_fp.empty()) peer = conf->OwnerOf(peer_fp);
   if (peer == nullptr || peer->kind != globalconf::CertificateOwner::Kind::kGatewayAuthentication ||
       conf->IsRevoked(peer_fp)) {
-    std::string why = peer_fp.empty() ? "peer presented no certificate"
-                      : peer == nullptr || peer->kind != globalconf::CertificateOwner::Kind::kGatewayAuthentication
-                          ? "peer certificate " + peer_fp + " is not a registered gateway's"
-                          : "peer certificate " + peer_fp + " is revoked";
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kUnauthenticated,
-                                         kFaultSslAuthenticationFailed, why),
-                              req);
+    std::string why =
+        peer_fp.empty() ? "peer presented no certificate"
+        : peer == nullptr ||
+                peer->kind != globalconf::CertificateOwner::Kind::kGatewayAuthentication
+            ? "peer certificate " + peer_fp + " is not a registered gateway's"
+            : "peer certificate " + peer_fp + " is revoked";
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kUnauthenticated, kFaultSslAuthenticationFailed, why), req);
   }
   rec.peer = peer->owner;
   if (conf->IsExpired(now)) {
     co_return co_await Refuse(
-        std::move(rec), FaultOrigin::kServerProxy,
+        rec, FaultOrigin::kServerProxy,
         FaultError(ErrorCode::kFailedPrecondition, kFaultOutdatedGlobalConf,
                    "global configuration expired at " + FormatRfc3339(conf->expires_at())),
         req);
   }
   if (req.method() != bhttp::verb::post || req.target() != kExchangePath) {
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kNotFound, kFaultInvalidMessage,
-                                         "gateways exchange messages with POST " +
-                                             std::string(kExchangePath)),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kNotFound, kFaultInvalidMessage,
+                   "gateways exchange messages with POST " + std::string(kExchangePath)),
+        req);
   }
   auto envelope = DecodeEnvelope(req.body());
   Result<RequestHeader> parsed = envelope ? ParseRequestHeader(envelope->header)
                                           : Result<RequestHeader>(tl::unexpected(envelope.error()));
   if (!parsed) {
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
-                                         parsed.error().message()),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage, parsed.error().message()),
+        req);
   }
   const RequestHeader& h = *parsed;
   rec.message_id = h.id;
@@ -714,13 +712,12 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
 
   // The message must come from a gateway that serves the client, and be meant for us.
   if (h.provider_gateway != config_.id || h.consumer_gateway.ToString() != peer->owner) {
-    co_return co_await Refuse(
-        std::move(rec), FaultOrigin::kServerProxy,
-        FaultError(ErrorCode::kUnauthenticated, kFaultSslAuthenticationFailed,
-                   "message from " + h.consumer_gateway.ToString() + " to " +
-                       h.provider_gateway.ToString() + " arrived from " + peer->owner + " at " +
-                       config_.id.ToString()),
-        req);
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kUnauthenticated, kFaultSslAuthenticationFailed,
+                                         "message from " + h.consumer_gateway.ToString() + " to " +
+                                             h.provider_gateway.ToString() + " arrived from " +
+                                             peer->owner + " at " + config_.id.ToString()),
+                              req);
   }
   // 2. The client is known and served by the sending gateway.
   if (!conf->IsKnownClient(h.client)) {
@@ -730,14 +727,13 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
                               req);
   }
   const globalconf::Gateway* sender = conf->FindGateway(h.consumer_gateway);
-  if (sender == nullptr ||
-      std::find(sender->clients.begin(), sender->clients.end(), h.client) ==
-          sender->clients.end()) {
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kPermissionDenied, kFaultAccessDenied,
-                                         "gateway " + peer->owner + " does not serve client " +
-                                             rec.client),
-                              req);
+  if (sender == nullptr || std::find(sender->clients.begin(), sender->clients.end(), h.client) ==
+                               sender->clients.end()) {
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kPermissionDenied, kFaultAccessDenied,
+                   "gateway " + peer->owner + " does not serve client " + rec.client),
+        req);
   }
 
   // 3. The service is known, enabled, and ours. Metaservices are open to all clients.
@@ -774,10 +770,9 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   // 4. A grant for this method and path.
   auto norm = NormalizeRestPath(h.path);
   if (!norm) {
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage,
-                                         norm.error().message()),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessage, norm.error().message()), req);
   }
   normalized = *norm;
   if (auto st = CheckGrant(*conf, h.client, h.service, h.method, normalized); !st) {
@@ -786,10 +781,10 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   // 5. The signature, and the body it covers.
   auto sig = ParseSignaturePart(envelope->signature);
   if (!sig) {
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kInvalidArgument, kFaultInvalidSignatureValue,
-                                         sig.error().message()),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kInvalidArgument, kFaultInvalidSignatureValue, sig.error().message()),
+        req);
   }
   if (h.body_length != envelope->payload.size() ||
       crypto::Sha512(envelope->payload) != h.body_sha512) {
@@ -805,7 +800,7 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   int64_t skew = rec.request_time_ms - h.time_ms;
   if (skew > conf->settings().max_clock_skew_ms || -skew > conf->settings().max_clock_skew_ms) {
     co_return co_await Refuse(
-        std::move(rec), FaultOrigin::kServerProxy,
+        rec, FaultOrigin::kServerProxy,
         FaultError(ErrorCode::kInvalidArgument, kFaultInvalidMessageTime,
                    fmt::format("message time differs from this gateway's clock by {} ms (at most "
                                "{} ms allowed)",
@@ -820,10 +815,9 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   // Forward to the backend.
   auto url = http::ParseUrl(local->backend_url);
   if (!url) {
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kInternal, kFaultInternalError,
-                                         url.error().message()),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kInternal, kFaultInternalError, url.error().message()), req);
   }
   std::string target = url->path;
   if (!target.empty() && target.back() == '/' && !h.path.empty()) target.pop_back();
@@ -846,11 +840,11 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
     std::string code = ServiceFailedCode(backend.error().code() == ErrorCode::kInvalidArgument
                                              ? kFaultHttpError
                                              : kFaultNetworkError);
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(backend.error().code(), code,
-                                         "backend of " + rec.service + ": " +
-                                             backend.error().message()),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(backend.error().code(), code,
+                   "backend of " + rec.service + ": " + backend.error().message()),
+        req);
   }
   Response& bres = backend->response;
 
@@ -858,9 +852,10 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   auto signer = signers_.find(h.service.provider.Member().ToString());
   if (signer == signers_.end()) {
     co_return co_await Refuse(
-        std::move(rec), FaultOrigin::kServerProxy,
-        FaultError(ErrorCode::kFailedPrecondition, kFaultCannotCreateSignature,
-                   "this gateway holds no signing key of " + h.service.provider.Member().ToString()),
+        rec, FaultOrigin::kServerProxy,
+        FaultError(
+            ErrorCode::kFailedPrecondition, kFaultCannotCreateSignature,
+            "this gateway holds no signing key of " + h.service.provider.Member().ToString()),
         req);
   }
   ResponseHeader rh;
@@ -877,10 +872,9 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   std::string rh_bytes = SerializeResponseHeader(rh);
   auto rsig = co_await signer->second->Sign(rh_bytes);
   if (!rsig) {
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature,
-                                         rsig.error().message()),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature, rsig.error().message()), req);
   }
   std::string rsig_bytes = SerializeSignaturePart(*rsig);
   Response res{bhttp::status::ok, req.version()};
@@ -899,9 +893,10 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   auto st = co_await log_->Append(std::move(rec));
   if (!st) {
     ++metrics_.record_failures;
-    co_return MakeFaultResponse(FaultOrigin::kServerProxy,
-                                FaultError(ErrorCode::kIo, kFaultLoggingFailed, st.error().message()),
-                                h.request_id, "", req.version(), false);
+    co_return MakeFaultResponse(
+        FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kIo, kFaultLoggingFailed, st.error().message()), h.request_id, "",
+        req.version(), false);
   }
   ++metrics_.records_written;
   co_return res;
@@ -991,18 +986,17 @@ asio::awaitable<Response> Gateway::ServeMetaservice(const globalconf::GlobalConf
   rec.request_time_ms = clock_.NowMillis();
   rec.request_hash = rh.request_hash;
   if (signer == signers_.end()) {
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kFailedPrecondition,
-                                         kFaultCannotCreateSignature,
-                                         "this gateway holds no signing key"),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kFailedPrecondition, kFaultCannotCreateSignature,
+                   "this gateway holds no signing key"),
+        req);
   }
   auto sig = co_await signer->second->Sign(rh_bytes);
   if (!sig) {
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature,
-                                         sig.error().message()),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature, sig.error().message()), req);
   }
   std::string sig_bytes = SerializeSignaturePart(*sig);
   Response res{bhttp::status::ok, req.version()};
@@ -1030,8 +1024,8 @@ asio::awaitable<Response> Gateway::HandleAdmin(Request& req, const http::Connect
                         {"gateway", config_.id.ToString()},
                         {"globalconf_version", conf->version()},
                         {"globalconf_expires_at", FormatRfc3339(conf->expires_at())}};
-    co_return http::MakeResponse(expired ? 503 : 200, j.dump(), "application/json",
-                                 req.version(), req.keep_alive());
+    co_return http::MakeResponse(expired ? 503 : 200, j.dump(), "application/json", req.version(),
+                                 req.keep_alive());
   }
   if (target == "/metrics") {
     auto conf = CurrentConf();

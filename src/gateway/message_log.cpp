@@ -106,8 +106,7 @@ struct AppendInitiation {
   template <typename Handler>
   void operator()(Handler handler) {
     asio::any_io_executor executor = asio::get_associated_executor(handler);
-    auto shared =
-        std::make_shared<asio::any_completion_handler<void(Status)>>(std::move(handler));
+    auto shared = std::make_shared<asio::any_completion_handler<void(Status)>>(std::move(handler));
     writer->Submit(
         [record = std::move(record)](store::Database& db) -> Status {
           auto changed = db.Execute(
@@ -115,14 +114,14 @@ struct AppendInitiation {
                         record.service, record.user_id, record.issue, record.peer,
                         record.request_time_ms, record.response_time_ms, record.request_hash,
                         record.response_hash, int64_t{record.status}, record.request_bytes,
-                        record.response_bytes, record.request_signature,
-                        record.response_signature, record.fault, record.fault_message});
+                        record.response_bytes, record.request_signature, record.response_signature,
+                        record.fault, record.fault_message});
           if (!changed) return tl::unexpected(changed.error());
           return Ok();
         },
         [shared, executor](Status status) {
           asio::post(executor, [shared, status = std::move(status)]() mutable {
-            std::move(*shared)(std::move(status));
+            std::move (*shared)(std::move(status));
           });
         });
   }
@@ -140,9 +139,9 @@ Result<std::vector<TransferRecord>> MessageLog::FindByMessageId(
   store::SqliteOptions options;
   options.read_only = true;
   TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path_, options));
-  TROAD_ASSIGN_OR_RETURN(auto rows, db->Query(std::string(kSelect) +
-                                                  " WHERE message_id = ? ORDER BY seq",
-                                              {message_id}));
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows,
+      db->Query(std::string(kSelect) + " WHERE message_id = ? ORDER BY seq", {message_id}));
   std::vector<TransferRecord> out;
   for (const auto& row : rows) {
     TROAD_ASSIGN_OR_RETURN(auto r, FromRow(row));

@@ -12,8 +12,7 @@ namespace troad::gateway {
 
 namespace asio = boost::asio;
 
-BatchSigner::BatchSigner(crypto::PrivateKey key, crypto::Certificate certificate,
-                         size_t max_batch)
+BatchSigner::BatchSigner(crypto::PrivateKey key, crypto::Certificate certificate, size_t max_batch)
     : key_(std::move(key)),
       certificate_(std::move(certificate)),
       fingerprint_(certificate_.Sha256Fingerprint()),
@@ -65,14 +64,15 @@ void BatchSigner::Drain() {
     auto signature = key_.Sign(BatchSignatureInput(tree.size(), tree.root()));
     for (size_t i = 0; i < batch.size(); ++i) {
       Result<SignaturePart> result =
-          signature ? Result<SignaturePart>(SignaturePart{std::string(key_.Algorithm()),
-                                                          fingerprint_, tree.size(), i,
-                                                          tree.Proof(i), *signature})
-                    : Result<SignaturePart>(tl::unexpected(signature.error()));
+          signature
+              ? Result<SignaturePart>(SignaturePart{std::string(key_.Algorithm()), fingerprint_,
+                                                    tree.size(), i, tree.Proof(i), *signature})
+              : Result<SignaturePart>(tl::unexpected(signature.error()));
       Handler handler = std::move(batch[i].handler);
-      asio::post(batch[i].executor, [handler = std::move(handler), result = std::move(result)]() mutable {
-        std::move(handler)(std::move(result));
-      });
+      asio::post(batch[i].executor,
+                 [handler = std::move(handler), result = std::move(result)]() mutable {
+                   std::move(handler)(std::move(result));
+                 });
     }
   }
 }
@@ -138,8 +138,8 @@ Status SignatureVerifier::Verify(const globalconf::GlobalConf& conf, const Clien
   // the same certificate, under the same configuration, less than a cache
   // lifetime ago. Expiry of the certificate is re-checked below on every call.
   std::string key = std::to_string(conf.version()) + '|' + sig.certificate_sha256 + '|' +
-                    std::to_string(sig.batch_size) + '|' +
-                    std::string(crypto::DigestView(*root)) + '|' + sig.signature;
+                    std::to_string(sig.batch_size) + '|' + std::string(crypto::DigestView(*root)) +
+                    '|' + sig.signature;
   const crypto::Certificate* cert = &owner->certificate;
   if (now < cert->NotBefore() || now >= cert->NotAfter()) {
     return invalid("signing certificate of " + member.ToString() + " is not valid now (" +
@@ -148,13 +148,13 @@ Status SignatureVerifier::Verify(const globalconf::GlobalConf& conf, const Clien
   }
   if (Cached(key)) return Ok();
   if (auto chain = conf.trust().Verify(*cert, {}, now); !chain) {
-    return invalid("signing certificate of " + member.ToString() + ": " +
-                   chain.error().message());
+    return invalid("signing certificate of " + member.ToString() + ": " + chain.error().message());
   }
   auto verified = cert->GetPublicKey().Verify(BatchSignatureInput(sig.batch_size, *root),
                                               sig.signature, sig.algorithm);
-  if (!verified) return invalid("signature of " + member.ToString() + " does not verify: " +
-                                verified.error().message());
+  if (!verified)
+    return invalid("signature of " + member.ToString() +
+                   " does not verify: " + verified.error().message());
   Remember(std::move(key));
   return Ok();
 }

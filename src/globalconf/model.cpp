@@ -40,9 +40,8 @@ std::vector<Endpoint> ParseEndpoints(JsonView& parent, const std::string& key) {
     Endpoint ep;
     ep.method = e.String("method");
     ep.path = e.String("path");
-    static const std::set<std::string> kMethods = {"*",     "GET",     "POST",  "PUT",
-                                                   "PATCH", "DELETE",  "HEAD",  "OPTIONS",
-                                                   "TRACE"};
+    static const std::set<std::string> kMethods = {"*",      "GET",  "POST",    "PUT",  "PATCH",
+                                                   "DELETE", "HEAD", "OPTIONS", "TRACE"};
     if (!ep.method.empty() && !kMethods.count(ep.method)) {
       e.Error("method", fmt::format("\"{}\" is not an HTTP method or \"*\"", ep.method));
     }
@@ -109,8 +108,8 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
       settings.Int("max_clock_skew_ms", false, 60'000, 1'000, 3'600'000);
   conf->settings_.refresh_interval_s = settings.Int("refresh_interval_s", false, 60, 1, 86'400);
 
-  auto parse_cert = [&](JsonView& where, const std::string& path, const std::string& pem)
-      -> std::optional<crypto::Certificate> {
+  auto parse_cert = [&](JsonView& where, const std::string& path,
+                        const std::string& pem) -> std::optional<crypto::Certificate> {
     auto cert = crypto::Certificate::FromPem(pem);
     if (!cert) {
       where.Error(path, cert.error().message());
@@ -133,11 +132,11 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
   }
   std::sort(conf->revoked_.begin(), conf->revoked_.end());
 
-  auto parse_client = [&](JsonView& where, const std::string& key, bool subsystem)
-      -> std::optional<ClientId> {
-    std::string text = where.String(key);
-    if (text.empty()) return std::nullopt;
-    auto id = ClientId::Parse(text);
+  auto parse_client = [&](JsonView& where, const std::string& key,
+                          bool subsystem) -> std::optional<ClientId> {
+    std::string id_text = where.String(key);
+    if (id_text.empty()) return std::nullopt;
+    auto id = ClientId::Parse(id_text);
     if (!id) {
       where.Error(key, id.error().message());
       return std::nullopt;
@@ -150,7 +149,7 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
       where.Error(key, fmt::format("belongs to instance \"{}\", not \"{}\"", id->instance,
                                    conf->instance_));
     }
-    return id;
+    return *id;
   };
 
   for (JsonView& m : root.Array("members", true)) {

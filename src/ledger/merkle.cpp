@@ -89,7 +89,8 @@ MerkleTree::MerkleTree(std::vector<Hash> leaves) {
     const std::vector<Hash>& below = levels_.back();
     std::vector<Hash> level;
     level.reserve((below.size() + 1) / 2);
-    for (size_t i = 0; i + 1 < below.size(); i += 2) level.push_back(NodeHash(below[i], below[i + 1]));
+    for (size_t i = 0; i + 1 < below.size(); i += 2)
+      level.push_back(NodeHash(below[i], below[i + 1]));
     if (below.size() % 2 == 1) level.push_back(below.back());
     levels_.push_back(std::move(level));
   }
