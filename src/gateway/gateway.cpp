@@ -228,6 +228,24 @@ Status Gateway::Start() {
   http::ServerOptions consumer_options;
   consumer_options.body_limit = config_.max_body_bytes;
   consumer_options.error_response = error_response;
+  consumer_options.on_refused = [this](unsigned status, std::string reason,
+                                       const http::ConnectionInfo& conn,
+                                       const Request& header) -> asio::awaitable<Response> {
+    // Requests the listener refuses before the proxy sees them (too large, malformed)
+    // are recorded like every other refusal, before they are answered.
+    TransferRecord rec;
+    rec.side = "consumer";
+    rec.request_id = crypto::NewUuid();
+    rec.request_time_ms = clock_.NowMillis();
+    rec.peer = RemoteAddress(conn);
+    rec.message_id = Header(header, "x-road-id").substr(0, 1024);
+    rec.client = Header(header, "x-road-client").substr(0, 1024);
+    std::string code(status == 413 ? kFaultLimitExceeded : kFaultBadRequest);
+    Error error(status == 413 ? ErrorCode::kResourceExhausted : ErrorCode::kInvalidArgument,
+                std::move(reason));
+    co_return co_await Refuse(rec, FaultOrigin::kClient, std::move(error).WithFault(code),
+                              header);
+  };
   auto consumer_handler = [this](Request& req, const http::ConnectionInfo& conn) {
     return HandleConsumer(req, conn);
   };
@@ -370,6 +388,10 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   rec.request_time_ms = clock_.NowMillis();
   rec.peer = RemoteAddress(conn);
   rec.request_bytes = static_cast<int64_t>(req.body().size());
+  // What the caller said, as said, so that even a refusal of a malformed request can
+  // be found by the caller's own message id (validated values replace these below).
+  rec.message_id = Header(req, "x-road-id").substr(0, 1024);
+  rec.client = Header(req, "x-road-client").substr(0, 1024);
 
   auto target = ParseConsumerTarget(req.target());
   if (!target) co_return co_await Refuse(rec, FaultOrigin::kClient, target.error(), req);
@@ -397,13 +419,8 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
       const auto* member = conf->FindMember(s.id.Member());
       clients.push_back(ClientInfo{s.id, member ? member->name : "", s.name});
     }
-    std::string content_type;
-    FaultFormat format = FaultFormatFor(Header(req, "accept"), &content_type);
-    Response res = http::MakeResponse(200,
-                                      format == FaultFormat::kXml ? RenderListClientsXml(clients)
-                                                                  : RenderListClientsJson(clients),
-                                      content_type, req.version(), req.keep_alive());
-    co_return res;
+    co_return MakeListClientsResponse(clients, Header(req, "accept"), req.version(),
+                                      req.keep_alive());
   }
 
   const RestTarget& rest = target->rest;
@@ -656,6 +673,9 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   const SystemTime now = clock_.Now();
   TransferRecord rec;
   rec.side = "provider";
+  // Until the envelope is parsed the exchange has no id of its own: give the refusal
+  // one, so the fault's detail still finds the record.
+  rec.request_id = crypto::NewUuid();
   rec.request_time_ms = ToUnixMillis(now);
   rec.peer = RemoteAddress(conn);
   rec.request_bytes = static_cast<int64_t>(req.body().size());

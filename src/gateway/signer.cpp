@@ -30,13 +30,18 @@ asio::awaitable<Result<SignaturePart>> BatchSigner::Sign(std::string_view header
 }
 
 void BatchSigner::Submit(Pending pending) {
+  asio::any_io_executor executor = pending.executor;
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(pending));
-    if (busy_) return;  // the thread that is signing will take it in its next batch
+    if (busy_) return;  // the queued or running Drain will take it in its next batch
     busy_ = true;
   }
-  Drain();
+  // Sign on a later turn of the caller's loop, not inside this call: the callers
+  // already queued on the loop then join this batch. Signing inline never batched on
+  // a one-thread loop, and on two threads only when the other thread happened to be
+  // free at that moment (under CPU load, almost never).
+  asio::post(executor, [this] { Drain(); });
 }
 
 void BatchSigner::Drain() {
@@ -147,8 +152,22 @@ Status SignatureVerifier::Verify(const globalconf::GlobalConf& conf, const Clien
                    ")");
   }
   if (Cached(key)) return Ok();
-  if (auto chain = conf.trust().Verify(*cert, {}, now); !chain) {
-    return invalid("signing certificate of " + member.ToString() + ": " + chain.error().message());
+  std::string chain_key = std::to_string(conf.version()) + '|' + sig.certificate_sha256;
+  const int64_t now_ms = ToUnixMillis(now);
+  bool chain_known = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = chains_.find(chain_key);
+    chain_known = it != chains_.end() && it->second > now_ms;
+  }
+  if (!chain_known) {
+    if (auto chain = conf.trust().Verify(*cert, {}, now); !chain) {
+      return invalid("signing certificate of " + member.ToString() + ": " +
+                     chain.error().message());
+    }
+    std::lock_guard lock(mu_);
+    if (chains_.size() > capacity_) chains_.clear();
+    chains_[chain_key] = now_ms + 60'000;
   }
   auto verified = cert->GetPublicKey().Verify(BatchSignatureInput(sig.batch_size, *root),
                                               sig.signature, sig.algorithm);

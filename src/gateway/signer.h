@@ -88,6 +88,11 @@ class SignatureVerifier {
   std::list<std::string> lru_;  // guarded by mu_; front = newest
   std::unordered_map<std::string, std::list<std::string>::iterator> index_;  // guarded by mu_
   uint64_t hits_ = 0;  // guarded by mu_
+  // Signing certificates whose chain verified: "version|fingerprint" → until when
+  // (Unix ms). Chain verification builds an X509_STORE; once a minute per
+  // certificate is enough, since expiry of the certificate itself is checked on
+  // every message.
+  std::unordered_map<std::string, int64_t> chains_;  // guarded by mu_
 };
 
 }  // namespace troad::gateway

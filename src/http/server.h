@@ -34,6 +34,13 @@ struct ServerOptions {
   // (status, reason) — 400 malformed, 413 body too large, 431 headers too large,
   // 408 read timeout. The default is a text/plain body with the reason.
   std::function<Response(unsigned status, std::string reason)> error_response;
+  // When set, replaces error_response: a coroutine that may record the refusal
+  // durably before answering. `header` is the request as far as it was read (its
+  // fields may be partial when the header itself was malformed), never null.
+  std::function<asio::awaitable<Response>(unsigned status, std::string reason,
+                                          const ConnectionInfo& connection,
+                                          const Request& header)>
+      on_refused;
   // The value of the Server header; empty for none.
   std::string server_name;
 };
