@@ -99,6 +99,11 @@ Result<SystemTime> ParseRfc3339(std::string_view text) {
   tm.tm_min = min;
   tm.tm_sec = sec;
   int64_t secs = timegm(&tm) - offset_min * 60;
+  // SystemTime counts nanoseconds in 64 bits; beyond about 1678..2262 the conversion
+  // would overflow (undefined behaviour, in practice a wrapped time).
+  constexpr int64_t kMaxSecs =
+      std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count() - 1;
+  if (secs > kMaxSecs || secs < -kMaxSecs) return bad("outside the representable years");
   return FromUnixMillis(secs * 1000 + millis);
 }
 

@@ -59,7 +59,14 @@ SystemTime ToSystemTime(const ASN1_TIME* t) {
     ERR_clear_error();
     return SystemTime{};
   }
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  // SystemTime counts nanoseconds in 64 bits, so it ends in 2262; RFC 5280's
+  // "no well-defined expiration" is 99991231235959Z. Clamp rather than overflow.
+  const time_t secs = timegm(&tm);
+  constexpr time_t kMaxSeconds = std::chrono::duration_cast<std::chrono::seconds>(
+                                     SystemTime::duration::max()).count() - 1;
+  if (secs >= kMaxSeconds) return SystemTime::max();
+  if (secs <= -kMaxSeconds) return SystemTime::min();
+  return std::chrono::system_clock::from_time_t(secs);
 }
 
 }  // namespace

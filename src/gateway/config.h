@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/ids.h"
+#include "core/net.h"
 #include "core/result.h"
 
 namespace troad::gateway {
@@ -80,7 +81,5 @@ struct GatewayConfig {
   static Result<GatewayConfig> Load(const std::string& path);
 };
 
-// Splits "host:port" / "[v6]:port"; kInvalidArgument with the text otherwise.
-Result<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view text);
 
 }  // namespace troad::gateway

@@ -469,7 +469,8 @@ TEST(EnvelopeTest, EncodeThenDecodeGivesTheThreeParts) {
 }
 
 TEST(EnvelopeTest, EmptyPartsAndPayloadDecode) {
-  auto view = DecodeEnvelope(EncodeEnvelopePrefix("", ""));
+  std::string envelope = EncodeEnvelopePrefix("", "");
+  auto view = DecodeEnvelope(envelope);
   ASSERT_TRUE(view) << view.error().ToString();
   EXPECT_TRUE(view->header.empty());
   EXPECT_TRUE(view->signature.empty());
@@ -521,7 +522,8 @@ TEST(EnvelopeTest, RefusesPartsOverTheLimitBeforeReadingThem) {
   // Exactly at the limits is accepted.
   std::string header(kMaxHeaderPartBytes, 'h');
   std::string sig(kMaxSignaturePartBytes, 's');
-  auto view = DecodeEnvelope(EncodeEnvelopePrefix(header, sig) + "p");
+  std::string envelope = EncodeEnvelopePrefix(header, sig) + "p";  // the views point into it
+  auto view = DecodeEnvelope(envelope);
   ASSERT_TRUE(view) << view.error().ToString();
   EXPECT_EQ(view->header.size(), kMaxHeaderPartBytes);
   EXPECT_EQ(view->signature.size(), kMaxSignaturePartBytes);

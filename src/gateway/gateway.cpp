@@ -885,37 +885,46 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   rh.client = h.client;
   rh.service = h.service;
   rh.status = bres.result_int();
-  rh.time_ms = clock_.NowMillis();
-  rh.body_length = bres.body().size();
-  rh.body_sha512 = crypto::Sha512(bres.body());
   rh.headers = PassThroughHeaders(bres.base(), /*request=*/false);
+  co_return co_await SignAndRecord(rec, *signer->second, std::move(rh), bres.body(), req);
+}
+
+asio::awaitable<Response> Gateway::SignAndRecord(TransferRecord& rec, BatchSigner& signer,
+                                                 ResponseHeader rh, std::string_view body,
+                                                 const Request& req) {
+  rh.time_ms = clock_.NowMillis();
+  rh.body_length = body.size();
+  rh.body_sha512 = crypto::Sha512(body);
   std::string rh_bytes = SerializeResponseHeader(rh);
-  auto rsig = co_await signer->second->Sign(rh_bytes);
-  if (!rsig) {
+  auto sig = co_await signer.Sign(rh_bytes);
+  if (!sig) {
     co_return co_await Refuse(
         rec, FaultOrigin::kServerProxy,
-        FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature, rsig.error().message()), req);
+        FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature, sig.error().message()), req);
   }
-  std::string rsig_bytes = SerializeSignaturePart(*rsig);
+  std::string sig_bytes = SerializeSignaturePart(*sig);
   Response res{bhttp::status::ok, req.version()};
   res.set(bhttp::field::content_type, kEnvelopeContentType);
-  std::string body = EncodeEnvelopePrefix(rh_bytes, rsig_bytes);
-  body.append(bres.body());
-  res.body() = std::move(body);
+  std::string envelope = EncodeEnvelopePrefix(rh_bytes, sig_bytes);
+  envelope.append(body);
+  res.body() = std::move(envelope);
   res.keep_alive(req.keep_alive());
   res.prepare_payload();
 
   rec.status = static_cast<int>(rh.status);
   rec.response_bytes = static_cast<int64_t>(rh.body_length);
   rec.response_hash = SummaryHash(rh_bytes, rh.body_sha512);
-  rec.response_signature = std::move(rsig_bytes);
+  rec.response_signature = std::move(sig_bytes);
   rec.response_time_ms = clock_.NowMillis();
+  const std::string request_id = rec.request_id;
   auto st = co_await log_->Append(std::move(rec));
   if (!st) {
     ++metrics_.record_failures;
+    // The exchange happened but cannot be recorded: hand out nothing we cannot
+    // account for.
     co_return MakeFaultResponse(
         FaultOrigin::kServerProxy,
-        FaultError(ErrorCode::kIo, kFaultLoggingFailed, st.error().message()), h.request_id, "",
+        FaultError(ErrorCode::kIo, kFaultLoggingFailed, st.error().message()), request_id, "",
         req.version(), false);
   }
   ++metrics_.records_written;
@@ -977,23 +986,6 @@ asio::awaitable<Response> Gateway::ServeMetaservice(const globalconf::GlobalConf
                        h.request_id);
     }
   }
-  ResponseHeader rh;
-  rh.id = h.id;
-  rh.request_id = h.request_id;
-  rh.request_hash = ComputeRequestHash(DecodeEnvelope(req.body())->header, h.body_sha512);
-  rh.client = h.client;
-  rh.service = h.service;
-  rh.status = status;
-  rh.time_ms = clock_.NowMillis();
-  rh.body_length = body.size();
-  rh.body_sha512 = crypto::Sha512(body);
-  rh.headers = {{"content-type", content_type}};
-  std::string rh_bytes = SerializeResponseHeader(rh);
-  auto signer = signers_.begin();
-  auto owner = signers_.find(config_.id.owner.ToString());
-  if (owner != signers_.end()) signer = owner;
-  auto provider_signer = signers_.find(provider.Member().ToString());
-  if (provider_signer != signers_.end()) signer = provider_signer;
   TransferRecord rec;
   rec.side = "provider";
   rec.message_id = h.id;
@@ -1004,33 +996,28 @@ asio::awaitable<Response> Gateway::ServeMetaservice(const globalconf::GlobalConf
   rec.issue = h.issue;
   rec.peer = h.consumer_gateway.ToString();
   rec.request_time_ms = clock_.NowMillis();
-  rec.request_hash = rh.request_hash;
+  rec.request_bytes = static_cast<int64_t>(req.body().size());
+  rec.request_hash = ComputeRequestHash(DecodeEnvelope(req.body())->header, h.body_sha512);
+  // Signed by the provider member's key when this gateway holds it, else by the
+  // gateway owner's.
+  auto signer = signers_.find(provider.Member().ToString());
+  if (signer == signers_.end()) signer = signers_.find(config_.id.owner.ToString());
   if (signer == signers_.end()) {
-    co_return co_await Refuse(
-        rec, FaultOrigin::kServerProxy,
-        FaultError(ErrorCode::kFailedPrecondition, kFaultCannotCreateSignature,
-                   "this gateway holds no signing key"),
-        req);
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
+                              FaultError(ErrorCode::kFailedPrecondition,
+                                         kFaultCannotCreateSignature,
+                                         "this gateway holds no signing key"),
+                              req);
   }
-  auto sig = co_await signer->second->Sign(rh_bytes);
-  if (!sig) {
-    co_return co_await Refuse(
-        rec, FaultOrigin::kServerProxy,
-        FaultError(ErrorCode::kInternal, kFaultCannotCreateSignature, sig.error().message()), req);
-  }
-  std::string sig_bytes = SerializeSignaturePart(*sig);
-  Response res{bhttp::status::ok, req.version()};
-  res.set(bhttp::field::content_type, kEnvelopeContentType);
-  res.body() = EncodeEnvelopePrefix(rh_bytes, sig_bytes) + body;
-  res.keep_alive(req.keep_alive());
-  res.prepare_payload();
-  rec.status = static_cast<int>(status);
-  rec.response_bytes = static_cast<int64_t>(body.size());
-  rec.response_hash = SummaryHash(rh_bytes, rh.body_sha512);
-  rec.response_signature = sig_bytes;
-  rec.response_time_ms = clock_.NowMillis();
-  co_await WriteRecord(std::move(rec));
-  co_return res;
+  ResponseHeader rh;
+  rh.id = h.id;
+  rh.request_id = h.request_id;
+  rh.request_hash = rec.request_hash;
+  rh.client = h.client;
+  rh.service = h.service;
+  rh.status = status;
+  rh.headers = {{"content-type", content_type}};
+  co_return co_await SignAndRecord(rec, *signer->second, std::move(rh), body, req);
 }
 
 // ---- Admin -------------------------------------------------------------------------

@@ -72,6 +72,13 @@ class Gateway {
                                                          const struct RequestHeader& h,
                                                          const http::Request& req);
 
+  // Signs `rh` (status, headers and ids filled in; times, length and hash are set
+  // here) over `body`, writes the provider's record durably, and builds the envelope
+  // response. Refuses (recorded) when signing fails.
+  http::asio::awaitable<http::Response> SignAndRecord(TransferRecord& rec, BatchSigner& signer,
+                                                      struct ResponseHeader rh,
+                                                      std::string_view body,
+                                                      const http::Request& req);
   // Records a refusal durably and builds the fault response for it. `record` is taken
   // by reference (callers co_await at once, so it outlives the call) because callers
   // build the error message from the record's fields in the same full expression.

@@ -8,31 +8,12 @@
 #include <sstream>
 
 #include "core/json.h"
+#include "core/net.h"
 
 namespace troad::globalconf {
 namespace {
 
 constexpr size_t kMaxDocumentBytes = 64 * 1024 * 1024;
-
-// Parses "host:port" or "[v6]:port".
-bool ParseAddress(const std::string& text, std::string& host, uint16_t& port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return false;
-  host = text.substr(0, colon);
-  if (host.front() == '[') {
-    if (host.back() != ']' || host.size() < 3) return false;
-    host = host.substr(1, host.size() - 2);
-  }
-  int64_t p = 0;
-  for (size_t i = colon + 1; i < text.size(); ++i) {
-    if (text[i] < '0' || text[i] > '9') return false;
-    p = p * 10 + (text[i] - '0');
-    if (p > 65535) return false;
-  }
-  if (p == 0) return false;
-  port = static_cast<uint16_t>(p);
-  return true;
-}
 
 std::vector<Endpoint> ParseEndpoints(JsonView& parent, const std::string& key) {
   std::vector<Endpoint> out;
@@ -112,7 +93,12 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
                         const std::string& pem) -> std::optional<crypto::Certificate> {
     auto cert = crypto::Certificate::FromPem(pem);
     if (!cert) {
-      where.Error(path, cert.error().message());
+      // An array element is named by its own path: "trusted_cas[0]", not "trusted_cas[0].".
+      if (path.empty()) {
+        where.Error(cert.error().message());
+      } else {
+        where.Error(path, cert.error().message());
+      }
       return std::nullopt;
     }
     return *cert;
@@ -168,6 +154,10 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
       m.Error("id", fmt::format("member {} is listed twice", id->ToString()));
     }
     for (const auto& cert : member.signing_certificates) {
+      if (conf->cert_owners_.count(cert.Sha256Fingerprint())) {
+        m.Error("signing_certificates", "certificate " + cert.Sha256Fingerprint() +
+                                            " is listed more than once");
+      }
       conf->cert_owners_.insert_or_assign(
           cert.Sha256Fingerprint(),
           CertificateOwner{CertificateOwner::Kind::kMemberSigning, id->ToString(), cert});
@@ -197,8 +187,14 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
     std::string address = g.String("address");
     std::string host;
     uint16_t port = 0;
-    if (!address.empty() && !ParseAddress(address, host, port)) {
-      g.Error("address", fmt::format("\"{}\" is not host:port", address));
+    if (!address.empty()) {
+      if (auto hp = SplitHostPort(address); hp && hp->second != 0) {
+        std::tie(host, port) = *hp;
+      } else if (hp) {
+        g.Error("address", "port 0 is not an address peers can connect to");
+      } else {
+        g.Error("address", hp.error().message());
+      }
     }
     auto cert = parse_cert(g, "auth_certificate", g.String("auth_certificate"));
     std::vector<ClientId> clients;
@@ -218,6 +214,10 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
     }
     if (!conf->gateway_index_.emplace(id->ToString(), conf->gateways_.size()).second) {
       g.Error("id", fmt::format("gateway {} is listed twice", id->ToString()));
+    }
+    if (conf->cert_owners_.count(cert->Sha256Fingerprint())) {
+      g.Error("auth_certificate", "certificate " + cert->Sha256Fingerprint() +
+                                      " is listed more than once");
     }
     conf->cert_owners_.insert_or_assign(
         cert->Sha256Fingerprint(),

@@ -103,8 +103,8 @@ json ValidDocument() {
   };
 }
 
-ClientId Client(const char* text) { return *ClientId::Parse(text); }
-ServiceId Service(const char* text) { return *ServiceId::Parse(text); }
+ClientId ClientOf(const char* text) { return *ClientId::Parse(text); }
+ServiceId ServiceOf(const char* text) { return *ServiceId::Parse(text); }
 
 TEST(GlobalConfTest, ValidDocumentParses) {
   json doc = ValidDocument();
@@ -150,31 +150,31 @@ class GlobalConfIndexTest : public ::testing::Test {
 };
 
 TEST_F(GlobalConfIndexTest, FindMemberAndSubsystem) {
-  const Member* moi = conf_->FindMember(Client("TW/GOV/MOI"));
+  const Member* moi = conf_->FindMember(ClientOf("TW/GOV/MOI"));
   ASSERT_NE(moi, nullptr);
   EXPECT_EQ(moi->name, "內政部");
   EXPECT_EQ(moi->name_en, "Ministry of the Interior");
   ASSERT_EQ(moi->signing_certificates.size(), 1u);
   EXPECT_EQ(moi->signing_certificates[0].Sha256Fingerprint(),
             TestPki().moi_signing.Sha256Fingerprint());
-  EXPECT_EQ(conf_->FindMember(Client("TW/GOV/TAX")), nullptr);
-  EXPECT_EQ(conf_->FindMember(Client("EE/GOV/MOI")), nullptr);
+  EXPECT_EQ(conf_->FindMember(ClientOf("TW/GOV/TAX")), nullptr);
+  EXPECT_EQ(conf_->FindMember(ClientOf("EE/GOV/MOI")), nullptr);
   // A subsystem is not a member.
-  EXPECT_EQ(conf_->FindMember(Client("TW/GOV/MOI/household")), nullptr);
+  EXPECT_EQ(conf_->FindMember(ClientOf("TW/GOV/MOI/household")), nullptr);
 
-  const Subsystem* household = conf_->FindSubsystem(Client("TW/GOV/MOI/household"));
+  const Subsystem* household = conf_->FindSubsystem(ClientOf("TW/GOV/MOI/household"));
   ASSERT_NE(household, nullptr);
   EXPECT_EQ(household->name, "戶政");
-  EXPECT_EQ(conf_->FindSubsystem(Client("TW/GOV/MOI/unknown")), nullptr);
+  EXPECT_EQ(conf_->FindSubsystem(ClientOf("TW/GOV/MOI/unknown")), nullptr);
 
-  EXPECT_TRUE(conf_->IsKnownClient(Client("TW/GOV/MOI")));
-  EXPECT_TRUE(conf_->IsKnownClient(Client("TW/GOV/BLI/insurance")));
-  EXPECT_FALSE(conf_->IsKnownClient(Client("TW/GOV/BLI/other")));
-  EXPECT_FALSE(conf_->IsKnownClient(Client("TW/GOV/TAX")));
+  EXPECT_TRUE(conf_->IsKnownClient(ClientOf("TW/GOV/MOI")));
+  EXPECT_TRUE(conf_->IsKnownClient(ClientOf("TW/GOV/BLI/insurance")));
+  EXPECT_FALSE(conf_->IsKnownClient(ClientOf("TW/GOV/BLI/other")));
+  EXPECT_FALSE(conf_->IsKnownClient(ClientOf("TW/GOV/TAX")));
 }
 
 TEST_F(GlobalConfIndexTest, FindServiceAndGateway) {
-  const Service* get = conf_->FindService(Service("TW/GOV/MOI/household/getRecord"));
+  const Service* get = conf_->FindService(ServiceOf("TW/GOV/MOI/household/getRecord"));
   ASSERT_NE(get, nullptr);
   EXPECT_EQ(get->type, "OPENAPI");
   EXPECT_TRUE(get->enabled);
@@ -182,12 +182,12 @@ TEST_F(GlobalConfIndexTest, FindServiceAndGateway) {
   EXPECT_EQ(get->endpoints[0].method, "GET");
   EXPECT_EQ(get->endpoints[0].path, "/records/{id}");
 
-  const Service* parcel = conf_->FindService(Service("TW/GOV/MOI/land/getParcel"));
+  const Service* parcel = conf_->FindService(ServiceOf("TW/GOV/MOI/land/getParcel"));
   ASSERT_NE(parcel, nullptr);
   EXPECT_EQ(parcel->type, "REST");  // the default
   EXPECT_FALSE(parcel->enabled);
   EXPECT_EQ(parcel->disabled_notice, "維護中 / under maintenance");
-  EXPECT_EQ(conf_->FindService(Service("TW/GOV/MOI/household/getParcel")), nullptr);
+  EXPECT_EQ(conf_->FindService(ServiceOf("TW/GOV/MOI/household/getParcel")), nullptr);
 
   const Gateway* gw = conf_->FindGateway(*GatewayId::Parse("TW/GOV/BLI/gw1"));
   ASSERT_NE(gw, nullptr);
@@ -198,24 +198,24 @@ TEST_F(GlobalConfIndexTest, FindServiceAndGateway) {
 }
 
 TEST_F(GlobalConfIndexTest, GatewaysServingListsEveryGatewayInDocumentOrder) {
-  auto household = conf_->GatewaysServing(Client("TW/GOV/MOI/household"));
+  auto household = conf_->GatewaysServing(ClientOf("TW/GOV/MOI/household"));
   ASSERT_EQ(household.size(), 2u);
   EXPECT_EQ(household[0]->id.ToString(), "TW/GOV/MOI/gw1");
   EXPECT_EQ(household[0]->host, "gw1.moi.example");
   EXPECT_EQ(household[0]->port, 8443);
   EXPECT_EQ(household[1]->id.ToString(), "TW/GOV/BLI/gw1");
 
-  auto land = conf_->GatewaysServing(Client("TW/GOV/MOI/land"));
+  auto land = conf_->GatewaysServing(ClientOf("TW/GOV/MOI/land"));
   ASSERT_EQ(land.size(), 1u);
   EXPECT_EQ(land[0]->id.ToString(), "TW/GOV/MOI/gw1");
 
-  EXPECT_TRUE(conf_->GatewaysServing(Client("TW/GOV/MOI")).empty());
-  EXPECT_TRUE(conf_->GatewaysServing(Client("TW/GOV/TAX/tax")).empty());
+  EXPECT_TRUE(conf_->GatewaysServing(ClientOf("TW/GOV/MOI")).empty());
+  EXPECT_TRUE(conf_->GatewaysServing(ClientOf("TW/GOV/TAX/tax")).empty());
 }
 
 TEST_F(GlobalConfIndexTest, GrantsForAreTheClientsOwn) {
-  auto grants = conf_->GrantsFor(Client("TW/GOV/BLI/insurance"),
-                                 Service("TW/GOV/MOI/household/getRecord"));
+  auto grants = conf_->GrantsFor(ClientOf("TW/GOV/BLI/insurance"),
+                                 ServiceOf("TW/GOV/MOI/household/getRecord"));
   ASSERT_EQ(grants.size(), 2u);
   EXPECT_TRUE(grants[0]->rules.empty());
   ASSERT_EQ(grants[1]->rules.size(), 1u);
@@ -223,14 +223,14 @@ TEST_F(GlobalConfIndexTest, GrantsForAreTheClientsOwn) {
 
   // The member's grant is not its subsystem's, nor the other way round.
   EXPECT_TRUE(
-      conf_->GrantsFor(Client("TW/GOV/BLI/insurance"), Service("TW/GOV/MOI/land/getParcel"))
+      conf_->GrantsFor(ClientOf("TW/GOV/BLI/insurance"), ServiceOf("TW/GOV/MOI/land/getParcel"))
           .empty());
   EXPECT_EQ(
-      conf_->GrantsFor(Client("TW/GOV/BLI"), Service("TW/GOV/MOI/land/getParcel")).size(), 1u);
+      conf_->GrantsFor(ClientOf("TW/GOV/BLI"), ServiceOf("TW/GOV/MOI/land/getParcel")).size(), 1u);
   EXPECT_TRUE(
-      conf_->GrantsFor(Client("TW/GOV/BLI"), Service("TW/GOV/MOI/household/getRecord")).empty());
-  EXPECT_TRUE(conf_->GrantsFor(Client("TW/GOV/MOI/household"),
-                               Service("TW/GOV/MOI/household/getRecord"))
+      conf_->GrantsFor(ClientOf("TW/GOV/BLI"), ServiceOf("TW/GOV/MOI/household/getRecord")).empty());
+  EXPECT_TRUE(conf_->GrantsFor(ClientOf("TW/GOV/MOI/household"),
+                               ServiceOf("TW/GOV/MOI/household/getRecord"))
                   .empty());
 }
 
@@ -323,6 +323,19 @@ TEST(GlobalConfRefusalTest, ExpiresAtNotAfterIssuedAt) {
   ExpectRefused(doc, "issued_at: is required");
 }
 
+TEST(GlobalConfRefusalTest, TimeBeyondTheRepresentableYearsIsRefused) {
+  // Found by fuzz_globalconf: a year past 2262 overflowed the nanosecond clock.
+  json doc = ValidDocument();
+  doc["expires_at"] = "4052-01-02T00:00:00+08:00";
+  ExpectRefused(doc, "expires_at: ");
+  doc = ValidDocument();
+  doc["issued_at"] = "1000-01-01T00:00:00Z";
+  ExpectRefused(doc, "issued_at: ");
+  doc = ValidDocument();
+  doc["expires_at"] = "2262-01-01T00:00:00Z";
+  EXPECT_TRUE(GlobalConf::Parse(doc.dump()));
+}
+
 TEST(GlobalConfRefusalTest, BadInstance) {
   json doc = ValidDocument();
   doc["instance"] = "T/W";
@@ -348,13 +361,17 @@ TEST(GlobalConfRefusalTest, SubsystemOrMemberOfTheWrongShape) {
 }
 
 TEST(GlobalConfRefusalTest, GatewayWithBadAddress) {
-  for (const char* address : {"gw1.moi.example", "gw1.moi.example:", ":8443", "gw1:0",
-                              "gw1:65536", "gw1:https", "[::1:9443", "[]:1"}) {
+  for (const char* address : {"gw1.moi.example", "gw1.moi.example:", ":8443", "gw1:65536",
+                              "gw1:https", "[::1:9443", "[]:1"}) {
     SCOPED_TRACE(address);
     json doc = ValidDocument();
     doc["gateways"][1]["address"] = address;
     ExpectRefused(doc, "gateways[1].address: \"" + std::string(address) + "\" is not host:port");
   }
+  // Port 0 is well formed, but no peer can connect to it.
+  json doc = ValidDocument();
+  doc["gateways"][1]["address"] = "gw1:0";
+  ExpectRefused(doc, "gateways[1].address: ");
 }
 
 TEST(GlobalConfRefusalTest, GatewayProblems) {
