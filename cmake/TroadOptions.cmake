@@ -30,7 +30,6 @@ add_library(troad_options INTERFACE)
 target_link_libraries(troad_options INTERFACE troad_warnings troad_sanitizers)
 target_compile_definitions(troad_options INTERFACE
   BOOST_ASIO_NO_DEPRECATED
-  BOOST_BEAST_USE_STD_STRING_VIEW
   BOOST_ASIO_DISABLE_BOOST_COROUTINE
   # Asio and Beast are compiled once, in src/http/asio_impl.cpp, instead of in
   # every translation unit that includes them: this halves build times.
