@@ -95,6 +95,28 @@ Id ParseIdField(JsonView& view, const std::string& key) {
   return *id;
 }
 
+// The fields every message header ends with: its time, and the payload's length,
+// digest and pass-through headers (protocol.md §3).
+void PutPayloadFields(json& j, int64_t time_ms, uint64_t body_length,
+                      const crypto::Sha512Digest& body_sha512, const HeaderList& headers) {
+  j["time_ms"] = time_ms;
+  j["body_length"] = body_length;
+  j["body_sha512"] = Base64Encode(std::span<const uint8_t>(body_sha512));
+  j["headers"] = HeadersToJson(headers);
+}
+
+void ReadPayloadFields(const json& doc, JsonView& v, JsonErrors& errors, int64_t& time_ms,
+                       uint64_t& body_length, crypto::Sha512Digest& body_sha512,
+                       HeaderList& headers) {
+  time_ms = v.Int("time_ms", true, 0, 0, INT64_MAX);
+  body_length = static_cast<uint64_t>(v.Int("body_length", true, 0, 0, INT64_MAX));
+  std::string digest = v.String("body_sha512");
+  if (!digest.empty() && !DecodeDigest(digest, body_sha512)) {
+    v.Error("body_sha512", "is not a base64 SHA-512 digest");
+  }
+  headers = ParseHeaderArray(doc, "headers", errors);
+}
+
 }  // namespace
 
 std::string SerializeRequestHeader(const RequestHeader& h) {
@@ -113,11 +135,8 @@ std::string SerializeRequestHeader(const RequestHeader& h) {
       {"represented_party", h.represented_party},
       {"consumer_gateway", h.consumer_gateway.ToString()},
       {"provider_gateway", h.provider_gateway.ToString()},
-      {"time_ms", h.time_ms},
-      {"body_length", h.body_length},
-      {"body_sha512", Base64Encode(std::span<const uint8_t>(h.body_sha512))},
-      {"headers", HeadersToJson(h.headers)},
   };
+  PutPayloadFields(j, h.time_ms, h.body_length, h.body_sha512, h.headers);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -140,13 +159,7 @@ Result<RequestHeader> ParseRequestHeader(std::string_view text) {
   h.represented_party = v.String("represented_party", false, 1024);
   h.consumer_gateway = ParseIdField<GatewayId>(v, "consumer_gateway");
   h.provider_gateway = ParseIdField<GatewayId>(v, "provider_gateway");
-  h.time_ms = v.Int("time_ms", true, 0, 0, INT64_MAX);
-  h.body_length = static_cast<uint64_t>(v.Int("body_length", true, 0, 0, INT64_MAX));
-  std::string digest = v.String("body_sha512");
-  if (!digest.empty() && !DecodeDigest(digest, h.body_sha512)) {
-    v.Error("body_sha512", "is not a base64 SHA-512 digest");
-  }
-  h.headers = ParseHeaderArray(doc, "headers", errors);
+  ReadPayloadFields(doc, v, errors, h.time_ms, h.body_length, h.body_sha512, h.headers);
   TROAD_RETURN_IF_ERROR(errors.ToStatus("request header"));
   return h;
 }
@@ -161,11 +174,8 @@ std::string SerializeResponseHeader(const ResponseHeader& h) {
       {"client", h.client.ToString()},
       {"service", h.service.ToString()},
       {"status", h.status},
-      {"time_ms", h.time_ms},
-      {"body_length", h.body_length},
-      {"body_sha512", Base64Encode(std::span<const uint8_t>(h.body_sha512))},
-      {"headers", HeadersToJson(h.headers)},
   };
+  PutPayloadFields(j, h.time_ms, h.body_length, h.body_sha512, h.headers);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -182,13 +192,7 @@ Result<ResponseHeader> ParseResponseHeader(std::string_view text) {
   h.client = ParseIdField<ClientId>(v, "client");
   h.service = ParseIdField<ServiceId>(v, "service");
   h.status = static_cast<unsigned>(v.Int("status", true, 0, 100, 599));
-  h.time_ms = v.Int("time_ms", true, 0, 0, INT64_MAX);
-  h.body_length = static_cast<uint64_t>(v.Int("body_length", true, 0, 0, INT64_MAX));
-  std::string digest = v.String("body_sha512");
-  if (!digest.empty() && !DecodeDigest(digest, h.body_sha512)) {
-    v.Error("body_sha512", "is not a base64 SHA-512 digest");
-  }
-  h.headers = ParseHeaderArray(doc, "headers", errors);
+  ReadPayloadFields(doc, v, errors, h.time_ms, h.body_length, h.body_sha512, h.headers);
   TROAD_RETURN_IF_ERROR(errors.ToStatus("response header"));
   return h;
 }
