@@ -1,9 +1,9 @@
 #include "core/config.h"
 
+#include "core/file.h"
+
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
 
 namespace troad {
 
@@ -133,11 +133,8 @@ Result<std::unique_ptr<TomlDocument>> TomlDocument::Parse(std::string_view text,
 }
 
 Result<std::unique_ptr<TomlDocument>> TomlDocument::Load(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kNotFound, "cannot open configuration file {}", file);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return Parse(buf.str(), file);
+  TROAD_ASSIGN_OR_RETURN(std::string text, ReadFile(file));
+  return Parse(text, file);
 }
 
 void TomlDocument::CollectUnknown(const toml::table& table, const std::string& path,

@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "core/encoding.h"
+#include "core/file.h"
 #include "crypto/openssl_util.h"
 
 namespace troad::crypto {
@@ -312,7 +313,7 @@ Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
 }
 
 Result<PrivateKey> PrivateKey::LoadPemFile(const std::string& path) {
-  TROAD_ASSIGN_OR_RETURN(std::string pem, internal::ReadWholeFile(path));
+  TROAD_ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
   auto key = FromPem(pem);
   OPENSSL_cleanse(pem.data(), pem.size());
   if (!key) return Fail(std::move(key).error().Context(path));

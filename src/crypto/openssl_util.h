@@ -15,10 +15,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <initializer_list>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -123,20 +121,6 @@ inline const unsigned char* Bytes(std::string_view s) {
   std::string detail = DrainOpenSslErrors();
   std::fprintf(stderr, "troad: fatal: %s (%s)\n", what, detail.c_str());
   std::abort();
-}
-
-// The whole of a (small) file: a key or a certificate bundle.
-inline Result<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    int err = errno;
-    return Fail(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, "cannot open {}: {}", path,
-                std::strerror(err));
-  }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return Fail(ErrorCode::kIo, "cannot read {}", path);
-  return std::move(buf).str();
 }
 
 }  // namespace troad::crypto::internal

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "core/encoding.h"
+#include "core/file.h"
 #include "crypto/openssl_util.h"
 
 namespace troad::crypto {
@@ -107,7 +108,7 @@ Result<Certificate> Certificate::FromDer(std::string_view der) {
 }
 
 Result<Certificate> Certificate::LoadPemFile(const std::string& path) {
-  TROAD_ASSIGN_OR_RETURN(std::string pem, internal::ReadWholeFile(path));
+  TROAD_ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
   auto cert = FromPem(pem);
   if (!cert) return Fail(std::move(cert).error().Context(path));
   return cert;

@@ -10,12 +10,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "core/encoding.h"
+#include "core/file.h"
+#include "core/json.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "gateway/access.h"
@@ -55,14 +55,6 @@ Result<http::tcp::endpoint> ToEndpoint(const std::string& text) {
   return http::tcp::endpoint(address, hp.second);
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kNotFound, "cannot open {}", path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 int64_t FileMtime(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return 0;
@@ -88,10 +80,6 @@ HeaderList PassThroughHeaders(const bhttp::fields& fields, bool request) {
     out.emplace_back(std::move(name), std::string(field.value()));
   }
   return out;
-}
-
-std::string SummaryHash(std::string_view header_bytes, const crypto::Sha512Digest& body) {
-  return ComputeRequestHash(header_bytes, body);
 }
 
 }  // namespace
@@ -243,8 +231,7 @@ Status Gateway::Start() {
     std::string code(status == 413 ? kFaultLimitExceeded : kFaultBadRequest);
     Error error(status == 413 ? ErrorCode::kResourceExhausted : ErrorCode::kInvalidArgument,
                 std::move(reason));
-    co_return co_await Refuse(rec, FaultOrigin::kClient, std::move(error).WithFault(code),
-                              header);
+    co_return co_await Refuse(rec, FaultOrigin::kClient, std::move(error).WithFault(code), header);
   };
   auto consumer_handler = [this](Request& req, const http::ConnectionInfo& conn) {
     return HandleConsumer(req, conn);
@@ -575,12 +562,10 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
     rec.status = static_cast<int>(pres.result_int());
     rec.response_bytes = static_cast<int64_t>(pres.body().size());
     rec.response_time_ms = clock_.NowMillis();
-    try {
-      auto doc = nlohmann::json::parse(pres.body(), nullptr, false);
-      if (doc.is_object() && doc.contains("message") && doc["message"].is_string()) {
-        rec.fault_message = doc["message"].get<std::string>();
+    if (auto doc = ParseJson(pres.body(), "fault"); doc && doc->is_object()) {
+      if (auto m = doc->find("message"); m != doc->end() && m->is_string()) {
+        rec.fault_message = m->get<std::string>();
       }
-    } catch (...) {
     }
     ++metrics_.consumer_faults;
     Response res{pres.result(), req.version()};
@@ -648,7 +633,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
 
   rec.status = static_cast<int>(rh->status);
   rec.response_bytes = static_cast<int64_t>(envelope->payload.size());
-  rec.response_hash = SummaryHash(envelope->header, rh->body_sha512);
+  rec.response_hash = ComputeRequestHash(envelope->header, rh->body_sha512);
   rec.response_signature = std::string(envelope->signature);
   rec.response_time_ms = clock_.NowMillis();
   auto st = co_await log_->Append(std::move(rec));
@@ -773,7 +758,7 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
       if (!check) {
         co_return co_await Refuse(rec, FaultOrigin::kServerProxy, check.error(), req);
       }
-      co_return co_await ServeMetaservice(*conf, h, req);
+      co_return co_await ServeMetaservice(*conf, h, rec.request_hash, req);
     }
     co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
                               FaultError(ErrorCode::kNotFound, kFaultUnknownService,
@@ -913,7 +898,7 @@ asio::awaitable<Response> Gateway::SignAndRecord(TransferRecord& rec, BatchSigne
 
   rec.status = static_cast<int>(rh.status);
   rec.response_bytes = static_cast<int64_t>(rh.body_length);
-  rec.response_hash = SummaryHash(rh_bytes, rh.body_sha512);
+  rec.response_hash = ComputeRequestHash(rh_bytes, rh.body_sha512);
   rec.response_signature = std::move(sig_bytes);
   rec.response_time_ms = clock_.NowMillis();
   const std::string request_id = rec.request_id;
@@ -932,7 +917,9 @@ asio::awaitable<Response> Gateway::SignAndRecord(TransferRecord& rec, BatchSigne
 }
 
 asio::awaitable<Response> Gateway::ServeMetaservice(const globalconf::GlobalConf& conf,
-                                                    const RequestHeader& h, const Request& req) {
+                                                    const RequestHeader& h,
+                                                    const std::string& request_hash,
+                                                    const Request& req) {
   // Metaservices are answered by the gateway itself, signed like any response.
   std::string code = h.service.service_code;
   std::string body;
@@ -997,17 +984,17 @@ asio::awaitable<Response> Gateway::ServeMetaservice(const globalconf::GlobalConf
   rec.peer = h.consumer_gateway.ToString();
   rec.request_time_ms = clock_.NowMillis();
   rec.request_bytes = static_cast<int64_t>(req.body().size());
-  rec.request_hash = ComputeRequestHash(DecodeEnvelope(req.body())->header, h.body_sha512);
+  rec.request_hash = request_hash;
   // Signed by the provider member's key when this gateway holds it, else by the
   // gateway owner's.
   auto signer = signers_.find(provider.Member().ToString());
   if (signer == signers_.end()) signer = signers_.find(config_.id.owner.ToString());
   if (signer == signers_.end()) {
-    co_return co_await Refuse(rec, FaultOrigin::kServerProxy,
-                              FaultError(ErrorCode::kFailedPrecondition,
-                                         kFaultCannotCreateSignature,
-                                         "this gateway holds no signing key"),
-                              req);
+    co_return co_await Refuse(
+        rec, FaultOrigin::kServerProxy,
+        FaultError(ErrorCode::kFailedPrecondition, kFaultCannotCreateSignature,
+                   "this gateway holds no signing key"),
+        req);
   }
   ResponseHeader rh;
   rh.id = h.id;

@@ -70,6 +70,7 @@ class Gateway {
                                                     const http::ConnectionInfo& conn);
   http::asio::awaitable<http::Response> ServeMetaservice(const globalconf::GlobalConf& conf,
                                                          const struct RequestHeader& h,
+                                                         const std::string& request_hash,
                                                          const http::Request& req);
 
   // Signs `rh` (status, headers and ids filled in; times, length and hash are set
@@ -108,7 +109,7 @@ class Gateway {
 
   mutable std::mutex conf_mu_;
   std::shared_ptr<const globalconf::GlobalConf> conf_;  // guarded by conf_mu_
-  int64_t conf_file_mtime_ = 0;                          // guarded by conf_mu_
+  int64_t conf_file_mtime_ = 0;                         // guarded by conf_mu_
 
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};

@@ -3,10 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "core/file.h"
 #include "core/json.h"
 #include "core/net.h"
 
@@ -37,11 +36,8 @@ std::vector<Endpoint> ParseEndpoints(JsonView& parent, const std::string& key) {
 }  // namespace
 
 Result<std::shared_ptr<const GlobalConf>> GlobalConf::LoadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kNotFound, "cannot open global configuration {}", path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto conf = Parse(buf.str());
+  TROAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto conf = Parse(text);
   if (!conf) return Fail(std::move(conf).error().Context(path));
   return conf;
 }
