@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <random>
 #include <cstring>
 #include <thread>
 
@@ -141,7 +143,42 @@ Status WaitForPort(const std::string& host, uint16_t port, std::chrono::millisec
   }
 }
 
+namespace {
+
+bool CanBind(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
 Result<uint16_t> PickFreePort() {
+  // Below the kernel's ephemeral range (ip_local_port_range, 32768 and up by
+  // default): a port handed out from that range can be taken by any outgoing
+  // connection — a test's own clients — before the server that was meant to have it
+  // binds it. Random, so that test processes running side by side rarely meet.
+  int low = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d", &low) != 1) low = 32768;
+    std::fclose(f);
+  }
+  constexpr int kFirst = 20000;
+  if (low > kFirst + 1000) {
+    static thread_local std::mt19937 rng(std::random_device{}());
+    std::uniform_int_distribution<int> pick(kFirst, low - 1);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto port = static_cast<uint16_t>(pick(rng));
+      if (CanBind(port)) return port;
+    }
+  }
+  // Fall back to a port the kernel chooses.
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Fail(ErrorCode::kIo, "socket: {}", std::strerror(errno));
   sockaddr_in addr{};

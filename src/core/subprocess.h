@@ -44,7 +44,8 @@ class Subprocess {
 // Polls until 127.0.0.1:`port` (or `host`) accepts a TCP connection, up to `timeout`.
 Status WaitForPort(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read, close).
+// A TCP port on 127.0.0.1 that was free a moment ago, chosen below the ephemeral range
+// so that outgoing connections cannot take it before a server binds it.
 Result<uint16_t> PickFreePort();
 
 // The absolute path of the running executable (/proc/self/exe).
