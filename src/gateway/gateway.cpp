@@ -223,8 +223,8 @@ Status Gateway::Start() {
     // are recorded like every other refusal, before they are answered.
     TransferRecord rec;
     rec.side = "consumer";
-    rec.request_id = crypto::NewUuid();
     rec.request_time_ms = clock_.NowMillis();
+    rec.request_id = crypto::NewTimeOrderedUuid(rec.request_time_ms);
     rec.peer = RemoteAddress(conn);
     rec.message_id = Header(header, "x-road-id").substr(0, 1024);
     rec.client = Header(header, "x-road-client").substr(0, 1024);
@@ -371,8 +371,8 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   auto conf = CurrentConf();
   TransferRecord rec;
   rec.side = "consumer";
-  rec.request_id = crypto::NewUuid();
   rec.request_time_ms = clock_.NowMillis();
+  rec.request_id = crypto::NewTimeOrderedUuid(rec.request_time_ms);
   rec.peer = RemoteAddress(conn);
   rec.request_bytes = static_cast<int64_t>(req.body().size());
   // What the caller said, as said, so that even a refusal of a malformed request can
@@ -660,8 +660,8 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   rec.side = "provider";
   // Until the envelope is parsed the exchange has no id of its own: give the refusal
   // one, so the fault's detail still finds the record.
-  rec.request_id = crypto::NewUuid();
   rec.request_time_ms = ToUnixMillis(now);
+  rec.request_id = crypto::NewTimeOrderedUuid(rec.request_time_ms);
   rec.peer = RemoteAddress(conn);
   rec.request_bytes = static_cast<int64_t>(req.body().size());
 

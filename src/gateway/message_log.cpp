@@ -6,6 +6,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fmt/format.h>
+
 #include "store/migrate.h"
 
 namespace troad::gateway {
@@ -39,6 +41,17 @@ CREATE TABLE transfer_record (
 );
 CREATE INDEX transfer_record_message_id ON transfer_record (message_id);
 CREATE INDEX transfer_record_request_time ON transfer_record (request_time_ms);
+)sql"},
+    // Every index entry is a page write at commit time. Message ids are chosen by the
+    // callers, usually at random, so their index took a random page per record (and
+    // a read when that page was not cached); the time index duplicated `seq`'s order.
+    // Request ids are made by the consumer gateway as time-ordered (version 7) UUIDs,
+    // so their index grows at its end. Lookups by message id now scan (see
+    // FindByMessageId); lookups by request id use the index.
+    {2, "index transfer records by request id only", R"sql(
+DROP INDEX transfer_record_message_id;
+DROP INDEX transfer_record_request_time;
+CREATE INDEX transfer_record_request_id ON transfer_record (request_id);
 )sql"},
 };
 
@@ -134,20 +147,30 @@ asio::awaitable<Status> MessageLog::Append(TransferRecord record) {
       AppendInitiation{writer_.get(), std::move(record)}, asio::use_awaitable);
 }
 
-Result<std::vector<TransferRecord>> MessageLog::FindByMessageId(
-    const std::string& message_id) const {
+Result<std::vector<TransferRecord>> MessageLog::FindWhere(std::string_view column,
+                                                          const std::string& value) const {
   store::SqliteOptions options;
   options.read_only = true;
   TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path_, options));
   TROAD_ASSIGN_OR_RETURN(
       auto rows,
-      db->Query(std::string(kSelect) + " WHERE message_id = ? ORDER BY seq", {message_id}));
+      db->Query(fmt::format("{} WHERE {} = ? ORDER BY seq", kSelect, column), {value}));
   std::vector<TransferRecord> out;
   for (const auto& row : rows) {
     TROAD_ASSIGN_OR_RETURN(auto r, FromRow(row));
     out.push_back(std::move(r));
   }
   return out;
+}
+
+Result<std::vector<TransferRecord>> MessageLog::FindByRequestId(
+    const std::string& request_id) const {
+  return FindWhere("request_id", request_id);
+}
+
+Result<std::vector<TransferRecord>> MessageLog::FindByMessageId(
+    const std::string& message_id) const {
+  return FindWhere("message_id", message_id);
 }
 
 Result<int64_t> MessageLog::Count() const {

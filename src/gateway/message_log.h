@@ -53,7 +53,9 @@ class MessageLog {
   // Completes once `record` is durable (or could not be written: kIo).
   boost::asio::awaitable<Status> Append(TransferRecord record);
 
-  // Read side (operators, tests): records with this message id, oldest first.
+  // Read side (operators, tests), oldest first. By request id through an index; by
+  // message id (chosen by callers, not indexed: see the schema) by a scan.
+  Result<std::vector<TransferRecord>> FindByRequestId(const std::string& request_id) const;
   Result<std::vector<TransferRecord>> FindByMessageId(const std::string& message_id) const;
   Result<int64_t> Count() const;
   void Stop();
@@ -61,6 +63,9 @@ class MessageLog {
  private:
   MessageLog(std::string path, std::unique_ptr<store::GroupCommitter> writer)
       : path_(std::move(path)), writer_(std::move(writer)) {}
+  // `column` is one of this file's own column names, never caller input.
+  Result<std::vector<TransferRecord>> FindWhere(std::string_view column,
+                                                const std::string& value) const;
   std::string path_;
   std::unique_ptr<store::GroupCommitter> writer_;
 };

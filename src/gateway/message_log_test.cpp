@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "store/database.h"
+
 namespace troad::gateway {
 namespace {
 
@@ -143,6 +145,32 @@ TEST_F(MessageLogTest, AppendedRecordIsReadBackWithEveryField) {
   auto none = log->FindByMessageId("TW-msg-2");
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
+}
+
+TEST_F(MessageLogTest, FindsByRequestIdThroughItsIndex) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  TransferRecord a = SampleRecord("TW-msg-a");
+  a.request_id = "018f0000-0000-7000-8000-00000000000a";
+  TransferRecord b = SampleRecord("TW-msg-b");
+  b.request_id = "018f0000-0000-7000-8000-00000000000b";
+  auto results = AppendAll(*log, {a, b}, 2);
+  ASSERT_TRUE(results[0] && results[1]);
+
+  auto found = log->FindByRequestId(b.request_id);
+  ASSERT_TRUE(found) << found.error().ToString();
+  ASSERT_EQ(found->size(), 1u);
+  ExpectSameRecord((*found)[0], b);
+
+  // The lookup is an index search, not a scan of every record.
+  auto db = store::OpenSqlite(path_, {.read_only = true});
+  ASSERT_TRUE(db);
+  auto plan = (*db)->Query(
+      "EXPLAIN QUERY PLAN SELECT * FROM transfer_record WHERE request_id = ?", {b.request_id});
+  ASSERT_TRUE(plan);
+  ASSERT_FALSE(plan->empty());
+  std::string detail = *plan->back().Text(3);
+  EXPECT_NE(detail.find("USING INDEX transfer_record_request_id"), std::string::npos) << detail;
 }
 
 TEST_F(MessageLogTest, RecordSurvivesClosingAndReopening) {
