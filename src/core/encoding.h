@@ -34,6 +34,10 @@ Result<std::string> HexDecode(std::string_view text);
 Result<std::string> PercentDecode(std::string_view text, bool forbid_nul = true);
 
 bool IsValidUtf8(std::string_view text);
+// Length of the valid UTF-8 sequence that starts at text[i] (1 for ASCII), or 0 if the
+// bytes there are not valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF). `i` must be < text.size().
+size_t Utf8SequenceLength(std::string_view text, size_t i);
 
 // Makes untrusted text safe to put in a log line or error message: control
 // characters and invalid UTF-8 become \xNN, and the result is cut to `max` bytes.

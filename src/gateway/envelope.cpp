@@ -6,6 +6,7 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "core/json_writer.h"
 #include "gateway/xroad_rest.h"
 
 namespace troad::gateway {
@@ -17,12 +18,6 @@ constexpr size_t kMaxHeaders = 100;
 constexpr size_t kMaxValueBytes = 16 * 1024;
 constexpr size_t kMaxPathBytes = 8 * 1024;
 constexpr size_t kMaxProofLength = 64;
-
-json HeadersToJson(const HeaderList& headers) {
-  json arr = json::array();
-  for (const auto& [name, value] : headers) arr.push_back(json::array({name, value}));
-  return arr;
-}
 
 // Reads [[name, value], …] directly: JsonView has no tuple accessor.
 HeaderList ParseHeaderArray(const json& doc, const char* key, JsonErrors& errors) {
@@ -97,12 +92,16 @@ Id ParseIdField(JsonView& view, const std::string& key) {
 
 // The fields every message header ends with: its time, and the payload's length,
 // digest and pass-through headers (protocol.md §3).
-void PutPayloadFields(json& j, int64_t time_ms, uint64_t body_length,
+// Written straight to text (core/json_writer.h): these are serialised once per message.
+void PutPayloadFields(JsonWriter& w, int64_t time_ms, uint64_t body_length,
                       const crypto::Sha512Digest& body_sha512, const HeaderList& headers) {
-  j["time_ms"] = time_ms;
-  j["body_length"] = body_length;
-  j["body_sha512"] = Base64Encode(std::span<const uint8_t>(body_sha512));
-  j["headers"] = HeadersToJson(headers);
+  w.Member("time_ms", time_ms)
+      .Member("body_length", body_length)
+      .Member("body_sha512", Base64Encode(std::span<const uint8_t>(body_sha512)))
+      .Key("headers")
+      .BeginArray();
+  for (const auto& [name, value] : headers) w.BeginArray().String(name).String(value).EndArray();
+  w.EndArray();
 }
 
 void ReadPayloadFields(const json& doc, JsonView& v, JsonErrors& errors, int64_t& time_ms,
@@ -120,24 +119,27 @@ void ReadPayloadFields(const json& doc, JsonView& v, JsonErrors& errors, int64_t
 }  // namespace
 
 std::string SerializeRequestHeader(const RequestHeader& h) {
-  json j = {
-      {"v", kProtocolVersion},
-      {"type", "request"},
-      {"id", h.id},
-      {"request_id", h.request_id},
-      {"client", h.client.ToString()},
-      {"service", h.service.ToString()},
-      {"method", h.method},
-      {"path", h.path},
-      {"query", h.query},
-      {"user_id", h.user_id},
-      {"issue", h.issue},
-      {"represented_party", h.represented_party},
-      {"consumer_gateway", h.consumer_gateway.ToString()},
-      {"provider_gateway", h.provider_gateway.ToString()},
-  };
-  PutPayloadFields(j, h.time_ms, h.body_length, h.body_sha512, h.headers);
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(768 + h.path.size() + h.query.size());
+  JsonWriter w(out);
+  w.BeginObject()
+      .Member("v", kProtocolVersion)
+      .Member("type", "request")
+      .Member("id", h.id)
+      .Member("request_id", h.request_id)
+      .Member("client", h.client.ToString())
+      .Member("service", h.service.ToString())
+      .Member("method", h.method)
+      .Member("path", h.path)
+      .Member("query", h.query)
+      .Member("user_id", h.user_id)
+      .Member("issue", h.issue)
+      .Member("represented_party", h.represented_party)
+      .Member("consumer_gateway", h.consumer_gateway.ToString())
+      .Member("provider_gateway", h.provider_gateway.ToString());
+  PutPayloadFields(w, h.time_ms, h.body_length, h.body_sha512, h.headers);
+  w.EndObject();
+  return out;
 }
 
 Result<RequestHeader> ParseRequestHeader(std::string_view text) {
@@ -165,18 +167,21 @@ Result<RequestHeader> ParseRequestHeader(std::string_view text) {
 }
 
 std::string SerializeResponseHeader(const ResponseHeader& h) {
-  json j = {
-      {"v", kProtocolVersion},
-      {"type", "response"},
-      {"id", h.id},
-      {"request_id", h.request_id},
-      {"request_hash", h.request_hash},
-      {"client", h.client.ToString()},
-      {"service", h.service.ToString()},
-      {"status", h.status},
-  };
-  PutPayloadFields(j, h.time_ms, h.body_length, h.body_sha512, h.headers);
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(640);
+  JsonWriter w(out);
+  w.BeginObject()
+      .Member("v", kProtocolVersion)
+      .Member("type", "response")
+      .Member("id", h.id)
+      .Member("request_id", h.request_id)
+      .Member("request_hash", h.request_hash)
+      .Member("client", h.client.ToString())
+      .Member("service", h.service.ToString())
+      .Member("status", h.status);
+  PutPayloadFields(w, h.time_ms, h.body_length, h.body_sha512, h.headers);
+  w.EndObject();
+  return out;
 }
 
 Result<ResponseHeader> ParseResponseHeader(std::string_view text) {
@@ -198,17 +203,19 @@ Result<ResponseHeader> ParseResponseHeader(std::string_view text) {
 }
 
 std::string SerializeSignaturePart(const SignaturePart& s) {
-  json path = json::array();
-  for (const auto& p : s.path) path.push_back(Base64Encode(std::span<const uint8_t>(p)));
-  json j = {
-      {"alg", s.algorithm},
-      {"cert_sha256", s.certificate_sha256},
-      {"batch_size", s.batch_size},
-      {"leaf_index", s.leaf_index},
-      {"path", path},
-      {"sig", Base64Encode(s.signature)},
-  };
-  return j.dump();
+  std::string out;
+  out.reserve(256 + 48 * s.path.size());
+  JsonWriter w(out);
+  w.BeginObject()
+      .Member("alg", s.algorithm)
+      .Member("cert_sha256", s.certificate_sha256)
+      .Member("batch_size", s.batch_size)
+      .Member("leaf_index", s.leaf_index)
+      .Key("path")
+      .BeginArray();
+  for (const auto& p : s.path) w.String(Base64Encode(std::span<const uint8_t>(p)));
+  w.EndArray().Member("sig", Base64Encode(s.signature)).EndObject();
+  return out;
 }
 
 Result<SignaturePart> ParseSignaturePart(std::string_view text) {

@@ -1037,6 +1037,9 @@ asio::awaitable<Response> Gateway::HandleAdmin(Request& req, const http::Connect
             metrics_.provider_faults.load());
     counter("troad_gateway_records_written_total", "Transfer records written durably.",
             metrics_.records_written.load());
+    counter("troad_gateway_record_commits_total",
+            "Message-log transactions committed (one fsync each, many records each).",
+            log_->commits());
     counter("troad_gateway_record_failures_total", "Transfer records that could not be written.",
             metrics_.record_failures.load());
     counter("troad_gateway_globalconf_reloads_total", "Global configurations loaded.",

@@ -58,6 +58,9 @@ class MessageLog {
   Result<std::vector<TransferRecord>> FindByRequestId(const std::string& request_id) const;
   Result<std::vector<TransferRecord>> FindByMessageId(const std::string& message_id) const;
   Result<int64_t> Count() const;
+  // Transactions committed so far (each one fsync); records per commit is the
+  // group-commit batch size.
+  uint64_t commits() const { return writer_->batches_committed(); }
   void Stop();
 
  private:
