@@ -149,6 +149,7 @@ Result<GatewayConfig> GatewayConfig::Load(const std::string& path) {
     log.Error("synchronous", "must be \"full\" or \"normal\"");
   }
   c.sync_full = sync == "full";
+  c.commit_delay = std::chrono::microseconds(log.Int("commit_delay_us", 1000, 0, 100'000));
 
   ConfigSection logging = root.Section("logging");
   c.log_level = logging.String("level", "info");

@@ -68,6 +68,7 @@ struct GatewayConfig {
   size_t max_body_bytes = 10 * 1024 * 1024;
   std::chrono::milliseconds exchange_timeout{60'000};  // whole exchange, consumer side
   bool sync_full = true;  // message log fsync on every group commit
+  std::chrono::microseconds commit_delay{1000};  // busy group commit waits this long
 
   std::string log_level = "info";
   bool log_json = true;

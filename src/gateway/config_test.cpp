@@ -105,6 +105,7 @@ exchange_timeout_ms = 15000
 
 [message_log]
 synchronous = "normal"
+commit_delay_us = 250
 
 [logging]
 level = "debug"
@@ -202,6 +203,7 @@ TEST_F(GatewayConfigTest, FullConfigurationLoadsWithRelativePathsResolved) {
   EXPECT_EQ(c->max_body_bytes, 2097152u);
   EXPECT_EQ(c->exchange_timeout, std::chrono::milliseconds(15'000));
   EXPECT_FALSE(c->sync_full);
+  EXPECT_EQ(c->commit_delay, std::chrono::microseconds(250));
   EXPECT_EQ(c->log_level, "debug");
   EXPECT_FALSE(c->log_json);
 }
@@ -227,6 +229,7 @@ key = "auth.key"
   EXPECT_TRUE(c->services.empty());
   EXPECT_EQ(c->max_body_bytes, 10u * 1024 * 1024);
   EXPECT_TRUE(c->sync_full);
+  EXPECT_EQ(c->commit_delay, std::chrono::microseconds(1000));
   EXPECT_TRUE(c->log_json);
   EXPECT_EQ(c->log_level, "info");
 }
@@ -334,6 +337,10 @@ TEST_F(GatewayConfigTest, RefusesOtherBadValues) {
                 {"limits.max_body_bytes"});
   ExpectRefused(FullWith("synchronous = \"normal\"", "synchronous = \"off\""),
                 {"message_log.synchronous"});
+  ExpectRefused(FullWith("commit_delay_us = 250", "commit_delay_us = 100001"),
+                {"message_log.commit_delay_us"});
+  ExpectRefused(FullWith("commit_delay_us = 250", "commit_delay_us = -1"),
+                {"message_log.commit_delay_us"});
   ExpectRefused(FullWith("format = \"text\"", "format = \"xml\""), {"logging.format"});
   ExpectRefused(FullWith("key = \"keys/auth.key\"\n", ""), {"tls.key: is required"});
   ExpectRefused(FullWith("id = \"TW/GOV/MOI/household/getRecord\"",

@@ -147,7 +147,8 @@ Status Gateway::Init() {
                 ec.message());
   }
   TROAD_ASSIGN_OR_RETURN(
-      log_, MessageLog::Open(config_.data_dir + "/messagelog.db", config_.sync_full, clock_));
+      log_, MessageLog::Open(config_.data_dir + "/messagelog.db", config_.sync_full, clock_,
+                             config_.commit_delay));
 
   for (const SigningKey& sk : config_.signing_keys) {
     TROAD_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::LoadPemFile(sk.key_file));

@@ -92,12 +92,15 @@ Result<TransferRecord> FromRow(const store::Row& row) {
 }  // namespace
 
 Result<std::unique_ptr<MessageLog>> MessageLog::Open(const std::string& path, bool sync_full,
-                                                     const Clock& clock) {
+                                                     const Clock& clock,
+                                                     std::chrono::microseconds commit_delay) {
   store::SqliteOptions options;
   options.synchronous_full = sync_full;
   TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path, options));
   TROAD_RETURN_IF_ERROR(store::Migrate(*db, kMigrations, clock));
-  auto writer = store::GroupCommitter::Start(std::move(db), {});
+  store::GroupCommitter::Options commit;
+  commit.linger = commit_delay;
+  auto writer = store::GroupCommitter::Start(std::move(db), commit);
   return std::unique_ptr<MessageLog>(new MessageLog(path, std::move(writer)));
 }
 

@@ -45,9 +45,12 @@ struct TransferRecord {
 
 class MessageLog {
  public:
-  // Opens (creating and migrating) the SQLite log at `path`.
-  static Result<std::unique_ptr<MessageLog>> Open(const std::string& path, bool sync_full,
-                                                  const Clock& clock);
+  // Opens (creating and migrating) the SQLite log at `path`. `commit_delay`: how long
+  // a busy writer waits for more records to join a commit (store::GroupCommitter's
+  // linger).
+  static Result<std::unique_ptr<MessageLog>> Open(
+      const std::string& path, bool sync_full, const Clock& clock,
+      std::chrono::microseconds commit_delay = std::chrono::microseconds{1000});
   ~MessageLog();
 
   // Completes once `record` is durable (or could not be written: kIo).

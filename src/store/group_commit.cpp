@@ -72,6 +72,15 @@ void GroupCommitter::Run() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued is done
+      if (options_.linger.count() > 0 && queue_.size() >= options_.linger_min_batch &&
+          queue_.size() < options_.max_batch && !stopping_) {
+        // Busy: let more work join this commit. A plain sleep, not a wait on cv_:
+        // every Submit notifies, and waking for each would cost a context switch per
+        // piece of work, which is what batching is meant to save.
+        lock.unlock();
+        std::this_thread::sleep_for(options_.linger);
+        lock.lock();
+      }
       const size_t n = std::min(options_.max_batch, queue_.size());
       for (size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(queue_.front()));

@@ -10,6 +10,7 @@
 // writer thread; they must be quick (post to an executor).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -29,6 +30,12 @@ class GroupCommitter {
 
   struct Options {
     size_t max_batch = 1024;  // pieces of work per transaction at most
+    // Under load, wait this long before committing a batch so that more work joins it
+    // (PostgreSQL's commit_delay): fewer, larger commits, so less fsync per piece of
+    // work. Only when the batch already has `linger_min_batch` pieces, so that a
+    // lightly loaded writer never waits. Zero: never wait.
+    std::chrono::microseconds linger{0};
+    size_t linger_min_batch = 4;
   };
 
   // Takes ownership of `db` and starts the writer thread.

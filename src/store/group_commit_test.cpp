@@ -44,10 +44,11 @@ class GroupCommitTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  std::unique_ptr<GroupCommitter> StartCommitter(SqliteOptions options = {}) {
+  std::unique_ptr<GroupCommitter> StartCommitter(SqliteOptions options = {},
+                                                 GroupCommitter::Options commit = {}) {
     auto db = OpenSqlite(path_, options);
     EXPECT_TRUE(db) << db.error().ToString();
-    return GroupCommitter::Start(std::move(*db), {});
+    return GroupCommitter::Start(std::move(*db), commit);
   }
 
   std::set<int64_t> Ids() {
@@ -122,6 +123,55 @@ TEST_F(GroupCommitTest, ConcurrentWritersShareTransactions) {
   // Everything but the gate was queued when the gate opened: at most the gate's
   // batch plus ceil(16000 / 1024) full batches.
   EXPECT_LE(committer->batches_committed(), 17u);
+}
+
+TEST_F(GroupCommitTest, BusyWriterLingersSoThatLaterWorkJoinsTheCommit) {
+  GroupCommitter::Options commit;
+  commit.linger = std::chrono::seconds(2);
+  commit.linger_min_batch = 2;
+  auto committer = StartCommitter({}, commit);
+  // Hold the writer inside a first commit while two pieces of work queue behind it.
+  std::promise<void> entered;
+  Gate gate;
+  std::promise<Status> gate_done;
+  committer->Submit(
+      [&, hold = gate.Work()](Database& db) {
+        entered.set_value();
+        return hold(db);
+      },
+      [&](Status s) { gate_done.set_value(std::move(s)); });
+  entered.get_future().wait();
+  std::atomic<int> ok{0};
+  auto count = [&](Status s) {
+    if (s) ok.fetch_add(1);
+  };
+  committer->Submit(Insert(1, 0), count);
+  committer->Submit(Insert(2, 0), count);
+  gate.Release();
+  // The writer now finds two waiting ("busy") and lingers. Work that arrives a little
+  // later, well within the linger, joins their commit; without the linger, 1 and 2
+  // would already be committed by themselves and 3 would need a commit of its own.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  committer->Submit(Insert(3, 0), count);
+  committer->Stop();
+
+  EXPECT_TRUE(gate_done.get_future().get());
+  EXPECT_EQ(ok.load(), 3);
+  EXPECT_EQ(Ids(), (std::set<int64_t>{1, 2, 3}));
+  EXPECT_EQ(committer->batches_committed(), 2u);  // the gate's, then one for 1, 2 and 3
+}
+
+TEST_F(GroupCommitTest, LightlyLoadedWriterDoesNotLinger) {
+  GroupCommitter::Options commit;
+  commit.linger = std::chrono::hours(1);  // would hang the test if it applied
+  commit.linger_min_batch = 4;
+  auto committer = StartCommitter({}, commit);
+  std::promise<Status> done;
+  auto future = done.get_future();
+  committer->Submit(Insert(7, 0), [&](Status s) { done.set_value(std::move(s)); });
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(future.get());
+  EXPECT_EQ(Ids(), (std::set<int64_t>{7}));
 }
 
 TEST_F(GroupCommitTest, FailingWorkFailsOnlyItself) {
