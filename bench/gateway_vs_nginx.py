@@ -178,6 +178,24 @@ def wait_for_port(port, proc, name, log_path, timeout=20.0):
                      f"{tail(log_path)}")
 
 
+def group_cpu_seconds(pgids):
+    """User + system CPU seconds used so far by every live process in these process
+    groups (each process this script starts leads its own group; nginx workers and
+    gateway threads are counted with it)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        fields = stat[stat.rfind(")") + 2:].split()
+        if int(fields[2]) in pgids:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def tail(path, lines=15):
     try:
         text = Path(path).read_text(errors="replace").splitlines()
@@ -391,7 +409,7 @@ def start_troad(children, troad_bin, base, backend_port):
     if body != backend_body():
         loud(f"troad answered 200 but not with the backend's body ({len(body)} bytes)")
     log(f"  check: troad consumer gateway answers 200 ({len(body)}-byte body) -> ok")
-    return url
+    return url, [proc.pid for proc, _ in procs.values()]
 
 
 # --------------------------------------------------------------------------- wrk
@@ -522,7 +540,11 @@ def summarize(runs):
         return statistics.median(vals) if vals else None
     return {"rps": med("rps"), "p50_us": med("p50_us"), "p99_us": med("p99_us"),
             "p999_us": med("p999_us"), "errors": sum(r["errors"] for r in runs),
-            "runs": len(runs)}
+            "cpu_us_per_req": med("cpu_us_per_req"), "runs": len(runs)}
+
+
+def fmt_cpu(us):
+    return "-" if us is None else f"{us:.0f} us"
 
 
 def fmt_ms(us):
@@ -531,23 +553,31 @@ def fmt_ms(us):
 
 def print_table(targets, results):
     print()
-    print(f"{'target':<44} {'req/s':>9} {'p50':>10} {'p99':>10} {'p99.9':>10} {'errors':>7}")
+    print(f"{'target':<44} {'req/s':>9} {'p50':>10} {'p99':>10} {'p99.9':>10} {'errors':>7}"
+          f" {'CPU/req':>9}")
     for key, label, _ in targets:
         s = results[key]["median"]
         flag = "  <-- ERRORS" if s["errors"] else ""
         print(f"{label:<44} {s['rps']:>9,.0f} {fmt_ms(s['p50_us']):>10} "
-              f"{fmt_ms(s['p99_us']):>10} {fmt_ms(s['p999_us']):>10} {s['errors']:>7}{flag}")
+              f"{fmt_ms(s['p99_us']):>10} {fmt_ms(s['p999_us']):>10} {s['errors']:>7}"
+              f" {fmt_cpu(s['cpu_us_per_req']):>9}{flag}")
+    print("(CPU/req: CPU time of the target's own processes per request: both proxies "
+          "of a chain, not wrk or the backend)")
 
 
 def write_markdown(path, info, args, targets, results, ratios, command):
     lines = [f"Measured {info['date']} on {info['cpu_model']}, nproc {info['nproc']}, "
              f"commit {info['commit']}; wrk -t{args.threads} -c{args.connections}, "
              f"1 KiB POST, medians of {args.runs} runs of {args.duration} s.", "",
-             "| target | req/s | p50 | p99 | p99.9 | errors |", "|---|---|---|---|---|---|"]
+             "| target | req/s | p50 | p99 | p99.9 | errors | CPU per request |",
+             "|---|---|---|---|---|---|---|"]
     for key, label, _ in targets:
         s = results[key]["median"]
         lines.append(f"| {label} | {s['rps']:,.0f} | {fmt_ms(s['p50_us'])} | "
-                     f"{fmt_ms(s['p99_us'])} | {fmt_ms(s['p999_us'])} | {s['errors']} |")
+                     f"{fmt_ms(s['p99_us'])} | {fmt_ms(s['p999_us'])} | {s['errors']} | "
+                     f"{fmt_cpu(s['cpu_us_per_req']).replace('us', 'µs')} |")
+    lines += ["", "CPU per request: user + system time of the target's own processes "
+              "(both proxies of a chain; not wrk, not the backend) divided by requests."]
     if ratios:
         lines += ["", f"troad / nginx two-hop: req/s {ratios['rps']:.2f} (target ≥ "
                   f"{TARGET_RPS_RATIO}), p99 {ratios['p99']:.2f} (target ≤ "
@@ -662,6 +692,11 @@ def main(argv):
         log("nginx: backend :%d, hop B :%d (mTLS), hop A :%d" % (p_backend, p_hop_b, p_hop_a))
         verify_nginx_chain(base, pki, backend, hop_b, hop_a, one_hop)
 
+        # Whose CPU time counts for each target: the proxies only, not wrk or backend.
+        groups = {"backend": {backend.proc.pid},
+                  "nginx_two_hop": {hop_a.proc.pid, hop_b.proc.pid}}
+        if one_hop is not None:
+            groups["nginx_one_hop"] = {one_hop.proc.pid}
         targets = [("backend", "backend alone (nginx return 200)",
                     f"http://127.0.0.1:{p_backend}{SERVICE_PATH}")]
         if one_hop is not None:
@@ -673,9 +708,10 @@ def main(argv):
         troad_error = None
         if args.troad:
             try:
-                troad_url = start_troad(children, args.troad, base, p_backend)
+                troad_url, troad_pids = start_troad(children, args.troad, base, p_backend)
                 targets.append(("troad", "troad two gateways (signed, durable log)",
                                 troad_url))
+                groups["troad"] = set(troad_pids)
             except SetupError as e:
                 troad_error = str(e)
                 loud(f"troad side failed to start; measuring nginx only:\n{e}")
@@ -698,7 +734,11 @@ def main(argv):
             order = targets if i % 2 == 0 else list(reversed(targets))
             for key, _, url in order:
                 log(f"run {i + 1}/{args.runs} {key} ({args.duration} s)")
+                cpu_before = group_cpu_seconds(groups[key])
                 r = wrk.run(f"run{i + 1}-{key}", url, args.duration)
+                cpu = group_cpu_seconds(groups[key]) - cpu_before
+                r["cpu_us_per_req"] = (cpu * 1e6 / (r["rps"] * args.duration)
+                                       if r["rps"] else None)
                 results[key]["runs"].append(r)
                 log(f"  {r['rps']:,.0f} req/s, p50 {fmt_ms(r['p50_us'])}, "
                     f"p99 {fmt_ms(r['p99_us'])}, p99.9 {fmt_ms(r['p999_us'])}, "

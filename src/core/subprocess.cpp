@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,6 +159,30 @@ bool CanBind(uint16_t port) {
   return ok;
 }
 
+// Claims `port` for this process until it exits, so that test processes running side
+// by side (ctest -j) never hand out the same port: a free port is only free until
+// its server binds it, and two processes that both found it free would both use it.
+// The claim is an flock on /tmp/troad-port-locks/<port>, held by a descriptor that
+// stays open (the kernel drops the lock when the process ends, however it ends). An
+// flock also conflicts with another descriptor of the same process, so one process
+// never gets a port twice either.
+bool ClaimPort(uint16_t port) {
+  static const bool dir_ok = [] {
+    const char* dir = "/tmp/troad-port-locks";
+    if (mkdir(dir, 01777) == 0) (void)chmod(dir, 01777);  // whatever the umask
+    return access(dir, W_OK) == 0;
+  }();
+  if (!dir_ok) return true;  // no claims possible: fall back to "free a moment ago"
+  const std::string path = "/tmp/troad-port-locks/" + std::to_string(port);
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return false;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return false;  // another process (or an earlier call here) holds it
+  }
+  return true;  // fd stays open: the claim lasts as long as this process
+}
+
 }  // namespace
 
 Result<uint16_t> PickFreePort() {
@@ -175,7 +201,7 @@ Result<uint16_t> PickFreePort() {
     std::uniform_int_distribution<int> pick(kFirst, low - 1);
     for (int attempt = 0; attempt < 100; ++attempt) {
       auto port = static_cast<uint16_t>(pick(rng));
-      if (CanBind(port)) return port;
+      if (ClaimPort(port) && CanBind(port)) return port;
     }
   }
   // Fall back to a port the kernel chooses.

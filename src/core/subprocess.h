@@ -45,7 +45,9 @@ class Subprocess {
 Status WaitForPort(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
 
 // A TCP port on 127.0.0.1 that was free a moment ago, chosen below the ephemeral range
-// so that outgoing connections cannot take it before a server binds it.
+// so that outgoing connections cannot take it before a server binds it, and claimed
+// for this process's lifetime (a lock file under /tmp/troad-port-locks) so that no
+// other caller, here or in a process running beside it, is given the same port.
 Result<uint16_t> PickFreePort();
 
 // The absolute path of the running executable (/proc/self/exe).
