@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/config.h"
 #include "crypto/random.h"
 #include "store/database.h"
 
@@ -93,15 +94,6 @@ Status WaitForChildPorts(Subprocess& child, const std::string& name,
     }
   }
   return Ok();
-}
-
-std::string TomlString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
 }
 
 }  // namespace
@@ -413,7 +405,7 @@ Status TestNetwork::WriteNetworkFile(const std::string& path) const {
   };
   auto service = [](std::string_view code, const std::string& backend, std::string_view extra) {
     return fmt::format("[[services]]\nid = \"{}/{}\"\nbackend = {}\n{}\n", kMoiSubsystem, code,
-                       TomlString(backend), extra);
+                       TomlQuote(backend), extra);
   };
   std::string echo_url = fmt::format("http://127.0.0.1:{}{}", backends_->echo_port(), kEchoBase);
   std::string openapi = std::string(TROAD_SOURCE_DIR) + "/examples/moi-household/openapi.json";
@@ -430,7 +422,7 @@ Status TestNetwork::WriteNetworkFile(const std::string& path) const {
   text += gateway(Gw::kBli, "TW/GOV/BLI");
   text += gateway(Gw::kTax, "TW/GOV/TAX");
   text += service("registry", fmt::format("http://127.0.0.1:{}/api", registry_port_),
-                  "openapi = " + TomlString(openapi) +
+                  "openapi = " + TomlQuote(openapi) +
                       "\nendpoints = [\n  { method = \"GET\", path = \"/persons/{nationalId}\" },\n"
                       "  { method = \"GET\", path = \"/households/{householdId}\" },\n]\n");
   text += service("echo", echo_url, "");
@@ -439,7 +431,7 @@ Status TestNetwork::WriteNetworkFile(const std::string& path) const {
   text += service("garbage", fmt::format("http://127.0.0.1:{}/", backends_->garbage_port()), "");
   text += service("down", fmt::format("http://127.0.0.1:{}/", down_port_), "timeout_ms = 2000\n");
   text += service("disabled", echo_url,
-                  "enabled = false\ndisabled_notice = " + TomlString(kDisabledNotice) + "\n");
+                  "enabled = false\ndisabled_notice = " + TomlQuote(kDisabledNotice) + "\n");
   // BLI may read one person's record of the registry, and call the other services.
   text += fmt::format(
       "[[grants]]\nclient = \"{}\"\nservice = \"{}/registry\"\n"
@@ -593,39 +585,7 @@ Result<Response> TestNetwork::Call(uint16_t port, Request request) {
 
 Result<std::vector<gateway::TransferRecord>> TestNetwork::Records(Gw gw, const std::string& column,
                                                                   const std::string& value) const {
-  static const std::set<std::string> kColumns = {"message_id", "request_id", "fault"};
-  if (!kColumns.count(column)) {
-    return Fail(ErrorCode::kInvalidArgument, "Records: column {} is not searchable", column);
-  }
-  store::SqliteOptions options;
-  options.read_only = true;
-  std::string path = GatewayDir(gw) + "/data/messagelog.db";
-  TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path, options));
-  TROAD_ASSIGN_OR_RETURN(
-      auto rows,
-      db->Query("SELECT side, message_id, request_id, client, service, user_id, issue, peer, "
-                "request_hash, response_hash, status, request_signature, response_signature, "
-                "fault, fault_message FROM transfer_record WHERE " +
-                    column + " = ? ORDER BY seq",
-                {value}));
-  std::vector<gateway::TransferRecord> out;
-  for (const store::Row& row : rows) {
-    gateway::TransferRecord r;
-    std::string* texts[] = {&r.side,    &r.message_id, &r.request_id, &r.client,
-                            &r.service, &r.user_id,    &r.issue,      &r.peer,
-                            &r.request_hash, &r.response_hash};
-    for (size_t i = 0; i < std::size(texts); ++i) {
-      TROAD_ASSIGN_OR_RETURN(*texts[i], row.Text(i));
-    }
-    TROAD_ASSIGN_OR_RETURN(int64_t status, row.Int(10));
-    r.status = static_cast<int>(status);
-    TROAD_ASSIGN_OR_RETURN(r.request_signature, row.Text(11));
-    TROAD_ASSIGN_OR_RETURN(r.response_signature, row.Text(12));
-    TROAD_ASSIGN_OR_RETURN(r.fault, row.Text(13));
-    TROAD_ASSIGN_OR_RETURN(r.fault_message, row.Text(14));
-    out.push_back(std::move(r));
-  }
-  return out;
+  return gateway::ReadTransferRecords(GatewayDir(gw) + "/data/messagelog.db", column, value);
 }
 
 Result<std::vector<std::string>> TestNetwork::AllMessageIds(Gw gw) const {

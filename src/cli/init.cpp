@@ -182,15 +182,6 @@ Status WriteFile(const fs::path& path, std::string_view content, bool secret = f
   return Ok();
 }
 
-std::string TomlString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string SafeFileName(const ClientId& member) {
   std::string s = member.member_class + "-" + member.member_code;
   for (char& c : s) {
@@ -290,7 +281,7 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
       signing_pems[member_id].push_back(sign_cert.ToPem());
       signing_toml +=
           fmt::format("\n[[signing]]\nmember = {}\ncertificate = {}\nkey = {}\n",
-                      TomlString(member_id), TomlString(stem + ".crt"), TomlString(stem + ".key"));
+                      TomlQuote(member_id), TomlQuote(stem + ".crt"), TomlQuote(stem + ".key"));
     }
 
     // gateway.toml
@@ -300,16 +291,16 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
         "[gateway]\nid = {}\nglobalconf = \"../globalconf.json\"\ndata_dir = \"data\"\n\n"
         "[listen]\nconsumer = {}\n{}provider = {}\nadmin = {}\n\n"
         "[tls]\ncertificate = \"auth.crt\"\nkey = \"auth.key\"\n",
-        gw_id.ToString(), fs::absolute(network_file).string(), TomlString(gw_id.ToString()),
-        TomlString(gw.local_listen),
+        gw_id.ToString(), fs::absolute(network_file).string(), TomlQuote(gw_id.ToString()),
+        TomlQuote(gw.local_listen),
         gw.local_tls_listen.empty() ? ""
-                                    : "consumer_tls = " + TomlString(gw.local_tls_listen) + "\n",
-        TomlString(gw.peer_listen), TomlString(gw.admin_listen));
+                                    : "consumer_tls = " + TomlQuote(gw.local_tls_listen) + "\n",
+        TomlQuote(gw.peer_listen), TomlQuote(gw.admin_listen));
     toml += signing_toml;
     json clients_json = json::array();
     for (const ClientId& c : gw.clients) {
       toml +=
-          fmt::format("\n[[client]]\nid = {}\nconnection = \"http\"\n", TomlString(c.ToString()));
+          fmt::format("\n[[client]]\nid = {}\nconnection = \"http\"\n", TomlQuote(c.ToString()));
       clients_json.push_back(c.ToString());
     }
     for (const NetService& s : net.services) {
@@ -317,8 +308,8 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
         continue;
       }
       toml += fmt::format("\n[[service]]\nid = {}\nbackend = {}\ntimeout_ms = {}\n",
-                          TomlString(s.id.ToString()), TomlString(s.backend), s.timeout_ms);
-      if (!s.openapi.empty()) toml += "openapi = " + TomlString(s.openapi) + "\n";
+                          TomlQuote(s.id.ToString()), TomlQuote(s.backend), s.timeout_ms);
+      if (!s.openapi.empty()) toml += "openapi = " + TomlQuote(s.openapi) + "\n";
     }
     fs::path config_file = dir / "gateway.toml";
     TROAD_RETURN_IF_ERROR(WriteFile(config_file, toml));

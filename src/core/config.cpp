@@ -1,11 +1,21 @@
 #include "core/config.h"
 
-#include "core/file.h"
-
 #include <fmt/format.h>
 
+#include <sstream>
+
+#include "core/file.h"
 
 namespace troad {
+
+std::string TomlQuote(std::string_view text) {
+  // A basic ("…") string with escapes, not toml++'s default choice of literal ('…')
+  // or multi-line strings: generated files then look like the ones in the docs.
+  std::ostringstream out;
+  toml::value<std::string> value{std::string(text)};
+  out << toml::toml_formatter{value, toml::format_flags::allow_unicode_strings};
+  return std::move(out).str();
+}
 
 std::string ConfigSection::KeyPath(const std::string& key) const {
   return path_.empty() ? key : path_ + "." + key;

@@ -19,11 +19,16 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
 
 namespace troad {
+
+// `text` as a TOML basic string, "quoted" and escaped (by toml++'s formatter), for
+// writing configuration files: `key = ` + TomlQuote(value).
+std::string TomlQuote(std::string_view text);
 
 class TomlDocument;
 

@@ -32,6 +32,17 @@ id = "y"
   EXPECT_TRUE((*doc)->Finish());
 }
 
+TEST(ConfigTest, QuotedStringsReadBackUnchanged) {
+  for (std::string value : {"plain", "", "a \"quoted\" word", "C:\\path\\to", "two\nlines",
+                            "tab\there", "內政部戶政司", "it's"}) {
+    std::string text = "k = " + TomlQuote(value) + "\n";
+    auto doc = TomlDocument::Parse(text, "quoted.toml");
+    ASSERT_TRUE(doc) << text << ": " << doc.error().ToString();
+    EXPECT_EQ((*doc)->Root().String("k"), value) << text;
+    EXPECT_TRUE((*doc)->Finish()) << text;
+  }
+}
+
 TEST(ConfigTest, ReportsUnknownKeysByPath) {
   auto doc = TomlDocument::Parse("[server]\nprot = 1\n", "gw.toml");
   ASSERT_TRUE(doc);

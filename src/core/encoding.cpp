@@ -151,34 +151,52 @@ Result<std::string> PercentDecode(std::string_view text, bool forbid_nul) {
   return out;
 }
 
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char b0 = byte(i);
-  if (b0 < 0x80) return 1;
-  const size_t left = text.size() - i;
-  // RFC 3629 §4's table: the second byte's range excludes overlong forms, surrogates
-  // and code points above U+10FFFF.
-  auto cont = [&](size_t k, unsigned char lo = 0x80, unsigned char hi = 0xbf) {
-    return k < left && byte(i + k) >= lo && byte(i + k) <= hi;
-  };
-  if (b0 >= 0xc2 && b0 <= 0xdf) return cont(1) ? 2 : 0;
-  if (b0 == 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
-  if ((b0 >= 0xe1 && b0 <= 0xec) || b0 == 0xee || b0 == 0xef) return cont(1) && cont(2) ? 3 : 0;
-  if (b0 == 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
-  if (b0 == 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (b0 >= 0xf1 && b0 <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (b0 == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
+size_t Utf8SequenceAt(std::string_view text, size_t i, uint32_t* code_point) {
+  auto lead = static_cast<uint8_t>(text[i]);
+  size_t length = 0;
+  uint32_t cp = 0;
+  if (lead < 0x80) {
+    length = 1;
+    cp = lead;
+  } else if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+    cp = lead & 0x1Fu;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    cp = lead & 0x0Fu;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    cp = lead & 0x07u;
+  } else {
+    return 0;  // a stray continuation byte, or a lead byte that can only be overlong
+  }
+  if (i + length > text.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    auto b = static_cast<uint8_t>(text[i + k]);
+    if ((b & 0xC0u) != 0x80u) return 0;
+    cp = (cp << 6) | (b & 0x3Fu);
+  }
+  if (length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return 0;
+  if (length == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return 0;
+  if (code_point != nullptr) *code_point = cp;
+  return length;
 }
 
 bool IsValidUtf8(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
-    const size_t n = Utf8SequenceLength(text, i);
+    const size_t n = Utf8SequenceAt(text, i);
     if (n == 0) return false;
     i += n;
   }
   return true;
+}
+
+std::string RepairUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  ForEachUtf8(text, [&](std::string_view sequence, uint32_t) { out.append(sequence); });
+  return out;
 }
 
 std::string EscapeForLog(std::string_view text, size_t max) {

@@ -34,10 +34,33 @@ Result<std::string> HexDecode(std::string_view text);
 Result<std::string> PercentDecode(std::string_view text, bool forbid_nul = true);
 
 bool IsValidUtf8(std::string_view text);
-// Length of the valid UTF-8 sequence that starts at text[i] (1 for ASCII), or 0 if the
-// bytes there are not valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
-// above U+10FFFF). `i` must be < text.size().
-size_t Utf8SequenceLength(std::string_view text, size_t i);
+// Length (1–4) of the well-formed UTF-8 sequence at text[i], and its code point in
+// `*code_point` if given; 0 when the bytes there are not one (RFC 3629: stray
+// continuation, overlong form, surrogate, above U+10FFFF). `i` must be < text.size().
+size_t Utf8SequenceAt(std::string_view text, size_t i, uint32_t* code_point = nullptr);
+
+inline constexpr std::string_view kUtf8ReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
+
+// Calls f(sequence, code_point) for each character of `text` in order; each byte that
+// is not part of valid UTF-8 comes as U+FFFD (kUtf8ReplacementCharacter, 0xFFFD).
+template <typename F>
+void ForEachUtf8(std::string_view text, F&& f) {
+  size_t i = 0;
+  while (i < text.size()) {
+    uint32_t cp = 0;
+    const size_t length = Utf8SequenceAt(text, i, &cp);
+    if (length == 0) {
+      f(kUtf8ReplacementCharacter, uint32_t{0xFFFD});
+      ++i;
+    } else {
+      f(text.substr(i, length), cp);
+      i += length;
+    }
+  }
+}
+
+// `text` with each byte that is not part of valid UTF-8 replaced by U+FFFD.
+std::string RepairUtf8(std::string_view text);
 
 // Makes untrusted text safe to put in a log line or error message: control
 // characters and invalid UTF-8 become \xNN, and the result is cut to `max` bytes.

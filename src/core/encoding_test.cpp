@@ -68,6 +68,26 @@ TEST(Utf8Test, ValidatesSequences) {
   EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // > U+10FFFF
 }
 
+TEST(RepairUtf8Test, ReplacesEachBadByte) {
+  EXPECT_EQ(RepairUtf8("ok"), "ok");
+  EXPECT_EQ(RepairUtf8("\xC0\xAE"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '.'
+  EXPECT_EQ(RepairUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  EXPECT_EQ(RepairUtf8("\xE5\x85"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // truncated
+  EXPECT_EQ(RepairUtf8("\xF0\x9F\x98\x80"), "\xF0\x9F\x98\x80");                  // U+1F600
+}
+
+TEST(Utf8SequenceAtTest, MeasuresEachSequence) {
+  EXPECT_EQ(Utf8SequenceAt("a", 0), 1u);
+  EXPECT_EQ(Utf8SequenceAt("\xc2\xa9", 0), 2u);
+  EXPECT_EQ(Utf8SequenceAt("內", 0), 3u);
+  EXPECT_EQ(Utf8SequenceAt("😀", 0), 4u);
+  EXPECT_EQ(Utf8SequenceAt("\xf4\x8f\xbf\xbf", 0), 4u);  // U+10FFFF
+  EXPECT_EQ(Utf8SequenceAt("\xf4\x90\x80\x80", 0), 0u);  // above U+10FFFF
+  EXPECT_EQ(Utf8SequenceAt("\xe0\x80\x80", 0), 0u);      // overlong
+  EXPECT_EQ(Utf8SequenceAt("\x80", 0), 0u);              // lone continuation
+  EXPECT_EQ(Utf8SequenceAt("a\xe5\x85", 1), 0u);         // truncated at the end
+}
+
 TEST(EscapeForLogTest, EscapesControlsAndQuotes) {
   EXPECT_EQ(EscapeForLog("a\nb\"c"), "a\\x0ab\\\"c");
   EXPECT_EQ(EscapeForLog("\xff"), "\\xff");

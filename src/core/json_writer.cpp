@@ -25,9 +25,9 @@ void AppendJsonString(std::string& out, std::string_view text) {
     if (i == text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const size_t n = Utf8SequenceLength(text, i);
+      const size_t n = Utf8SequenceAt(text, i);
       if (n == 0) {
-        out += "\xef\xbf\xbd";  // U+FFFD for a byte that is not valid UTF-8
+        out += kUtf8ReplacementCharacter;  // a byte that is not valid UTF-8
         ++i;
       } else {
         out.append(text.substr(i, n));
@@ -107,20 +107,16 @@ JsonWriter& JsonWriter::String(std::string_view value) {
   return *this;
 }
 
-JsonWriter& JsonWriter::Int(int64_t value) {
+template <typename Integer>
+JsonWriter& JsonWriter::Number(Integer value) {
   BeforeValue();
-  char buf[24];
+  char buf[24];  // 20 digits and a sign at most
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
   out_.append(buf, end);
   return *this;
 }
 
-JsonWriter& JsonWriter::Uint(uint64_t value) {
-  BeforeValue();
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, end);
-  return *this;
-}
+JsonWriter& JsonWriter::Int(int64_t value) { return Number(value); }
+JsonWriter& JsonWriter::Uint(uint64_t value) { return Number(value); }
 
 }  // namespace troad

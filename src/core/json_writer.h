@@ -50,6 +50,8 @@ class JsonWriter {
 
  private:
   void BeforeValue();
+  template <typename Integer>
+  JsonWriter& Number(Integer value);
 
   std::string& out_;
   // One entry per open object or array: whether it has a member yet.

@@ -79,17 +79,5 @@ TEST(JsonWriterTest, RandomStringsRoundTripThroughAStrictParser) {
   }
 }
 
-TEST(Utf8SequenceLengthTest, MeasuresEachSequence) {
-  EXPECT_EQ(Utf8SequenceLength("a", 0), 1u);
-  EXPECT_EQ(Utf8SequenceLength("\xc2\xa9", 0), 2u);
-  EXPECT_EQ(Utf8SequenceLength("內", 0), 3u);
-  EXPECT_EQ(Utf8SequenceLength("😀", 0), 4u);
-  EXPECT_EQ(Utf8SequenceLength("\xf4\x8f\xbf\xbf", 0), 4u);  // U+10FFFF
-  EXPECT_EQ(Utf8SequenceLength("\xf4\x90\x80\x80", 0), 0u);  // above U+10FFFF
-  EXPECT_EQ(Utf8SequenceLength("\xe0\x80\x80", 0), 0u);      // overlong
-  EXPECT_EQ(Utf8SequenceLength("\x80", 0), 0u);              // lone continuation
-  EXPECT_EQ(Utf8SequenceLength("a\xe5\x85", 1), 0u);         // truncated at the end
-}
-
 }  // namespace
 }  // namespace troad

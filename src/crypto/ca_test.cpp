@@ -11,13 +11,10 @@ namespace troad::crypto {
 namespace {
 
 using namespace std::chrono_literals;
+using testutil::NowSeconds;
 using testutil::RunCommand;
 using testutil::TempDir;
 using testutil::WriteFile;
-
-SystemTime NowSeconds() {
-  return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-}
 
 // What `openssl x509 -noout -text` prints for an extension: its header line (with
 // " critical" when it is) and the value line under it, trimmed. Empty if absent.

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstring>
 
+#include "core/encoding.h"
 #include "crypto/openssl_util.h"
 
 namespace troad::crypto {
@@ -59,17 +60,11 @@ struct Pool {
   }
 };
 
+// 8-4-4-4-12 lower-case hex.
 std::string FormatUuid(const std::string& b) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    auto v = static_cast<uint8_t>(b[i]);
-    out += kHex[v >> 4];
-    out += kHex[v & 0x0f];
-  }
-  return out;
+  std::string hex = HexEncode(b);
+  for (size_t at : {8, 13, 18, 23}) hex.insert(at, 1, '-');
+  return hex;
 }
 
 // RFC 9562 §5.4 / §5.7: version in the high nibble of byte 6, variant 10xx in byte 8.

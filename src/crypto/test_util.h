@@ -9,9 +9,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
+#include "core/clock.h"
+#include "core/file.h"
 #include "crypto/random.h"
 
 namespace troad::crypto::testutil {
@@ -42,11 +43,12 @@ inline void WriteFile(const std::string& path, std::string_view contents) {
   ASSERT_TRUE(out.good()) << "cannot write " << path;
 }
 
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return std::move(buf).str();
+// The file's contents, or "" if it cannot be read (the test's assertions then fail).
+inline std::string ReadFile(const std::string& path) { return troad::ReadFile(path).value_or(""); }
+
+// Now, to the second: certificates carry whole seconds.
+inline SystemTime NowSeconds() {
+  return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
 struct CommandResult {

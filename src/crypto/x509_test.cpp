@@ -14,13 +14,10 @@ namespace troad::crypto {
 namespace {
 
 using namespace std::chrono_literals;
+using testutil::NowSeconds;
 using testutil::RunCommand;
 using testutil::TempDir;
 using testutil::WriteFile;
-
-SystemTime NowSeconds() {
-  return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-}
 
 // A CA, an intermediate CA, and leaves, valid now so the openssl CLI accepts them too.
 class X509Test : public ::testing::Test {

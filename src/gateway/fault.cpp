@@ -5,13 +5,14 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
+#include "core/encoding.h"
+
 namespace troad::gateway {
 namespace {
 
 constexpr std::string_view kClientPrefix = "Client";
 constexpr std::string_view kClientProxyPrefix = "Server.ClientProxy";
 constexpr std::string_view kServerProxyPrefix = "Server.ServerProxy";
-constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 
 std::string_view PrefixFor(FaultOrigin origin) {
   switch (origin) {
@@ -23,40 +24,6 @@ std::string_view PrefixFor(FaultOrigin origin) {
       return kServerProxyPrefix;
   }
   return kClientProxyPrefix;
-}
-
-// Length of the well-formed UTF-8 sequence at text[i] and its code point, or 0 when
-// the bytes there are not one (stray continuation, overlong form, surrogate, > U+10FFFF).
-size_t Utf8SequenceAt(std::string_view text, size_t i, uint32_t* code_point) {
-  auto lead = static_cast<uint8_t>(text[i]);
-  if (lead < 0x80) {
-    *code_point = lead;
-    return 1;
-  }
-  size_t length = 0;
-  uint32_t cp = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    cp = lead & 0x1Fu;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    cp = lead & 0x0Fu;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    cp = lead & 0x07u;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    auto b = static_cast<uint8_t>(text[i + k]);
-    if ((b & 0xC0u) != 0x80u) return 0;
-    cp = (cp << 6) | (b & 0x3Fu);
-  }
-  if (length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return 0;
-  if (length == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return 0;
-  *code_point = cp;
-  return length;
 }
 
 bool IsXmlChar(uint32_t cp) {
@@ -198,39 +165,11 @@ http::Response MakeFaultResponse(FaultOrigin origin, const Error& error, std::st
                            accept_header, http_version, keep_alive);
 }
 
-std::string RepairUtf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    uint32_t cp = 0;
-    size_t length = Utf8SequenceAt(text, i, &cp);
-    if (length == 0) {
-      out += kReplacementCharacter;
-      ++i;
-      continue;
-    }
-    out.append(text.substr(i, length));
-    i += length;
-  }
-  return out;
-}
-
 std::string XmlEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    uint32_t cp = 0;
-    size_t length = Utf8SequenceAt(text, i, &cp);
-    if (length == 0) {
-      out += kReplacementCharacter;
-      ++i;
-      continue;
-    }
-    std::string_view sequence = text.substr(i, length);
-    i += length;
-    if (!IsXmlChar(cp)) continue;
+  ForEachUtf8(text, [&](std::string_view sequence, uint32_t cp) {
+    if (!IsXmlChar(cp)) return;
     switch (cp) {
       case '&':
         out += "&amp;";
@@ -254,7 +193,7 @@ std::string XmlEscape(std::string_view text) {
       default:
         out.append(sequence);
     }
-  }
+  });
   return out;
 }
 

@@ -148,8 +148,6 @@ http::Response MakeFaultResponse(FaultOrigin origin, const Error& error, std::st
 
 // ---- Text helpers shared by the fault and metaservice bodies --------------------
 
-// `text` with invalid UTF-8 sequences replaced by U+FFFD.
-std::string RepairUtf8(std::string_view text);
 // `text` as XML 1.0 character data or attribute value: UTF-8 repaired, & < > " '
 // escaped, and characters XML 1.0 cannot carry (most C0 controls, U+FFFE, U+FFFF)
 // dropped.

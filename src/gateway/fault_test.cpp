@@ -170,13 +170,5 @@ TEST(XmlEscapeTest, DropsCharactersXmlCannotCarry) {
   EXPECT_EQ(XmlEscape("\xE5\x85\xA7"), "\xE5\x85\xA7");
 }
 
-TEST(RepairUtf8Test, ReplacesEachBadByte) {
-  EXPECT_EQ(RepairUtf8("ok"), "ok");
-  EXPECT_EQ(RepairUtf8("\xC0\xAE"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '.'
-  EXPECT_EQ(RepairUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-  EXPECT_EQ(RepairUtf8("\xE5\x85"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // truncated
-  EXPECT_EQ(RepairUtf8("\xF0\x9F\x98\x80"), "\xF0\x9F\x98\x80");                  // U+1F600
-}
-
 }  // namespace
 }  // namespace troad::gateway

@@ -864,20 +864,23 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
             "this gateway holds no signing key of " + h.service.provider.Member().ToString()),
         req);
   }
+  co_return co_await SignAndRecord(rec, *signer->second, h, bres.result_int(),
+                                   PassThroughHeaders(bres.base(), /*request=*/false),
+                                   bres.body(), req);
+}
+
+asio::awaitable<Response> Gateway::SignAndRecord(TransferRecord& rec, BatchSigner& signer,
+                                                 const RequestHeader& h, unsigned status,
+                                                 HeaderList headers, std::string_view body,
+                                                 const Request& req) {
   ResponseHeader rh;
   rh.id = h.id;
   rh.request_id = h.request_id;
   rh.request_hash = rec.request_hash;
   rh.client = h.client;
   rh.service = h.service;
-  rh.status = bres.result_int();
-  rh.headers = PassThroughHeaders(bres.base(), /*request=*/false);
-  co_return co_await SignAndRecord(rec, *signer->second, std::move(rh), bres.body(), req);
-}
-
-asio::awaitable<Response> Gateway::SignAndRecord(TransferRecord& rec, BatchSigner& signer,
-                                                 ResponseHeader rh, std::string_view body,
-                                                 const Request& req) {
+  rh.status = status;
+  rh.headers = std::move(headers);
   rh.time_ms = clock_.NowMillis();
   rh.body_length = body.size();
   rh.body_sha512 = crypto::Sha512(body);
@@ -997,15 +1000,11 @@ asio::awaitable<Response> Gateway::ServeMetaservice(const globalconf::GlobalConf
                    "this gateway holds no signing key"),
         req);
   }
-  ResponseHeader rh;
-  rh.id = h.id;
-  rh.request_id = h.request_id;
-  rh.request_hash = rec.request_hash;
-  rh.client = h.client;
-  rh.service = h.service;
-  rh.status = status;
-  rh.headers = {{"content-type", content_type}};
-  co_return co_await SignAndRecord(rec, *signer->second, std::move(rh), body, req);
+  // A named list: GCC 12 cannot pass a braced list of string literals to a coroutine.
+  HeaderList headers;
+  headers.emplace_back("content-type", content_type);
+  co_return co_await SignAndRecord(rec, *signer->second, h, status, std::move(headers), body,
+                                   req);
 }
 
 // ---- Admin -------------------------------------------------------------------------

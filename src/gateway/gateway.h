@@ -73,11 +73,13 @@ class Gateway {
                                                          const std::string& request_hash,
                                                          const http::Request& req);
 
-  // Signs `rh` (status, headers and ids filled in; times, length and hash are set
-  // here) over `body`, writes the provider's record durably, and builds the envelope
-  // response. Refuses (recorded) when signing fails.
+  // Answers request `h` with `status`, `headers` and `body`: builds and signs the
+  // response header (ids copied from `h`, bound to rec.request_hash), writes the
+  // provider's record durably, and builds the envelope response. Refuses (recorded)
+  // when signing fails.
   http::asio::awaitable<http::Response> SignAndRecord(TransferRecord& rec, BatchSigner& signer,
-                                                      struct ResponseHeader rh,
+                                                      const struct RequestHeader& h,
+                                                      unsigned status, HeaderList headers,
                                                       std::string_view body,
                                                       const http::Request& req);
   // Records a refusal durably and builds the fault response for it. `record` is taken

@@ -150,11 +150,17 @@ asio::awaitable<Status> MessageLog::Append(TransferRecord record) {
       AppendInitiation{writer_.get(), std::move(record)}, asio::use_awaitable);
 }
 
-Result<std::vector<TransferRecord>> MessageLog::FindWhere(std::string_view column,
-                                                          const std::string& value) const {
+Result<std::vector<TransferRecord>> ReadTransferRecords(const std::string& path,
+                                                        std::string_view column,
+                                                        const std::string& value) {
+  // The column goes into the SQL text, so it must be one of ours.
+  if (column != "message_id" && column != "request_id" && column != "fault") {
+    return Fail(ErrorCode::kInvalidArgument, "transfer records cannot be searched by \"{}\"",
+                column);
+  }
   store::SqliteOptions options;
   options.read_only = true;
-  TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path_, options));
+  TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path, options));
   TROAD_ASSIGN_OR_RETURN(
       auto rows,
       db->Query(fmt::format("{} WHERE {} = ? ORDER BY seq", kSelect, column), {value}));
@@ -168,12 +174,12 @@ Result<std::vector<TransferRecord>> MessageLog::FindWhere(std::string_view colum
 
 Result<std::vector<TransferRecord>> MessageLog::FindByRequestId(
     const std::string& request_id) const {
-  return FindWhere("request_id", request_id);
+  return ReadTransferRecords(path_, "request_id", request_id);
 }
 
 Result<std::vector<TransferRecord>> MessageLog::FindByMessageId(
     const std::string& message_id) const {
-  return FindWhere("message_id", message_id);
+  return ReadTransferRecords(path_, "message_id", message_id);
 }
 
 Result<int64_t> MessageLog::Count() const {

@@ -43,6 +43,13 @@ struct TransferRecord {
   std::string fault_message;
 };
 
+// The records of the message log at `path` whose `column` ("message_id", "request_id"
+// or "fault"; anything else is kInvalidArgument) equals `value`, oldest first. Opens
+// the file read-only, so it works beside the running gateway (operators, tests).
+Result<std::vector<TransferRecord>> ReadTransferRecords(const std::string& path,
+                                                        std::string_view column,
+                                                        const std::string& value);
+
 class MessageLog {
  public:
   // Opens (creating and migrating) the SQLite log at `path`. `commit_delay`: how long
@@ -69,9 +76,6 @@ class MessageLog {
  private:
   MessageLog(std::string path, std::unique_ptr<store::GroupCommitter> writer)
       : path_(std::move(path)), writer_(std::move(writer)) {}
-  // `column` is one of this file's own column names, never caller input.
-  Result<std::vector<TransferRecord>> FindWhere(std::string_view column,
-                                                const std::string& value) const;
   std::string path_;
   std::unique_ptr<store::GroupCommitter> writer_;
 };

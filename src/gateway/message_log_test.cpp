@@ -173,6 +173,25 @@ TEST_F(MessageLogTest, FindsByRequestIdThroughItsIndex) {
   EXPECT_NE(detail.find("USING INDEX transfer_record_request_id"), std::string::npos) << detail;
 }
 
+TEST_F(MessageLogTest, ReadsByFaultAndRefusesOtherColumns) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  TransferRecord refused = SampleRecord("TW-msg-refused-1");
+  refused.fault = "Server.ServerProxy.AccessDenied";
+  auto results = AppendAll(*log, {SampleRecord("TW-msg-ok"), refused}, 2);
+  ASSERT_TRUE(results[0] && results[1]);
+
+  auto found = ReadTransferRecords(path_, "fault", refused.fault);
+  ASSERT_TRUE(found) << found.error().ToString();
+  ASSERT_EQ(found->size(), 1u);
+  ExpectSameRecord((*found)[0], refused);
+
+  auto bad = ReadTransferRecords(path_, "client = client OR 1", "x");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message().find("cannot be searched by"), std::string::npos);
+}
+
 TEST_F(MessageLogTest, RecordSurvivesClosingAndReopening) {
   TransferRecord refused = SampleRecord("TW-msg-refused");
   refused.side = "consumer";
