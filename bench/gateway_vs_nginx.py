@@ -355,6 +355,49 @@ def verify_nginx_chain(base, pki, backend, hop_b, hop_a, one_hop):
                              f"  hop B log:\n{tail(hop_b.error_log)}")
 
 
+# --------------------------------------------------------------------------- beast
+
+
+def start_beast_chain(children, proxy_bin, base, pki, backend_port, workers):
+    """Two bare Beast proxies (bench/beast_proxy.cpp) chained like the nginx hops: the
+    framework's own cost, without anything a gateway does. Returns (url, pids);
+    SetupError if they do not start or the chain does not answer like the backend."""
+    proxy_bin = Path(proxy_bin).resolve()
+    if not (proxy_bin.is_file() and os.access(proxy_bin, os.X_OK)):
+        raise SetupError(f"--beast-proxy {proxy_bin}: not an executable file "
+                         "(build it with -DTROAD_BUILD_BENCHMARKS=ON)")
+    p_b, p_a = free_ports(2)
+    threads = ["--threads", str(workers)]
+    hop_b_argv = [str(proxy_bin), "--listen", str(p_b), "--upstream", str(backend_port),
+                  "--tls-cert", str(pki / "hop_b.crt"), "--tls-key", str(pki / "hop_b.key"),
+                  "--tls-client-ca", str(pki / "ca.crt"), *threads]
+    hop_a_argv = [str(proxy_bin), "--listen", str(p_a), "--upstream", str(p_b),
+                  "--upstream-cert", str(pki / "hop_a.crt"),
+                  "--upstream-key", str(pki / "hop_a.key"),
+                  "--upstream-ca", str(pki / "ca.crt"), "--upstream-name", HOP_B_NAME,
+                  *threads]
+    procs = []
+    for name, argv, port in (("beast hop B", hop_b_argv, p_b), ("beast hop A", hop_a_argv, p_a)):
+        log_path = base / f"{name.replace(' ', '_')}.log"
+        proc = children.start(name, argv, log_path)
+        wait_for_port(port, proc, name, log_path)
+        procs.append(proc)
+    url = f"http://127.0.0.1:{p_a}{SERVICE_PATH}"
+    code, body, msg = curl(url, base)
+    ok = code == 200 and body == backend_body()
+    log(f"  check: beast chain (hop A -> mTLS -> hop B -> backend) answers 200 with the "
+        f"body: HTTP {code} -> {'ok' if ok else 'WRONG'}")
+    if not ok:
+        raise SetupError(f"beast chain {url} answered {code or msg}: {body[:300]}")
+    code, _, msg = curl(f"https://127.0.0.1:{p_b}{SERVICE_PATH}", base,
+                        "--cacert", str(pki / "ca.crt"))
+    log(f"  check: beast hop B refuses a client without a certificate: "
+        f"{'HTTP ' + str(code) if code else 'refused'} -> {'ok' if code != 200 else 'WRONG'}")
+    if code == 200:
+        raise SetupError("beast hop B answered a client without a certificate")
+    return url, [proc.pid for proc in procs]
+
+
 # --------------------------------------------------------------------------- troad
 
 
@@ -603,6 +646,10 @@ def parse_args(argv):
     p.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
     p.add_argument("--nginx-workers", type=int, default=2,
                    help="worker_processes of every nginx instance (2)")
+    p.add_argument("--beast-proxy", metavar="PATH",
+                   help="also measure two bare Beast/Asio proxies chained like the nginx "
+                   "hops (build/bin/beast_proxy, -DTROAD_BUILD_BENCHMARKS=ON): the cost "
+                   "of the framework troad is built on, without signing or logging")
     p.add_argument("--one-hop", action="store_true",
                    help="also measure one TLS hop (client -TLS-> nginx -> backend)")
     p.add_argument("--cpus", default="auto", help="CPUs everything runs on: 'auto' (the "
@@ -705,6 +752,13 @@ def main(argv):
         targets.append(("nginx_two_hop", "nginx two hops, mTLS between",
                         f"http://127.0.0.1:{p_hop_a}{SERVICE_PATH}"))
 
+        if args.beast_proxy:
+            beast_url, beast_pids = start_beast_chain(children, args.beast_proxy, base, pki,
+                                                      p_backend, args.nginx_workers)
+            targets.append(("beast_two_hop", "bare Beast two hops, mTLS between",
+                            beast_url))
+            groups["beast_two_hop"] = set(beast_pids)
+
         troad_error = None
         if args.troad:
             try:
@@ -760,6 +814,11 @@ def main(argv):
               f"{info['nginx']}, {info['wrk']}")
         print_table(targets, results)
 
+        if "beast_two_hop" in results:
+            b, n = results["beast_two_hop"]["median"], results["nginx_two_hop"]["median"]
+            if b["rps"] and n["rps"]:
+                print(f"\nbare Beast / nginx two-hop: req/s {b['rps'] / n['rps']:.2f}, p99 "
+                      f"{b['p99_us'] / n['p99_us']:.2f} (the framework alone, no gateway work)")
         ratios = None
         any_errors = any(results[k]["median"]["errors"] for k in results)
         if "troad" in results:

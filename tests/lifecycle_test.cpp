@@ -46,7 +46,7 @@ http::asio::awaitable<int> LoadClient(int index, uint16_t port, std::shared_ptr<
                                       Clock::time_point deadline) {
   http::ClientOptions options;
   options.connect_timeout = std::chrono::seconds(2);
-  http::Client client(co_await http::asio::this_coro::executor, options);
+  http::Client client(options);
   http::Endpoint ep{"127.0.0.1", port, false, ""};
   int n = 0;
   for (; n < kMaxRequestsPerClient && !state->stop && Clock::now() < deadline; ++n) {
@@ -167,7 +167,7 @@ TEST_F(GatewayLifecycleTest, SigtermFinishesTheExchangeInFlightAndExitsZero) {
   http::Endpoint ep{"127.0.0.1", net().ports(Gw::kBli).consumer, false, ""};
   auto in_flight = net().io().Start(
       [](http::Endpoint e, std::string id) -> http::asio::awaitable<unsigned> {
-        http::Client client(co_await http::asio::this_coro::executor, http::ClientOptions{});
+        http::Client client(http::ClientOptions{});
         auto res = co_await client.Send(
             e, MakeRestRequest(verb::get, "/r1/TW/GOV/MOI/household/slow/in-flight", kBliClient, id),
             std::chrono::seconds(20));

@@ -344,7 +344,7 @@ Status TestNetwork::Setup() {
   io_ = std::make_unique<http::testing::IoThread>();
   http::ClientOptions client_options;
   client_options.body_limit = 16 * 1024 * 1024;
-  client_ = std::make_unique<http::Client>(io_->io().get_executor(), client_options);
+  client_ = std::make_unique<http::Client>(client_options);
 
   // Fixed ports for the processes (they are written into gateway.toml and the global
   // configuration); PickFreePort may hand out a port twice in a row, so check.

@@ -123,7 +123,7 @@ class ProviderAttackTest : public NetworkTest {
     http::ClientOptions options;
     options.tls = context;
     // A client per call: pooled connections must not carry one identity into another test.
-    auto client = std::make_shared<http::Client>(net().io().io().get_executor(), options);
+    auto client = std::make_shared<http::Client>(options);
     http::Endpoint ep{"127.0.0.1", net().ports(Gw::kMoi).provider, true, ""};
     http::Request req{verb::post, std::string(gateway::kExchangePath), 11};
     req.set(http::bhttp::field::content_type, gateway::kEnvelopeContentType);

@@ -85,7 +85,7 @@ HeaderList PassThroughHeaders(const bhttp::fields& fields, bool request) {
 }  // namespace
 
 Gateway::Gateway(GatewayConfig config, const Clock& clock)
-    : config_(std::move(config)), clock_(clock) {}
+    : config_(std::move(config)), clock_(clock), pool_(ThreadCount(config_)) {}
 
 Gateway::~Gateway() { Stop(); }
 
@@ -178,10 +178,10 @@ Status Gateway::Init() {
   http::ClientOptions peer_options;
   peer_options.tls = peer_client_tls;
   peer_options.body_limit = config_.max_body_bytes + 2 * kMaxHeaderPartBytes;
-  peers_ = std::make_unique<http::Client>(io_.get_executor(), peer_options);
+  peers_ = std::make_unique<http::Client>(peer_options);
   http::ClientOptions backend_options;
   backend_options.body_limit = config_.max_body_bytes;
-  backends_ = std::make_unique<http::Client>(io_.get_executor(), backend_options);
+  backends_ = std::make_unique<http::Client>(backend_options);
 
   if (!config_.consumer_tls_listen.empty()) {
     http::TlsOptions local;
@@ -241,12 +241,12 @@ Status Gateway::Start() {
   TROAD_ASSIGN_OR_RETURN(auto consumer_ep, ToEndpoint(config_.consumer_listen));
   TROAD_ASSIGN_OR_RETURN(
       consumer_server_,
-      http::Server::Create(io_, consumer_ep, nullptr, consumer_handler, consumer_options));
+      http::Server::Create(pool_, consumer_ep, nullptr, consumer_handler, consumer_options));
   if (consumer_tls_) {
     TROAD_ASSIGN_OR_RETURN(auto ep, ToEndpoint(config_.consumer_tls_listen));
     TROAD_ASSIGN_OR_RETURN(
         consumer_tls_server_,
-        http::Server::Create(io_, ep, consumer_tls_, consumer_handler, consumer_options));
+        http::Server::Create(pool_, ep, consumer_tls_, consumer_handler, consumer_options));
   }
 
   http::ServerOptions provider_options;
@@ -258,7 +258,7 @@ Status Gateway::Start() {
   TROAD_ASSIGN_OR_RETURN(auto provider_ep, ToEndpoint(config_.provider_listen));
   TROAD_ASSIGN_OR_RETURN(provider_server_,
                          http::Server::Create(
-                             io_, provider_ep, provider_tls_,
+                             pool_, provider_ep, provider_tls_,
                              [this](Request& req, const http::ConnectionInfo& conn) {
                                return HandleProvider(req, conn);
                              },
@@ -268,7 +268,7 @@ Status Gateway::Start() {
   http::ServerOptions admin_options;
   admin_options.body_limit = 64 * 1024;
   TROAD_ASSIGN_OR_RETURN(admin_server_, http::Server::Create(
-                                            io_, admin_ep, nullptr,
+                                            pool_, admin_ep, nullptr,
                                             [this](Request& req, const http::ConnectionInfo& c) {
                                               return HandleAdmin(req, c);
                                             },
@@ -277,7 +277,7 @@ Status Gateway::Start() {
   if (consumer_tls_server_) consumer_tls_server_->Start();
   provider_server_->Start();
   admin_server_->Start();
-  asio::co_spawn(io_, RefreshLoop(), asio::detached);
+  asio::co_spawn(pool_.Get(0), RefreshLoop(), asio::detached);
   spdlog::info(
       "gateway {} listening: consumer {}, provider {}, admin {}", config_.id.ToString(),
       consumer_endpoint().address().to_string() + ":" + std::to_string(consumer_endpoint().port()),
@@ -286,15 +286,12 @@ Status Gateway::Start() {
   return Ok();
 }
 
-void Gateway::Run() {
-  int n = config_.threads > 0 ? config_.threads
-                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  auto guard = asio::make_work_guard(io_);
-  for (int i = 1; i < n; ++i) threads_.emplace_back([this] { io_.run(); });
-  io_.run();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+int Gateway::ThreadCount(const GatewayConfig& config) {
+  return config.threads > 0 ? config.threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
+
+void Gateway::Run() { pool_.Run(); }
 
 void Gateway::Stop() {
   if (stopping_.exchange(true)) return;
@@ -304,7 +301,7 @@ void Gateway::Stop() {
   }
   if (peers_) peers_->Shutdown();
   if (backends_) backends_->Shutdown();
-  io_.stop();
+  pool_.Stop();
   if (log_) log_->Stop();
 }
 

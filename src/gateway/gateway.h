@@ -1,15 +1,14 @@
 // `troad gateway`: the consumer proxy (local information systems call it with the
 // X-Road REST protocol), the provider proxy (other gateways call it over mutual TLS
 // with signed envelopes), and the admin port (health and metrics). One process, one
-// io_context run by a few threads.
+// event loop per thread (http::IoPool): each connection stays on one loop.
 //
 // Thread-safety: Create/Start/Run/Stop are called by the owning thread; handlers run
-// concurrently on the io_context's threads and share only thread-safe state (the
+// concurrently on the loops' threads and share only thread-safe state (the
 // global configuration pointer, signers, verifier, replay guard, message log, pools).
 #pragma once
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -23,6 +22,7 @@
 #include "gateway/signer.h"
 #include "globalconf/model.h"
 #include "http/client.h"
+#include "http/io_pool.h"
 #include "http/server.h"
 
 namespace troad::gateway {
@@ -46,7 +46,7 @@ class Gateway {
 
   // Binds every listener. After this the ports are known (for port 0).
   Status Start();
-  // Runs the io_context on config.threads threads; returns after Stop().
+  // Runs the event loops, one per thread (config.threads); returns after Stop().
   void Run();
   // Stops listeners gracefully, finishes in-flight exchanges, flushes the log.
   void Stop();
@@ -61,6 +61,7 @@ class Gateway {
  private:
   Gateway(GatewayConfig config, const Clock& clock);
   Status Init();
+  static int ThreadCount(const GatewayConfig& config);
 
   http::asio::awaitable<http::Response> HandleConsumer(http::Request& req,
                                                        const http::ConnectionInfo& conn);
@@ -93,7 +94,7 @@ class Gateway {
 
   const GatewayConfig config_;
   const Clock& clock_;
-  http::asio::io_context io_;
+  http::IoPool pool_;  // one event loop per thread ([gateway] threads)
   std::unique_ptr<MessageLog> log_;
   std::map<std::string, std::unique_ptr<BatchSigner>> signers_;  // by member id
   SignatureVerifier verifier_;
@@ -113,7 +114,6 @@ class Gateway {
   std::shared_ptr<const globalconf::GlobalConf> conf_;  // guarded by conf_mu_
   int64_t conf_file_mtime_ = 0;                         // guarded by conf_mu_
 
-  std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
 };
 

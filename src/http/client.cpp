@@ -1,10 +1,12 @@
 // HTTP client: see client.h.
 //
-// A pool per Endpoint::Key() holds idle connections, newest last: a Send takes the
-// newest (the one most likely still open on the server), and returning a connection
-// prunes those idle longer than idle_timeout. Each pool also keeps the last TLS
-// session, so a fresh connection to a known server resumes instead of doing a full
-// handshake.
+// A pool per Endpoint::Key() and io_context holds idle connections, newest last: a
+// Send takes the newest (the one most likely still open on the server), and returning
+// a connection prunes those idle longer than idle_timeout. A connection belongs to the
+// io_context of the coroutine that opened it and is only reused by coroutines on that
+// context, so its I/O completes on the thread that waits for it (http/io_pool.h). The
+// last TLS session per endpoint is shared by all contexts, so a fresh connection to a
+// known server resumes instead of doing a full handshake.
 #include "http/client.h"
 
 #include <openssl/ssl.h>
@@ -15,6 +17,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -237,8 +240,13 @@ Result<ParsedUrl> ParseUrl(std::string_view url) {
 }
 
 struct Client::Impl {
-  Impl(asio::any_io_executor ex, ClientOptions client_options)
-      : executor(std::move(ex)), options(std::move(client_options)) {}
+  explicit Impl(ClientOptions client_options) : options(std::move(client_options)) {}
+
+  // The idle pool for `key` on the io_context `executor` belongs to.
+  static std::string IdleKey(const std::string& key, const asio::any_io_executor& executor) {
+    const auto& context = asio::query(executor, asio::execution::context);
+    return key + '@' + std::to_string(reinterpret_cast<uintptr_t>(&context));
+  }
 
   struct Pool {
     std::deque<std::unique_ptr<Connection>> idle;  // oldest first
@@ -299,20 +307,20 @@ struct Client::Impl {
     pools[key].session = std::move(owned);
   }
 
-  asio::awaitable<Result<std::unique_ptr<Connection>>> Connect(const Endpoint& endpoint,
+  asio::awaitable<Result<std::unique_ptr<Connection>>> Connect(asio::any_io_executor executor,
+                                                               const Endpoint& endpoint,
                                                                const std::string& key,
                                                                const std::string& where,
                                                                Clock::time_point deadline,
                                                                std::chrono::milliseconds timeout);
 
-  const asio::any_io_executor executor;
   const ClientOptions options;
   std::mutex mu;
   std::unordered_map<std::string, Pool> pools;  // GUARDED_BY(mu)
 };
 
 asio::awaitable<Result<std::unique_ptr<Connection>>> Client::Impl::Connect(
-    const Endpoint& endpoint, const std::string& key, const std::string& where,
+    asio::any_io_executor executor, const Endpoint& endpoint, const std::string& key, const std::string& where,
     Clock::time_point deadline, std::chrono::milliseconds timeout) {
   const Clock::time_point connect_deadline =
       std::min(deadline, Clock::now() + options.connect_timeout);
@@ -390,8 +398,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Client::Impl::Connect(
   co_return connection;
 }
 
-Client::Client(asio::any_io_executor executor, ClientOptions options)
-    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options))) {}
+Client::Client(ClientOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
 
 Client::~Client() { Shutdown(); }
 
@@ -406,6 +413,8 @@ asio::awaitable<Result<ClientResponse>> Client::Send(const Endpoint& endpoint, R
                    "cannot reach {} over TLS: the client has no TLS context", where);
   }
   const std::string key = endpoint.Key();
+  const asio::any_io_executor executor = co_await asio::this_coro::executor;
+  const std::string idle_key = Impl::IdleKey(key, executor);
   request.set(bhttp::field::host, where);
   request.keep_alive(true);
   request.prepare_payload();
@@ -413,10 +422,10 @@ asio::awaitable<Result<ClientResponse>> Client::Send(const Endpoint& endpoint, R
   for (int attempt = 0;; ++attempt) {
     // The retry always takes a fresh connection: the other pooled ones are likely
     // as stale as the one that just failed.
-    std::unique_ptr<Connection> connection = attempt == 0 ? impl->TakeIdle(key) : nullptr;
+    std::unique_ptr<Connection> connection = attempt == 0 ? impl->TakeIdle(idle_key) : nullptr;
     const bool reused = connection != nullptr;
     if (!connection) {
-      auto connected = co_await impl->Connect(endpoint, key, where, deadline, timeout);
+      auto connected = co_await impl->Connect(executor, endpoint, key, where, deadline, timeout);
       if (!connected) co_return tl::unexpected(std::move(connected).error());
       connection = std::move(*connected);
     }
@@ -440,7 +449,7 @@ asio::awaitable<Result<ClientResponse>> Client::Send(const Endpoint& endpoint, R
 
     ClientResponse out{std::move(*exchanged.response), connection->peer_certificate};
     if (connection->tls && !connection->session_saved) impl->SaveSession(key, *connection);
-    if (exchanged.reusable) impl->PutIdle(key, std::move(connection));
+    if (exchanged.reusable) impl->PutIdle(idle_key, std::move(connection));
     co_return out;
   }
 }

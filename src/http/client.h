@@ -3,8 +3,9 @@
 // already closed (write fails, or EOF before any response byte) is retried once on
 // a fresh connection; nothing else is retried.
 //
-// Thread-safety: Send may be called concurrently from any coroutine on the client's
-// io_context; the pool is guarded by a mutex.
+// Thread-safety: Send may be called concurrently from coroutines on any io_context,
+// each run by one thread (http/io_pool.h); a connection is opened on, and reused only
+// from, the calling coroutine's io_context. The pool is guarded by a mutex.
 #pragma once
 
 #include <chrono>
@@ -51,7 +52,7 @@ struct ClientResponse {
 
 class Client {
  public:
-  Client(asio::any_io_executor executor, ClientOptions options);
+  explicit Client(ClientOptions options);
   ~Client();
 
   // Sends `request` (Host and Content-Length are set here) and reads the response,

@@ -205,7 +205,7 @@ TEST_F(ClientTest, SendsHostAndContentLength) {
     content_length = std::string(request[bhttp::field::content_length]);
     co_return MakeResponse(200, request.body(), "text/plain");
   });
-  Client client(io_.io().get_executor(), {});
+  Client client({});
   Request request(bhttp::verb::post, "/x", 11);
   request.body() = "12345";
 
@@ -223,7 +223,7 @@ TEST_F(ClientTest, ConnectingToAClosedPortIsUnavailable) {
     tcp::acceptor probe(io_.io(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     port = probe.local_endpoint().port();
   }  // closed: nothing listens there now
-  Client client(io_.io().get_executor(), {});
+  Client client({});
 
   auto result = Send(client, Local(port), Get("/"));
 
@@ -237,7 +237,7 @@ TEST_F(ClientTest, ResponseOverTheBodyLimitIsResourceExhausted) {
   auto server = StartServer(Ok(std::string(100, 'b')));
   ClientOptions options;
   options.body_limit = 99;
-  Client client(io_.io().get_executor(), options);
+  Client client(options);
 
   auto result = Send(client, Local(server->local_endpoint().port()), Get("/big"));
 
@@ -250,7 +250,7 @@ TEST_F(ClientTest, ResponseAtTheBodyLimitIsAccepted) {
   auto server = StartServer(Ok(std::string(100, 'b')));
   ClientOptions options;
   options.body_limit = 100;
-  Client client(io_.io().get_executor(), options);
+  Client client(options);
 
   auto result = Send(client, Local(server->local_endpoint().port()), Get("/big"));
 
@@ -261,7 +261,7 @@ TEST_F(ClientTest, ResponseAtTheBodyLimitIsAccepted) {
 TEST_F(ClientTest, RetriesTransparentlyWhenTheServerRestartedUnderAPooledConnection) {
   auto first = StartServer(Ok("first"));
   const uint16_t port = first->local_endpoint().port();
-  Client client(io_.io().get_executor(), {});
+  Client client({});
   ASSERT_TRUE(Send(client, Local(port), Get("/")).has_value());
   first->Stop(5s);  // closes the connection the client keeps in its pool
   first.reset();
@@ -283,7 +283,7 @@ TEST_F(ClientTest, RetriesWhenTheServerDroppedAKeepAliveConnectionWithoutNotice)
     }
     socket.close();
   });
-  Client client(io_.io().get_executor(), {});
+  Client client({});
 
   auto first = Send(client, Local(server.port()), Get("/1"));
   auto second = Send(client, Local(server.port()), Get("/2"));
@@ -299,7 +299,7 @@ TEST_F(ClientTest, DoesNotRetryOnAFreshConnection) {
     co_await RawServer::ReadHead(socket);
     socket.close();
   });
-  Client client(io_.io().get_executor(), {});
+  Client client({});
 
   auto result = Send(client, Local(server.port()), Get("/"));
 
@@ -319,7 +319,7 @@ TEST_F(ClientTest, DoesNotRetryAfterPartOfTheResponseArrived) {
       socket.close();
     }
   });
-  Client client(io_.io().get_executor(), {});
+  Client client({});
 
   auto result = Send(client, Local(server.port()), Get("/"));
 
@@ -335,7 +335,7 @@ TEST_F(ClientTest, MalformedResponseIsInvalidArgument) {
     }
     socket.close();
   });
-  Client client(io_.io().get_executor(), {});
+  Client client({});
 
   auto result = Send(client, Local(server.port()), Get("/"));
 
@@ -350,7 +350,7 @@ TEST_F(ClientTest, SlowServerIsDeadlineExceeded) {
     co_await testing::Sleep(500ms);
     co_return MakeResponse(200, "late", "text/plain");
   });
-  Client client(io_.io().get_executor(), {});
+  Client client({});
 
   auto result = Send(client, Local(server->local_endpoint().port()), Get("/"), 50ms);
 
@@ -366,7 +366,7 @@ TEST_F(ClientTest, ConcurrentSendsOpenConnectionsThatLaterSendsReuse) {
     co_await testing::Sleep(20ms);
     co_return MakeResponse(200, "ok", "text/plain");
   });
-  Client client(io_.io().get_executor(), {});
+  Client client({});
   const Endpoint endpoint = Local(server->local_endpoint().port());
 
   std::vector<std::future<Result<ClientResponse>>> pending;
@@ -386,7 +386,7 @@ TEST_F(ClientTest, PooledConnectionsIdleLongerThanIdleTimeoutAreNotReused) {
   auto server = StartServer(Ok());
   ClientOptions options;
   options.idle_timeout = 1ms;
-  Client client(io_.io().get_executor(), options);
+  Client client(options);
   const Endpoint endpoint = Local(server->local_endpoint().port());
 
   ASSERT_TRUE(Send(client, endpoint, Get("/")).has_value());
@@ -398,7 +398,7 @@ TEST_F(ClientTest, PooledConnectionsIdleLongerThanIdleTimeoutAreNotReused) {
 
 TEST_F(ClientTest, ShutdownClosesIdleConnections) {
   auto server = StartServer(Ok());
-  Client client(io_.io().get_executor(), {});
+  Client client({});
   const Endpoint endpoint = Local(server->local_endpoint().port());
 
   ASSERT_TRUE(Send(client, endpoint, Get("/")).has_value());
@@ -411,7 +411,7 @@ TEST_F(ClientTest, ShutdownClosesIdleConnections) {
 }
 
 TEST_F(ClientTest, TlsEndpointWithoutTlsContextIsRefused) {
-  Client client(io_.io().get_executor(), {});
+  Client client({});
   Endpoint endpoint{"127.0.0.1", 1, true, ""};
 
   auto result = Send(client, endpoint, Get("/"));

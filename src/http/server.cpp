@@ -1,6 +1,7 @@
 // HTTP server: see server.h.
 //
-// Each connection is a Session running as one coroutine on its own strand. The
+// Each connection is a Session running as one coroutine on one of the server's
+// io_contexts (in turn), each run by exactly one thread (http/io_pool.h): no strands. The
 // server keeps a registry of sessions so that Stop can reach them: an idle session
 // (waiting for the first byte of its next request) is cancelled at once, a busy one
 // finishes its request and then closes, and after the grace period every session is
@@ -17,7 +18,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
@@ -28,6 +28,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <limits>
@@ -125,16 +126,16 @@ class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
   const asio::any_io_executor& executor() const { return executor_; }
 
  private:
-  asio::any_io_executor executor_;  // the connection's strand
+  asio::any_io_executor executor_;  // its io_context's (one thread runs it)
 };
 
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
-  Impl(asio::io_context& io_context, std::shared_ptr<SslContext> tls_context, Handler h,
-       ServerOptions server_options)
-      : io(io_context),
-        acceptor(asio::make_strand(io_context)),
+  Impl(std::vector<asio::io_context*> io_contexts, std::shared_ptr<SslContext> tls_context,
+       Handler h, ServerOptions server_options)
+      : contexts(std::move(io_contexts)),
+        acceptor(*contexts.front()),
         tls(std::move(tls_context)),
         handler(std::move(h)),
         options(std::move(server_options)) {
@@ -159,8 +160,22 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (!response.chunked() && !response.has_content_length()) response.prepare_payload();
   }
 
-  asio::io_context& io;
-  tcp::acceptor acceptor;  // used only on its own strand once Start has run
+  // Where connections run, in turn; each is run by one thread. The acceptor is on
+  // the first.
+  asio::io_context& NextContext() {
+    return *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+  }
+  bool AllStopped() const {
+    return std::all_of(contexts.begin(), contexts.end(), [](auto* io) { return io->stopped(); });
+  }
+  bool RunningInThisThread() const {
+    return std::any_of(contexts.begin(), contexts.end(),
+                       [](auto* io) { return io->get_executor().running_in_this_thread(); });
+  }
+
+  const std::vector<asio::io_context*> contexts;
+  std::atomic<size_t> next_context{0};
+  tcp::acceptor acceptor;  // used only on the first context once Start has run
   tcp::endpoint local;
   const std::shared_ptr<SslContext> tls;
   const Handler handler;
@@ -380,7 +395,7 @@ class Session final : public ConnectionBase {
 asio::awaitable<void> Server::Impl::Listen() {
   auto self = shared_from_this();
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kUseTuple);
+    auto [ec, socket] = co_await acceptor.async_accept(NextContext(), kUseTuple);
     if (stopping.load()) break;
     if (ec) {
       if (ec == asio::error::operation_aborted) break;
@@ -445,8 +460,26 @@ void Server::Impl::NotifyConnections(bool force) {
 Result<std::unique_ptr<Server>> Server::Create(asio::io_context& io, const tcp::endpoint& endpoint,
                                                std::shared_ptr<SslContext> tls, Handler handler,
                                                ServerOptions options) {
+  return Create(std::vector<asio::io_context*>{&io}, endpoint, std::move(tls), std::move(handler),
+                std::move(options));
+}
+
+Result<std::unique_ptr<Server>> Server::Create(IoPool& pool, const tcp::endpoint& endpoint,
+                                               std::shared_ptr<SslContext> tls, Handler handler,
+                                               ServerOptions options) {
+  std::vector<asio::io_context*> contexts;
+  for (size_t i = 0; i < pool.size(); ++i) contexts.push_back(&pool.Get(i));
+  return Create(std::move(contexts), endpoint, std::move(tls), std::move(handler),
+                std::move(options));
+}
+
+Result<std::unique_ptr<Server>> Server::Create(std::vector<asio::io_context*> contexts,
+                                               const tcp::endpoint& endpoint,
+                                               std::shared_ptr<SslContext> tls, Handler handler,
+                                               ServerOptions options) {
   if (!handler) return Fail(ErrorCode::kInvalidArgument, "an HTTP server needs a handler");
-  auto impl = std::make_shared<Impl>(io, std::move(tls), std::move(handler), std::move(options));
+  auto impl = std::make_shared<Impl>(std::move(contexts), std::move(tls), std::move(handler),
+                                     std::move(options));
   const std::string where = EndpointText(endpoint);
   ErrorCodeT ec;
   impl->acceptor.open(endpoint.protocol(), ec);
@@ -479,7 +512,7 @@ void Server::Start() {
 void Server::Stop(std::chrono::milliseconds grace) {
   Impl& impl = *impl_;
   if (!impl.stopping.exchange(true)) {
-    if (impl.io.stopped()) {
+    if (impl.AllStopped()) {
       // Nothing runs the loop, so nothing else touches the acceptor.
       ErrorCodeT ignored;
       impl.acceptor.close(ignored);
@@ -494,9 +527,9 @@ void Server::Stop(std::chrono::milliseconds grace) {
     });
     impl.NotifyConnections(/*force=*/false);
   }
-  if (impl.io.get_executor().running_in_this_thread()) {
+  if (impl.RunningInThisThread()) {
     // Blocking here would stall the very loop that must finish the requests.
-    auto timer = std::make_shared<asio::steady_timer>(impl.io, grace);
+    auto timer = std::make_shared<asio::steady_timer>(*impl.contexts.front(), grace);
     timer->async_wait(
         [impl_ptr = impl_, timer](ErrorCodeT) { impl_ptr->NotifyConnections(/*force=*/true); });
     return;

@@ -4,16 +4,20 @@
 // it never sees a malformed or oversized request — the server answers those itself
 // through ServerOptions::error_response.
 //
-// Thread-safety: Start and Stop may be called from any thread. The handler runs on
-// the io_context's threads, concurrently for different connections.
+// Thread-safety: Start and Stop may be called from any thread. Every io_context a
+// server is given must be run by exactly one thread (http/io_pool.h): a connection's
+// handlers then never run concurrently, without strands. The handler runs on those
+// threads, concurrently for connections on different contexts.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "core/result.h"
+#include "http/io_pool.h"
 #include "http/tls.h"
 #include "http/types.h"
 
@@ -52,6 +56,10 @@ class Server {
   static Result<std::unique_ptr<Server>> Create(asio::io_context& io, const tcp::endpoint& endpoint,
                                                 std::shared_ptr<SslContext> tls, Handler handler,
                                                 ServerOptions options);
+  // Connections go to the pool's contexts in turn; the listener is on the first.
+  static Result<std::unique_ptr<Server>> Create(IoPool& pool, const tcp::endpoint& endpoint,
+                                                std::shared_ptr<SslContext> tls, Handler handler,
+                                                ServerOptions options);
   ~Server();
 
   tcp::endpoint local_endpoint() const;
@@ -64,6 +72,10 @@ class Server {
   struct Impl;
 
  private:
+  static Result<std::unique_ptr<Server>> Create(std::vector<asio::io_context*> contexts,
+                                                const tcp::endpoint& endpoint,
+                                                std::shared_ptr<SslContext> tls, Handler handler,
+                                                ServerOptions options);
   explicit Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<Impl> impl_;
 };

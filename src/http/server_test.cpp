@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <future>
+#include <map>
+#include <thread>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -53,7 +55,7 @@ class ServerTest : public ::testing::Test {
   }
 
   IoThread io_;
-  Client client_{io_.io().get_executor(), ClientOptions{}};
+  Client client_{ClientOptions{}};
   std::unique_ptr<Server> server_;
   Endpoint endpoint_;
   std::atomic<int> calls_{0};
@@ -364,6 +366,83 @@ TEST(ServerCreateTest, BindingAPortInUseFails) {
   EXPECT_EQ(second.error().code(), ErrorCode::kUnavailable);
   EXPECT_NE(second.error().message().find("binding 127.0.0.1:"), std::string::npos)
       << second.error().message();
+}
+
+
+// A server on an IoPool: connections go to the pool's loops in turn, each connection
+// stays on its loop's one thread for all its requests, a client that reuses
+// connections keeps one pool per loop, and Stop from outside ends everything.
+TEST(ServerOnPoolTest, SpreadsConnectionsOverLoopsAndKeepsEachOnOneThread) {
+  IoPool pool(2);
+  std::mutex mu;
+  std::map<uint16_t, std::set<std::thread::id>> threads_by_connection;
+  auto server = Server::Create(
+      pool, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), nullptr,
+      [&](Request&, const ConnectionInfo& info) -> asio::awaitable<Response> {
+        std::lock_guard lock(mu);
+        threads_by_connection[info.remote.port()].insert(std::this_thread::get_id());
+        co_return MakeResponse(200, "ok", "text/plain");
+      },
+      {});
+  ASSERT_TRUE(server.has_value()) << server.error().ToString();
+  (*server)->Start();
+  std::thread runner([&] { pool.Run(); });
+
+  Endpoint endpoint{"127.0.0.1", (*server)->local_endpoint().port(), false, ""};
+  // Four clients on their own loop, each sending three requests on one connection.
+  for (int c = 0; c < 4; ++c) {
+    IoThread io;
+    Client client{ClientOptions{}};
+    for (int i = 0; i < 3; ++i) {
+      auto result = io.Run(client.Send(endpoint, MakeRequest(bhttp::verb::get, "/"), 5s));
+      ASSERT_TRUE(result.has_value()) << result.error().ToString();
+      EXPECT_EQ(result->response.result_int(), 200u);
+    }
+  }
+
+  (*server)->Stop(1s);
+  pool.Stop();
+  runner.join();
+  EXPECT_EQ((*server)->active_connections(), 0u);
+
+  std::lock_guard lock(mu);
+  ASSERT_EQ(threads_by_connection.size(), 4u);
+  std::set<std::thread::id> all_threads;
+  for (const auto& [port, threads] : threads_by_connection) {
+    EXPECT_EQ(threads.size(), 1u) << "connection from port " << port << " changed threads";
+    all_threads.insert(threads.begin(), threads.end());
+  }
+  EXPECT_EQ(all_threads.size(), 2u) << "connections were not spread over both loops";
+}
+
+// Send reuses a connection only on the loop that opened it.
+TEST(ClientOnPoolTest, ReusesConnectionsOnlyOnTheirOwnLoop) {
+  IoThread server_io;
+  std::mutex mu;
+  std::set<uint16_t> client_ports;
+  auto server = Server::Create(
+      server_io.io(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), nullptr,
+      [&](Request&, const ConnectionInfo& info) -> asio::awaitable<Response> {
+        std::lock_guard lock(mu);
+        client_ports.insert(info.remote.port());
+        co_return MakeResponse(200, "ok", "text/plain");
+      },
+      {});
+  ASSERT_TRUE(server.has_value()) << server.error().ToString();
+  (*server)->Start();
+  Endpoint endpoint{"127.0.0.1", (*server)->local_endpoint().port(), false, ""};
+
+  Client client{ClientOptions{}};  // one client, used from two loops
+  IoThread a;
+  IoThread b;
+  for (int i = 0; i < 3; ++i) {
+    for (IoThread* loop : {&a, &b}) {
+      auto result = loop->Run(client.Send(endpoint, MakeRequest(bhttp::verb::get, "/"), 5s));
+      ASSERT_TRUE(result.has_value()) << result.error().ToString();
+    }
+  }
+  std::lock_guard lock(mu);
+  EXPECT_EQ(client_ports.size(), 2u) << "one connection per loop, each reused";
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ class TlsTest : public ::testing::Test {
     if (!context) return nullptr;
     ClientOptions client_options;
     client_options.tls = *context;
-    return std::make_unique<Client>(io_.io().get_executor(), client_options);
+    return std::make_unique<Client>(client_options);
   }
 
   Result<ClientResponse> Send(Client& client) {
@@ -276,7 +276,7 @@ TEST_F(TlsTest, Tls13OnlyServerRefusesATls12Client) {
   auto client_context = MakeClientTlsContext(options);
   ASSERT_TRUE(client_context.has_value());
   SSL_CTX_set_max_proto_version((*client_context)->native_handle(), TLS1_2_VERSION);
-  Client client(io_.io().get_executor(), ClientOptions{.tls = *client_context});
+  Client client(ClientOptions{.tls = *client_context});
 
   auto result = Send(client);
 
@@ -295,7 +295,7 @@ TEST_F(TlsTest, Tls12IsAcceptedWhenNotTls13Only) {
   auto client_context = MakeClientTlsContext(options);
   ASSERT_TRUE(client_context.has_value());
   SSL_CTX_set_max_proto_version((*client_context)->native_handle(), TLS1_2_VERSION);
-  Client client(io_.io().get_executor(), ClientOptions{.tls = *client_context});
+  Client client(ClientOptions{.tls = *client_context});
 
   auto result = Send(client);
 
