@@ -1,8 +1,8 @@
 // The global configuration: one JSON document that tells every gateway who is in the
 // network — members and their signing certificates, subsystems, gateways with their
 // addresses and authentication certificates, services, access grants, trusted CAs and
-// revoked certificates. Byte-level format: docs/globalconf.md. Until the central server
-// exists (issue 3) `troad init` writes it unsigned; the central will sign it.
+// revoked certificates. Byte-level format: docs/protocol.md §8. The central signs it
+// (globalconf/signed.h, §9); `troad init` still writes it unsigned for local networks.
 //
 // GlobalConf is parsed once, validated completely, indexed, and then immutable: every
 // request of a gateway reads the same shared_ptr<const GlobalConf>.

@@ -54,7 +54,7 @@ const Pki& TestPki() {
   return *pki;
 }
 
-// A complete, valid document in the shape `troad init` writes (docs/globalconf.md).
+// A complete, valid document in the shape `troad init` writes (docs/protocol.md §8).
 json ValidDocument() {
   const Pki& pki = TestPki();
   return {
