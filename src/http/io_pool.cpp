@@ -13,8 +13,11 @@ IoPool::IoPool(int threads) {
   for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
 }
 
-asio::io_context& IoPool::Next() {
-  return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
+std::vector<asio::io_context*> IoPool::contexts() const {
+  std::vector<asio::io_context*> out;
+  out.reserve(contexts_.size());
+  for (const auto& io : contexts_) out.push_back(io.get());
+  return out;
 }
 
 void IoPool::Run() {
@@ -32,16 +35,6 @@ void IoPool::Run() {
 
 void IoPool::Stop() {
   for (auto& io : contexts_) io->stop();
-}
-
-bool IoPool::RunningInThisThread() const {
-  return std::any_of(contexts_.begin(), contexts_.end(),
-                     [](const auto& io) { return io->get_executor().running_in_this_thread(); });
-}
-
-bool IoPool::Stopped() const {
-  return std::all_of(contexts_.begin(), contexts_.end(),
-                     [](const auto& io) { return io->stopped(); });
 }
 
 }  // namespace troad::http

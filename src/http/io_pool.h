@@ -8,11 +8,10 @@
 // io_context run by two threads with a strand per connection costs a TLS proxy hop
 // 10-20 % more CPU per request than one context per thread.
 //
-// Thread-safety: Get, Next, size and RunningInThisThread from any thread; Run once, from
-// one thread; Stop from any thread.
+// Thread-safety: Get, contexts and size from any thread; Run once, from one thread;
+// Stop from any thread.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -30,8 +29,8 @@ class IoPool {
 
   size_t size() const { return contexts_.size(); }
   asio::io_context& Get(size_t i) { return *contexts_[i]; }
-  // The contexts in turn: where the next accepted connection goes.
-  asio::io_context& Next();
+  // All of them, for a server that spreads its connections over them.
+  std::vector<asio::io_context*> contexts() const;
 
   // Runs every context on a thread of its own (the calling thread runs the first)
   // until Stop; returns when all have stopped.
@@ -39,12 +38,8 @@ class IoPool {
   // Stops every context: handlers not yet run are dropped. Stop the servers first.
   void Stop();
 
-  bool RunningInThisThread() const;
-  bool Stopped() const;
-
  private:
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
-  std::atomic<size_t> next_{0};
 };
 
 }  // namespace troad::http

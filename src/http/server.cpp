@@ -467,9 +467,7 @@ Result<std::unique_ptr<Server>> Server::Create(asio::io_context& io, const tcp::
 Result<std::unique_ptr<Server>> Server::Create(IoPool& pool, const tcp::endpoint& endpoint,
                                                std::shared_ptr<SslContext> tls, Handler handler,
                                                ServerOptions options) {
-  std::vector<asio::io_context*> contexts;
-  for (size_t i = 0; i < pool.size(); ++i) contexts.push_back(&pool.Get(i));
-  return Create(std::move(contexts), endpoint, std::move(tls), std::move(handler),
+  return Create(pool.contexts(), endpoint, std::move(tls), std::move(handler),
                 std::move(options));
 }
 
