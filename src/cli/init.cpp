@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/config.h"
@@ -14,11 +13,12 @@
 #include "crypto/ca.h"
 #include "crypto/key.h"
 #include "crypto/x509.h"
+#include "core/net.h"
+#include "globalconf/document.h"
 #include "globalconf/model.h"
 
 namespace troad::cli {
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace {
 
@@ -219,8 +219,8 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
 
   std::map<std::string, const NetMember*> members;
   for (const NetMember& m : net.members) members[m.id.ToString()] = &m;
-  std::map<std::string, std::vector<std::string>> signing_pems;  // member → certs
-  json gateways_json = json::array();
+  std::map<std::string, std::vector<crypto::Certificate>> signing_certs;  // member → certs
+  globalconf::Document doc;
   InitResult result;
   result.globalconf_file = (out / "globalconf.json").string();
 
@@ -233,10 +233,6 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
     fs::create_directories(dir / "data", ec);
     if (ec) return Fail(ErrorCode::kIo, "cannot create {}: {}", dir.string(), ec.message());
     GatewayId gw_id{gw.owner, gw.name};
-    auto [host, port_text] = [&] {
-      size_t colon = gw.advertise.rfind(':');
-      return std::make_pair(gw.advertise.substr(0, colon), gw.advertise.substr(colon + 1));
-    }();
 
     // Authentication key and certificate.
     TROAD_ASSIGN_OR_RETURN(auto auth_key, crypto::PrivateKey::GenerateEcP256());
@@ -278,7 +274,7 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
       std::string stem = "sign-" + SafeFileName(it->second->id);
       TROAD_RETURN_IF_ERROR(sign_key.SavePemFile((dir / (stem + ".key")).string()));
       TROAD_RETURN_IF_ERROR(WriteFile(dir / (stem + ".crt"), sign_cert.ToPem()));
-      signing_pems[member_id].push_back(sign_cert.ToPem());
+      signing_certs[member_id].push_back(sign_cert);
       signing_toml +=
           fmt::format("\n[[signing]]\nmember = {}\ncertificate = {}\nkey = {}\n",
                       TomlQuote(member_id), TomlQuote(stem + ".crt"), TomlQuote(stem + ".key"));
@@ -297,11 +293,9 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
                                     : "consumer_tls = " + TomlQuote(gw.local_tls_listen) + "\n",
         TomlQuote(gw.peer_listen), TomlQuote(gw.admin_listen));
     toml += signing_toml;
-    json clients_json = json::array();
     for (const ClientId& c : gw.clients) {
       toml +=
           fmt::format("\n[[client]]\nid = {}\nconnection = \"http\"\n", TomlQuote(c.ToString()));
-      clients_json.push_back(c.ToString());
     }
     for (const NetService& s : net.services) {
       if (std::find(gw.clients.begin(), gw.clients.end(), s.id.provider) == gw.clients.end()) {
@@ -315,63 +309,42 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
     TROAD_RETURN_IF_ERROR(WriteFile(config_file, toml));
     result.gateway_configs.push_back(config_file.string());
 
-    gateways_json.push_back({{"id", gw_id.ToString()},
-                             {"address", gw.advertise},
-                             {"auth_certificate", auth_cert.ToPem()},
-                             {"clients", clients_json}});
-    (void)host;
-    (void)port_text;
+    TROAD_ASSIGN_OR_RETURN(auto address, SplitHostPort(gw.advertise));
+    doc.gateways.push_back(
+        globalconf::Gateway{gw_id, address.first, address.second, auth_cert, gw.clients});
   }
 
-  json members_json = json::array(), subsystems_json = json::array();
   for (const NetMember& m : net.members) {
-    members_json.push_back({{"id", m.id.ToString()},
-                            {"name", m.name},
-                            {"name_en", m.name_en},
-                            {"signing_certificates", signing_pems[m.id.ToString()]}});
+    doc.members.push_back(
+        globalconf::Member{m.id, m.name, m.name_en, signing_certs[m.id.ToString()]});
     for (const auto& [code, name] : m.subsystems) {
-      subsystems_json.push_back(
-          {{"id", m.id.ToString() + "/" + code}, {"name", name.empty() ? m.name : name}});
+      ClientId sub = m.id;
+      sub.subsystem = code;
+      doc.subsystems.push_back(globalconf::Subsystem{sub, name.empty() ? m.name : name});
     }
   }
-  json services_json = json::array();
   for (const NetService& s : net.services) {
-    json endpoints = json::array();
-    for (const auto& e : s.endpoints) endpoints.push_back({{"method", e.method}, {"path", e.path}});
-    services_json.push_back({{"id", s.id.ToString()},
-                             {"type", s.type},
-                             {"enabled", s.enabled},
-                             {"disabled_notice", s.disabled_notice},
-                             {"endpoints", endpoints}});
+    std::vector<globalconf::Endpoint> endpoints;
+    for (const auto& e : s.endpoints) endpoints.push_back({e.method, e.path});
+    doc.services.push_back(
+        globalconf::Service{s.id, s.type, s.enabled, s.disabled_notice, std::move(endpoints)});
   }
-  json grants_json = json::array();
   for (const NetGrant& g : net.grants) {
-    json rules = json::array();
-    for (const auto& r : g.rules) rules.push_back({{"method", r.method}, {"path", r.path}});
-    grants_json.push_back(
-        {{"client", g.client.ToString()}, {"service", g.service.ToString()}, {"rules", rules}});
+    std::vector<globalconf::Endpoint> rules;
+    for (const auto& r : g.rules) rules.push_back({r.method, r.path});
+    doc.grants.push_back(globalconf::Grant{g.client, g.service, std::move(rules)});
   }
   SystemTime now = clock.Now();
-  json conf = {
-      {"format", globalconf::kFormat},
-      {"instance", net.instance},
-      {"version", 1},
-      {"issued_at", FormatRfc3339(now)},
-      {"expires_at", FormatRfc3339(now + std::chrono::hours(24 * net.validity_days))},
-      {"settings", {{"max_clock_skew_ms", net.max_clock_skew_ms}, {"refresh_interval_s", 60}}},
-      {"trusted_cas", json::array({ca_cert.ToPem()})},
-      {"revoked_certificates", json::array()},
-      {"members", members_json},
-      {"subsystems", subsystems_json},
-      {"gateways", gateways_json},
-      {"services", services_json},
-      {"grants", grants_json},
-  };
-  std::string text = conf.dump(2);
-  // Validate what we wrote exactly as a gateway will read it.
-  auto parsed = globalconf::GlobalConf::Parse(text);
-  if (!parsed) return Fail(std::move(parsed).error().Context(network_file));
-  TROAD_RETURN_IF_ERROR(WriteFile(out / "globalconf.json", text));
+  doc.instance = net.instance;
+  doc.version = 1;
+  doc.issued_at = now;
+  doc.expires_at = now + std::chrono::hours(24 * net.validity_days);
+  doc.settings = globalconf::Settings{net.max_clock_skew_ms, 60};
+  doc.trusted_cas = {ca_cert};
+  // WriteDocument validates the text exactly as a gateway will read it.
+  auto text = globalconf::WriteDocument(doc);
+  if (!text) return Fail(std::move(text).error().Context(network_file));
+  TROAD_RETURN_IF_ERROR(WriteFile(out / "globalconf.json", *text));
   return result;
 }
 

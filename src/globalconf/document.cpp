@@ -1,0 +1,85 @@
+#include "globalconf/document.h"
+
+#include <nlohmann/json.hpp>
+
+namespace troad::globalconf {
+namespace {
+
+using nlohmann::ordered_json;
+
+ordered_json Endpoints(const std::vector<Endpoint>& endpoints) {
+  ordered_json out = ordered_json::array();
+  for (const Endpoint& e : endpoints) out.push_back({{"method", e.method}, {"path", e.path}});
+  return out;
+}
+
+std::string Address(const Gateway& g) {
+  bool v6 = g.host.find(':') != std::string::npos;
+  return (v6 ? "[" + g.host + "]" : g.host) + ":" + std::to_string(g.port);
+}
+
+}  // namespace
+
+Result<std::string> WriteDocument(const Document& doc) {
+  ordered_json cas = ordered_json::array();
+  for (const crypto::Certificate& c : doc.trusted_cas) cas.push_back(c.ToPem());
+  ordered_json members = ordered_json::array();
+  for (const Member& m : doc.members) {
+    ordered_json certs = ordered_json::array();
+    for (const crypto::Certificate& c : m.signing_certificates) certs.push_back(c.ToPem());
+    members.push_back({{"id", m.id.ToString()},
+                       {"name", m.name},
+                       {"name_en", m.name_en},
+                       {"signing_certificates", std::move(certs)}});
+  }
+  ordered_json subsystems = ordered_json::array();
+  for (const Subsystem& s : doc.subsystems) {
+    subsystems.push_back({{"id", s.id.ToString()}, {"name", s.name}});
+  }
+  ordered_json gateways = ordered_json::array();
+  for (const Gateway& g : doc.gateways) {
+    ordered_json clients = ordered_json::array();
+    for (const ClientId& c : g.clients) clients.push_back(c.ToString());
+    gateways.push_back({{"id", g.id.ToString()},
+                        {"address", Address(g)},
+                        {"auth_certificate", g.auth_certificate.ToPem()},
+                        {"clients", std::move(clients)}});
+  }
+  ordered_json services = ordered_json::array();
+  for (const Service& s : doc.services) {
+    services.push_back({{"id", s.id.ToString()},
+                        {"type", s.type},
+                        {"enabled", s.enabled},
+                        {"disabled_notice", s.disabled_notice},
+                        {"endpoints", Endpoints(s.endpoints)}});
+  }
+  ordered_json grants = ordered_json::array();
+  for (const Grant& g : doc.grants) {
+    grants.push_back({{"client", g.client.ToString()},
+                      {"service", g.service.ToString()},
+                      {"rules", Endpoints(g.rules)}});
+  }
+  ordered_json conf = {
+      {"format", kFormat},
+      {"instance", doc.instance},
+      {"version", doc.version},
+      {"issued_at", FormatRfc3339(doc.issued_at)},
+      {"expires_at", FormatRfc3339(doc.expires_at)},
+      {"settings",
+       {{"max_clock_skew_ms", doc.settings.max_clock_skew_ms},
+        {"refresh_interval_s", doc.settings.refresh_interval_s}}},
+      {"trusted_cas", std::move(cas)},
+      {"revoked_certificates", doc.revoked_certificates},
+      {"members", std::move(members)},
+      {"subsystems", std::move(subsystems)},
+      {"gateways", std::move(gateways)},
+      {"services", std::move(services)},
+      {"grants", std::move(grants)},
+  };
+  // Invalid UTF-8 in a name becomes U+FFFD rather than an exception.
+  std::string text = conf.dump(2, ' ', false, ordered_json::error_handler_t::replace);
+  TROAD_RETURN_IF_ERROR(GlobalConf::Parse(text));
+  return text;
+}
+
+}  // namespace troad::globalconf
