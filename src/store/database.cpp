@@ -70,15 +70,29 @@ Result<std::string> Row::Bytes(size_t i) const {
   return tl::unexpected(WrongType(i, v, "BLOB"));
 }
 
+// Savepoints share one name: SQL savepoints nest as a stack, so RELEASE / ROLLBACK TO
+// always address the innermost one, which is this Transaction's.
+constexpr std::string_view kSavepoint = "troad_nested";
+
 Result<Transaction> Transaction::Begin(Database& db) {
+  if (db.InTransaction()) {
+    TROAD_RETURN_IF_ERROR(db.Execute(fmt::format("SAVEPOINT {}", kSavepoint)));
+    return Transaction(&db, true);
+  }
   TROAD_RETURN_IF_ERROR(db.Begin());
-  return Transaction(&db);
+  return Transaction(&db, false);
 }
 
 Transaction::~Transaction() {
   if (db_ == nullptr) return;
   // After a failed COMMIT SQLite may already have rolled back, and then ROLLBACK
   // reports "no transaction is active"; either way nothing of ours is left open.
+  if (nested_) {
+    auto undone = db_->Execute(fmt::format("ROLLBACK TO {}", kSavepoint));
+    auto released = db_->Execute(fmt::format("RELEASE {}", kSavepoint));
+    if (!undone || !released) spdlog::debug("savepoint rollback failed");
+    return;
+  }
   if (Status s = db_->Rollback(); !s) {
     spdlog::debug("transaction rollback: {}", s.error().message());
   }
@@ -87,6 +101,11 @@ Transaction::~Transaction() {
 Status Transaction::Commit() {
   if (db_ == nullptr) {
     return Fail(ErrorCode::kInternal, "transaction committed twice or after being moved from");
+  }
+  if (nested_) {
+    TROAD_RETURN_IF_ERROR(db_->Execute(fmt::format("RELEASE {}", kSavepoint)));
+    db_ = nullptr;
+    return Ok();
   }
   TROAD_RETURN_IF_ERROR(db_->Commit());
   // Only a successful commit disarms the destructor: a failed one must still be

@@ -58,20 +58,28 @@ class Database {
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
   virtual std::string_view Engine() const = 0;  // "sqlite" or "postgresql"
+  // Whether a transaction is open on this connection.
+  virtual bool InTransaction() const = 0;
 };
 
-// RAII transaction: rolls back unless Commit() was called.
+// RAII transaction: rolls back unless Commit() was called. Begun while another is open
+// on the connection, it is a savepoint inside that one: its Commit releases the
+// savepoint (the outer transaction still decides), its rollback undoes only its own
+// writes. So a function that needs atomicity can open one whether or not its caller did.
 class Transaction {
  public:
   static Result<Transaction> Begin(Database& db);
-  Transaction(Transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Transaction(Transaction&& other) noexcept : db_(other.db_), nested_(other.nested_) {
+    other.db_ = nullptr;
+  }
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();
   Status Commit();
 
  private:
-  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(Database* db, bool nested) : db_(db), nested_(nested) {}
   Database* db_;
+  bool nested_ = false;
 };
 
 struct SqliteOptions {

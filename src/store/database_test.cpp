@@ -188,6 +188,46 @@ TEST_F(DatabaseTest, TransactionRollsBackUnlessCommitted) {
   EXPECT_EQ(*(*rows)[0].Int(0), 2);
 }
 
+TEST_F(DatabaseTest, NestedTransactionsAreSavepoints) {
+  ASSERT_TRUE(db_->ExecuteScript("CREATE TABLE t (id INTEGER PRIMARY KEY);"));
+  EXPECT_FALSE(db_->InTransaction());
+  {
+    auto outer = Transaction::Begin(*db_);
+    ASSERT_TRUE(outer);
+    EXPECT_TRUE(db_->InTransaction());
+    ASSERT_TRUE(db_->Execute("INSERT INTO t VALUES (1)"));
+    {
+      // Dropped without Commit: undoes only its own write.
+      auto inner = Transaction::Begin(*db_);
+      ASSERT_TRUE(inner) << inner.error().ToString();
+      ASSERT_TRUE(db_->Execute("INSERT INTO t VALUES (2)"));
+    }
+    {
+      auto inner = Transaction::Begin(*db_);
+      ASSERT_TRUE(inner);
+      ASSERT_TRUE(db_->Execute("INSERT INTO t VALUES (3)"));
+      ASSERT_TRUE(inner->Commit());
+    }
+    EXPECT_TRUE(db_->InTransaction()) << "the inner commit does not end the outer transaction";
+    ASSERT_TRUE(outer->Commit());
+  }
+  EXPECT_FALSE(db_->InTransaction());
+  auto rows = db_->Query("SELECT id FROM t ORDER BY id");
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(*(*rows)[0].Int(0), 1);
+  EXPECT_EQ(*(*rows)[1].Int(0), 3);
+
+  // An outer rollback undoes what a committed inner transaction wrote.
+  {
+    auto outer = Transaction::Begin(*db_);
+    auto inner = Transaction::Begin(*db_);
+    ASSERT_TRUE(db_->Execute("INSERT INTO t VALUES (4)"));
+    ASSERT_TRUE(inner->Commit());
+  }
+  EXPECT_EQ(*QueryOne("SELECT COUNT(*) FROM t").Int(0), 2);
+}
+
 TEST_F(DatabaseTest, WriterHeldElsewhereIsUnavailable) {
   ASSERT_TRUE(db_->ExecuteScript("CREATE TABLE t (id INTEGER PRIMARY KEY);"));
   auto other = OpenSqlite(path_, {.busy_timeout_ms = 0});

@@ -150,6 +150,7 @@ class SqliteDatabase final : public Database {
   Status Commit() override { return Run("COMMIT"); }
   Status Rollback() override { return Run("ROLLBACK"); }
   std::string_view Engine() const override { return "sqlite"; }
+  bool InTransaction() const override { return sqlite3_get_autocommit(db_) == 0; }
 
   const std::string& path() const { return path_; }
 
