@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/config.h"
+#include "core/file.h"
 #include "core/ids.h"
 #include "crypto/ca.h"
 #include "crypto/key.h"
@@ -167,19 +168,7 @@ Result<Network> ReadNetwork(const std::string& file) {
 }
 
 Status WriteFile(const fs::path& path, std::string_view content, bool secret = false) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Fail(ErrorCode::kIo, "cannot write {}", tmp.string());
-    out << content;
-    if (!out.flush()) return Fail(ErrorCode::kIo, "cannot write {}", tmp.string());
-  }
-  if (secret) chmod(tmp.c_str(), 0600);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Fail(ErrorCode::kIo, "cannot rename {}: {}", tmp.string(), ec.message());
-  return Ok();
+  return WriteFileAtomically(path.string(), content, secret ? 0600 : 0644);
 }
 
 std::string SafeFileName(const ClientId& member) {

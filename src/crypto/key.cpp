@@ -81,61 +81,6 @@ KeyType TypeOf(const EVP_PKEY* pkey) { return IsRsa(pkey) ? KeyType::kRsa : KeyT
 // Never prompts on a terminal for a pass phrase: encrypted keys are refused instead.
 int NoPassword(char*, int, int, void*) { return -1; }
 
-Status SyncParentDir(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    return Fail(ErrorCode::kIo, "cannot open directory {}: {}", dir, std::strerror(errno));
-  }
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) {
-    return Fail(ErrorCode::kIo, "cannot fsync directory {}: {}", dir, std::strerror(err));
-  }
-  return Ok();
-}
-
-// Writes `contents` to `path` so that a reader sees either the old file or the whole new
-// one, never a torn key, and the key is never readable by others, even briefly.
-Status WriteFileAtomically(const std::string& path, std::string_view contents, mode_t mode) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  int fd = ::mkstemp(tmp.data());  // creates with mode 0600
-  if (fd < 0) {
-    return Fail(ErrorCode::kIo, "cannot create a temporary file beside {}: {}", path,
-                std::strerror(errno));
-  }
-  auto fail = [&](std::string_view step) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return Fail(ErrorCode::kIo, "{} {}: {}", step, tmp, std::strerror(err));
-  };
-  if (::fchmod(fd, mode) != 0) return fail("cannot set the mode of");
-  size_t written = 0;
-  while (written < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("cannot write");
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail("cannot fsync");
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Fail(ErrorCode::kIo, "cannot close {}: {}", tmp, std::strerror(err));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Fail(ErrorCode::kIo, "cannot rename {} to {}: {}", tmp, path, std::strerror(err));
-  }
-  return SyncParentDir(path);
-}
-
 // Checks the signature's encoding before verifying, so a malformed signature is told
 // apart from one that is well formed but wrong.
 Status CheckSignatureShape(const EVP_PKEY* pkey, std::string_view signature) {
@@ -331,7 +276,7 @@ std::string PrivateKey::ToPem() const {
 
 Status PrivateKey::SavePemFile(const std::string& path) const {
   std::string pem = ToPem();
-  Status st = WriteFileAtomically(path, pem, 0600);
+  Status st = ::troad::WriteFileAtomically(path, pem, 0600);
   OPENSSL_cleanse(pem.data(), pem.size());
   if (!st) return Fail(std::move(st).error().Context("saving private key"));
   return Ok();
