@@ -10,6 +10,10 @@
 namespace troad::gateway {
 namespace fs = std::filesystem;
 
+std::string GatewayConfig::GlobalConfCacheDir() const {
+  return (fs::path(data_dir) / "globalconf").string();
+}
+
 const LocalClient* GatewayConfig::FindClient(const ClientId& client) const {
   for (const auto& c : clients) {
     if (c.id == client) return &c;
@@ -53,7 +57,25 @@ Result<GatewayConfig> GatewayConfig::Load(const std::string& path) {
       c.id = *id;
     }
   }
-  c.globalconf_file = resolve(gw.RequiredString("globalconf"));
+  const bool has_globalconf = gw.Has("globalconf");
+  const bool has_anchor = gw.Has("anchor");
+  if (has_globalconf && has_anchor) {
+    gw.Error("anchor",
+             "set either anchor (fetch the signed configuration from the central) or "
+             "globalconf (a local file), not both");
+  } else if (!has_globalconf && !has_anchor) {
+    gw.Error("anchor",
+             "is required: set anchor (the central's anchor file) or globalconf (a local "
+             "global configuration file)");
+  }
+  // Both are read (absent: empty), so that each is a known key and type-checked.
+  for (auto [key, file] :
+       {std::pair{"globalconf", &c.globalconf_file}, std::pair{"anchor", &c.anchor_file}}) {
+    std::optional<std::string> value = gw.OptionalString(key);
+    if (value && value->empty()) gw.Error(key, "must not be empty");
+    *file = resolve(value.value_or(""));
+  }
+  c.globalconf_refresh = std::chrono::seconds(gw.Int("globalconf_refresh_s", 0, 0, 86'400));
   c.data_dir = resolve(gw.String("data_dir", "data"));
   c.threads = static_cast<int>(gw.Int("threads", 0, 0, 256));
 

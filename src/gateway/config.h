@@ -45,7 +45,15 @@ struct SigningKey {
 struct GatewayConfig {
   std::string config_file;  // the file this came from
   GatewayId id;
+  // Exactly one of these two is set. globalconf_file: an unsigned local file, reread
+  // when it changes (`troad init` networks). anchor_file: the central's anchor; the
+  // signed configuration is fetched from the central and cached in
+  // GlobalConfCacheDir() (docs/protocol.md §10).
   std::string globalconf_file;
+  std::string anchor_file;
+  // How often the global configuration is checked for a new copy; 0: the document's
+  // settings.refresh_interval_s.
+  std::chrono::seconds globalconf_refresh{0};
   std::string data_dir;
 
   std::string consumer_listen;      // "127.0.0.1:8080"
@@ -72,6 +80,9 @@ struct GatewayConfig {
 
   std::string log_level = "info";
   bool log_json = true;
+
+  // <data_dir>/globalconf: the last good signed copy when anchor_file is set.
+  std::string GlobalConfCacheDir() const;
 
   const LocalClient* FindClient(const ClientId& client) const;
   const LocalService* FindService(const ServiceId& service) const;

@@ -52,6 +52,7 @@ class GatewayConfigTest : public ::testing::Test {
 [gateway]
 id = "TW/GOV/MOI/gw1"
 globalconf = "../globalconf.json"
+globalconf_refresh_s = 30
 data_dir = "data"
 threads = 4
 
@@ -157,7 +158,10 @@ TEST_F(GatewayConfigTest, FullConfigurationLoadsWithRelativePathsResolved) {
   EXPECT_EQ(c->config_file, ConfigPath());
   EXPECT_EQ(c->id.ToString(), "TW/GOV/MOI/gw1");
   EXPECT_EQ(c->globalconf_file, Abs("globalconf.json"));
+  EXPECT_EQ(c->anchor_file, "");
+  EXPECT_EQ(c->globalconf_refresh, std::chrono::seconds(30));
   EXPECT_EQ(c->data_dir, Abs("gw/data"));
+  EXPECT_EQ(c->GlobalConfCacheDir(), Abs("gw/data/globalconf"));
   EXPECT_EQ(c->threads, 4);
 
   EXPECT_EQ(c->consumer_listen, "127.0.0.1:8080");
@@ -219,6 +223,8 @@ key = "auth.key"
 )toml");
   ASSERT_TRUE(c) << c.error().ToString();
   EXPECT_EQ(c->globalconf_file, "/srv/troad/globalconf.json");
+  EXPECT_EQ(c->anchor_file, "");
+  EXPECT_EQ(c->globalconf_refresh, std::chrono::seconds(0));  // the document's interval
   EXPECT_EQ(c->data_dir, Abs("gw/data"));
   EXPECT_EQ(c->threads, 0);
   EXPECT_EQ(c->consumer_listen, "127.0.0.1:8080");
@@ -232,6 +238,43 @@ key = "auth.key"
   EXPECT_EQ(c->commit_delay, std::chrono::microseconds(1000));
   EXPECT_TRUE(c->log_json);
   EXPECT_EQ(c->log_level, "info");
+}
+
+TEST_F(GatewayConfigTest, AnchorInsteadOfAGlobalConfigurationFile) {
+  auto c = LoadText(FullWith("globalconf = \"../globalconf.json\"", "anchor = \"anchor.json\""));
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->anchor_file, Abs("gw/anchor.json"));
+  EXPECT_EQ(c->globalconf_file, "");
+  EXPECT_EQ(c->GlobalConfCacheDir(), Abs("gw/data/globalconf"));
+  EXPECT_EQ(c->globalconf_refresh, std::chrono::seconds(30));
+
+  auto absolute = LoadText(
+      FullWith("globalconf = \"../globalconf.json\"", "anchor = \"/etc/troad/anchor.json\""));
+  ASSERT_TRUE(absolute) << absolute.error().ToString();
+  EXPECT_EQ(absolute->anchor_file, "/etc/troad/anchor.json");
+}
+
+TEST_F(GatewayConfigTest, ExactlyOneOfAnchorAndGlobalconf) {
+  ExpectRefused(FullWith("globalconf = \"../globalconf.json\"",
+                         "globalconf = \"../globalconf.json\"\nanchor = \"anchor.json\""),
+                {"gateway.anchor", "not both"});
+  ExpectRefused(FullWith("globalconf = \"../globalconf.json\"\n", ""),
+                {"gateway.anchor: is required", "or globalconf"});
+  ExpectRefused(FullWith("globalconf = \"../globalconf.json\"", "anchor = \"\""),
+                {"gateway.anchor: must not be empty"});
+  ExpectRefused(FullWith("globalconf = \"../globalconf.json\"", "globalconf = \"\""),
+                {"gateway.globalconf: must not be empty"});
+  ExpectRefused(FullWith("globalconf = \"../globalconf.json\"", "anchor = 1"),
+                {"gateway.anchor: expected a string"});
+}
+
+TEST_F(GatewayConfigTest, RefusesRefreshIntervalOutOfRange) {
+  ExpectRefused(FullWith("globalconf_refresh_s = 30", "globalconf_refresh_s = -1"),
+                {"gateway.globalconf_refresh_s", "out of range [0, 86400]"});
+  ExpectRefused(FullWith("globalconf_refresh_s = 30", "globalconf_refresh_s = 86401"),
+                {"gateway.globalconf_refresh_s"});
+  ExpectRefused(FullWith("globalconf_refresh_s = 30", "globalconf_refresh_s = \"1m\""),
+                {"gateway.globalconf_refresh_s: expected an integer"});
 }
 
 TEST_F(GatewayConfigTest, MissingFileIsNotFound) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -31,6 +32,9 @@ using http::Request;
 using http::Response;
 
 namespace {
+
+// How soon a gateway that holds no global configuration asks the central again.
+constexpr std::chrono::seconds kNoGlobalConfRetry{10};
 
 Error FaultError(ErrorCode code, std::string_view fault, std::string message) {
   return Error(code, std::move(message)).WithFault(std::string(fault));
@@ -100,44 +104,148 @@ std::shared_ptr<const globalconf::GlobalConf> Gateway::CurrentConf() const {
   return conf_;
 }
 
+void Gateway::Adopt(std::shared_ptr<const globalconf::GlobalConf> conf) {
+  std::lock_guard lock(conf_mu_);
+  conf_ = std::move(conf);
+  replay_.SetWindow(std::chrono::milliseconds(2 * conf_->settings().max_clock_skew_ms));
+  ++metrics_.globalconf_reloads;
+}
+
+void Gateway::RecordRejection(std::string_view reason, const std::string& message) {
+  ++metrics_.globalconf_reload_failures;
+  {
+    std::lock_guard lock(status_mu_);
+    ++status_.rejected[std::string(reason)];
+    status_.last_reason = std::string(reason);
+    status_.last_message = message;
+  }
+  auto held = CurrentConf();
+  spdlog::warn("global configuration not adopted ({}): {}; {}", reason, message,
+               held ? fmt::format("keeping version {} (expires at {})", held->version(),
+                                  FormatRfc3339(held->expires_at()))
+                    : std::string("no copy held: every exchange is refused until one is adopted"));
+}
+
+std::chrono::seconds Gateway::RefreshInterval(const globalconf::GlobalConf* held) const {
+  if (config_.globalconf_refresh.count() > 0) return config_.globalconf_refresh;
+  // Without a copy the gateway refuses everything: ask again soon.
+  if (held == nullptr) return kNoGlobalConfRetry;
+  return std::chrono::seconds(held->settings().refresh_interval_s);
+}
+
+Error Gateway::NoGlobalConfError() const {
+  std::string last;
+  {
+    std::lock_guard lock(status_mu_);
+    if (!status_.last_reason.empty()) last = " (last attempt: " + status_.last_reason + ")";
+  }
+  return FaultError(ErrorCode::kFailedPrecondition, kFaultOutdatedGlobalConf,
+                    "this gateway holds no global configuration yet: none has been fetched from "
+                    "the central" +
+                        last);
+}
+
 Status Gateway::ReloadGlobalConf() {
   int64_t mtime = FileMtime(config_.globalconf_file);
   {
     std::lock_guard lock(conf_mu_);
     if (conf_ && mtime == conf_file_mtime_) return Ok();
   }
+  auto refuse = [&](std::string_view reason, Error error) -> Status {
+    RecordRejection(reason, error.message());
+    return Fail(std::move(error));
+  };
   auto conf = globalconf::GlobalConf::LoadFile(config_.globalconf_file);
   if (!conf) {
-    ++metrics_.globalconf_reload_failures;
-    return Fail(std::move(conf).error());
+    const ErrorCode code = conf.error().code();
+    return refuse(code == ErrorCode::kInvalidArgument ? "malformed" : "unreadable",
+                  std::move(conf).error());
   }
   if ((*conf)->instance() != config_.id.owner.instance) {
-    ++metrics_.globalconf_reload_failures;
-    return Fail(ErrorCode::kInvalidArgument,
-                "global configuration is for instance {}, this gateway belongs to {}",
-                (*conf)->instance(), config_.id.owner.instance);
+    return refuse("other-instance",
+                  Error(ErrorCode::kInvalidArgument,
+                        fmt::format("global configuration is for instance {}, this gateway "
+                                    "belongs to {}",
+                                    (*conf)->instance(), config_.id.owner.instance)));
   }
+  // Only the refresh loop (and Init before it) replaces the configuration, so what is
+  // held cannot change between this check and Adopt.
+  const auto held = CurrentConf();
+  if (held && (*conf)->version() < held->version()) {
+    return refuse("older",
+                  Error(ErrorCode::kFailedPrecondition,
+                        fmt::format("global configuration version {} is older than the one "
+                                    "held ({})",
+                                    (*conf)->version(), held->version())));
+  }
+  Adopt(std::move(*conf));
   std::lock_guard lock(conf_mu_);
-  if (conf_ && (*conf)->version() < conf_->version()) {
-    ++metrics_.globalconf_reload_failures;
-    return Fail(ErrorCode::kFailedPrecondition,
-                "global configuration version {} is older than the one held ({})",
-                (*conf)->version(), conf_->version());
-  }
-  conf_ = std::move(*conf);
   conf_file_mtime_ = mtime;
-  replay_.SetWindow(std::chrono::milliseconds(2 * conf_->settings().max_clock_skew_ms));
-  ++metrics_.globalconf_reloads;
+  return Ok();
+}
+
+Status Gateway::InitFromAnchor() {
+  TROAD_ASSIGN_OR_RETURN(auto anchor, globalconf::LoadAnchorFile(config_.anchor_file));
+  if (anchor.instance != config_.id.owner.instance) {
+    return Fail(ErrorCode::kInvalidArgument, "anchor {} is for instance {}, this gateway is in {}",
+                config_.anchor_file, anchor.instance, config_.id.owner.instance);
+  }
+  TROAD_ASSIGN_OR_RETURN(fetcher_, globalconf::Fetcher::Create(
+                                       std::move(anchor), config_.GlobalConfCacheDir(), clock_));
+  auto cached = fetcher_->LoadCached();
+  if (cached) {
+    Adopt(cached->conf);
+    if (cached->expired) {
+      spdlog::warn(
+          "cached global configuration version {} expired at {}: exchanges are refused until "
+          "a newer one is fetched from {}",
+          cached->conf->version(), FormatRfc3339(cached->conf->expires_at()),
+          fetcher_->anchor().central_url);
+    } else {
+      spdlog::info("cached global configuration version {} loaded (expires at {})",
+                   cached->conf->version(), FormatRfc3339(cached->conf->expires_at()));
+    }
+  } else if (cached.error().code() == ErrorCode::kNotFound) {
+    spdlog::info("no cached global configuration yet: fetching one from {}",
+                 fetcher_->anchor().central_url);
+  } else {
+    // A copy that no longer verifies (say, the anchor was replaced after a key
+    // rollover) is of no use; the central has a good one.
+    spdlog::warn("cached global configuration ignored: {}", cached.error().message());
+  }
   return Ok();
 }
 
 Status Gateway::Init() {
-  if (auto st = ReloadGlobalConf(); !st) return st;
-  auto conf = CurrentConf();
-  if (conf->FindGateway(config_.id) == nullptr) {
-    return Fail(ErrorCode::kFailedPrecondition,
-                "gateway {} is not listed in the global configuration {}", config_.id.ToString(),
-                config_.globalconf_file);
+  std::vector<crypto::Certificate> peer_anchors;
+  if (!config_.anchor_file.empty()) {
+    TROAD_RETURN_IF_ERROR(InitFromAnchor());
+    // The network CA of the anchor, and whatever the cached copy trusts besides.
+    peer_anchors.push_back(fetcher_->anchor().ca_certificate);
+    auto conf = CurrentConf();
+    if (conf && conf->FindGateway(config_.id) == nullptr) {
+      spdlog::warn(
+          "gateway {} is not listed in the global configuration version {}: other "
+          "gateways will not reach it",
+          config_.id.ToString(), conf->version());
+    }
+  } else {
+    if (auto st = ReloadGlobalConf(); !st) return st;
+    auto conf = CurrentConf();
+    if (conf->FindGateway(config_.id) == nullptr) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "gateway {} is not listed in the global configuration {}", config_.id.ToString(),
+                  config_.globalconf_file);
+    }
+  }
+  if (auto conf = CurrentConf()) {
+    for (const crypto::Certificate& ca : conf->trusted_cas()) {
+      const bool known =
+          std::any_of(peer_anchors.begin(), peer_anchors.end(), [&](const crypto::Certificate& c) {
+            return c.Sha256Fingerprint() == ca.Sha256Fingerprint();
+          });
+      if (!known) peer_anchors.push_back(ca);
+    }
   }
 
   std::error_code ec;
@@ -169,7 +277,10 @@ Status Gateway::Init() {
   http::TlsOptions peer_tls;
   peer_tls.certificate_chain = auth_chain;
   peer_tls.private_key = auth_key;
-  peer_tls.trust_anchors = conf->trusted_cas();
+  // Fixed for the process's lifetime: a CA added to the global configuration later is
+  // trusted for TLS after a restart (certificates are still checked per request
+  // against the configuration held).
+  peer_tls.trust_anchors = std::move(peer_anchors);
   peer_tls.require_peer_certificate = true;
   peer_tls.tls13_only = true;
   TROAD_ASSIGN_OR_RETURN(provider_tls_, http::MakeServerTlsContext(peer_tls));
@@ -315,15 +426,59 @@ http::tcp::endpoint Gateway::admin_endpoint() const { return admin_server_->loca
 
 asio::awaitable<void> Gateway::RefreshLoop() {
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  // With an anchor the first fetch is at once: the cached copy may be old.
+  bool wait = fetcher_ == nullptr;
   while (!stopping_) {
-    auto conf = CurrentConf();
-    timer.expires_after(std::chrono::seconds(conf->settings().refresh_interval_s));
-    boost::system::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || stopping_) co_return;
-    if (auto st = ReloadGlobalConf(); !st) {
-      spdlog::error("keeping the last good global configuration: {}", st.error().message());
+    if (wait) {
+      auto conf = CurrentConf();
+      timer.expires_after(RefreshInterval(conf.get()));
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || stopping_) co_return;
     }
+    wait = true;
+    if (fetcher_) {
+      co_await FetchGlobalConf();
+    } else {
+      // Refusals are counted and logged by ReloadGlobalConf.
+      (void)ReloadGlobalConf();
+    }
+  }
+}
+
+asio::awaitable<void> Gateway::FetchGlobalConf() {
+  auto held = CurrentConf();
+  globalconf::FetchResult result = co_await fetcher_->Fetch(held);
+  const SystemTime now = clock_.Now();
+  {
+    std::lock_guard lock(status_mu_);
+    status_.last_attempt = now;
+    status_.last_outcome = std::string(globalconf::FetchOutcomeName(result.outcome));
+    ++status_.fetches[status_.last_outcome];
+    if (result.outcome != globalconf::FetchOutcome::kRejected) status_.last_success = now;
+  }
+  switch (result.outcome) {
+    case globalconf::FetchOutcome::kUpdated:
+      spdlog::info("global configuration version {} adopted (was {}), expires at {}",
+                   result.conf->version(), held ? std::to_string(held->version()) : "none",
+                   FormatRfc3339(result.conf->expires_at()));
+      if (result.conf->FindGateway(config_.id) == nullptr) {
+        spdlog::warn("gateway {} is not listed in global configuration version {}",
+                     config_.id.ToString(), result.conf->version());
+      }
+      Adopt(std::move(result.conf));
+      break;
+    case globalconf::FetchOutcome::kUnchanged:
+      if (held && held->IsExpired(now)) {
+        spdlog::warn(
+            "the central still serves global configuration version {}, which expired "
+            "at {}: exchanges are refused",
+            held->version(), FormatRfc3339(held->expires_at()));
+      }
+      break;
+    case globalconf::FetchOutcome::kRejected:
+      RecordRejection(result.reason, result.message);
+      break;
   }
 }
 
@@ -388,6 +543,9 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
           FaultError(ErrorCode::kInvalidArgument, kFaultInvalidHttpMethod, "listClients takes GET"),
           req);
     }
+    if (!conf) {
+      co_return co_await Refuse(rec, FaultOrigin::kClientProxy, NoGlobalConfError(), req);
+    }
     std::vector<ClientInfo> clients;
     for (const auto& m : conf->members()) {
       if (!target->list_clients_instance.empty() &&
@@ -417,6 +575,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   rec.user_id = headers->user_id;
   rec.issue = headers->issue;
 
+  if (!conf) co_return co_await Refuse(rec, FaultOrigin::kClientProxy, NoGlobalConfError(), req);
   if (conf->IsExpired(clock_.Now())) {
     co_return co_await Refuse(
         rec, FaultOrigin::kClientProxy,
@@ -662,6 +821,7 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   rec.request_id = crypto::NewTimeOrderedUuid(rec.request_time_ms);
   rec.peer = RemoteAddress(conn);
   rec.request_bytes = static_cast<int64_t>(req.body().size());
+  if (!conf) co_return co_await Refuse(rec, FaultOrigin::kServerProxy, NoGlobalConfError(), req);
 
   // 1. The peer certificate: a registered, unrevoked gateway.
   const globalconf::CertificateOwner* peer = nullptr;
@@ -1010,13 +1170,36 @@ asio::awaitable<Response> Gateway::HandleAdmin(Request& req, const http::Connect
   std::string_view target = req.target();
   if (target == "/healthz") {
     auto conf = CurrentConf();
-    bool expired = conf->IsExpired(clock_.Now());
-    nlohmann::json j = {{"status", expired ? "outdated-globalconf" : "ok"},
+    const bool expired = conf && conf->IsExpired(clock_.Now());
+    const char* status = !conf ? "no-globalconf" : expired ? "outdated-globalconf" : "ok";
+    nlohmann::json j = {{"status", status},
                         {"gateway", config_.id.ToString()},
-                        {"globalconf_version", conf->version()},
-                        {"globalconf_expires_at", FormatRfc3339(conf->expires_at())}};
-    co_return http::MakeResponse(expired ? 503 : 200, j.dump(), "application/json", req.version(),
-                                 req.keep_alive());
+                        {"globalconf_source", fetcher_ ? "anchor" : "file"},
+                        {"globalconf_version", nullptr},
+                        {"globalconf_expires_at", nullptr}};
+    if (conf) {
+      j["globalconf_version"] = conf->version();
+      j["globalconf_expires_at"] = FormatRfc3339(conf->expires_at());
+    }
+    if (fetcher_) {
+      std::lock_guard lock(status_mu_);
+      auto time_or_null = [](SystemTime t) -> nlohmann::json {
+        if (t == SystemTime{}) return nullptr;
+        return FormatRfc3339(t);
+      };
+      auto text_or_null = [](const std::string& text) -> nlohmann::json {
+        if (text.empty()) return nullptr;
+        return RepairUtf8(text);
+      };
+      j["globalconf_fetch"] = {{"central_url", fetcher_->anchor().central_url},
+                               {"last_attempt", time_or_null(status_.last_attempt)},
+                               {"last_outcome", text_or_null(status_.last_outcome)},
+                               {"last_success", time_or_null(status_.last_success)},
+                               {"last_rejection_reason", text_or_null(status_.last_reason)},
+                               {"last_rejection", text_or_null(status_.last_message)}};
+    }
+    co_return http::MakeResponse(status == std::string_view("ok") ? 200 : 503, j.dump(),
+                                 "application/json", req.version(), req.keep_alive());
   }
   if (target == "/metrics") {
     auto conf = CurrentConf();
@@ -1042,7 +1225,7 @@ asio::awaitable<Response> Gateway::HandleAdmin(Request& req, const http::Connect
     counter("troad_gateway_globalconf_reloads_total", "Global configurations loaded.",
             metrics_.globalconf_reloads.load());
     counter("troad_gateway_globalconf_reload_failures_total",
-            "Global configurations refused (kept the last good one).",
+            "Global configurations not adopted, any reason (kept the last good one).",
             metrics_.globalconf_reload_failures.load());
     uint64_t signatures = 0, signed_messages = 0;
     for (const auto& [member, signer] : signers_) {
@@ -1054,10 +1237,40 @@ asio::awaitable<Response> Gateway::HandleAdmin(Request& req, const http::Connect
             signed_messages);
     counter("troad_gateway_signature_cache_hits_total",
             "Signatures accepted from the verified-root cache.", verifier_.cache_hits());
+    {
+      std::lock_guard lock(status_mu_);
+      out +=
+          "# HELP troad_gateway_globalconf_rejected_total Global configurations not adopted "
+          "(the last good one was kept), by reason.\n"
+          "# TYPE troad_gateway_globalconf_rejected_total counter\n";
+      for (const auto& [reason, n] : status_.rejected) {
+        out += fmt::format("troad_gateway_globalconf_rejected_total{{reason=\"{}\"}} {}\n",
+                           reason, n);
+      }
+      out +=
+          "# HELP troad_gateway_globalconf_fetches_total Attempts to fetch the global "
+          "configuration from the central, by outcome.\n"
+          "# TYPE troad_gateway_globalconf_fetches_total counter\n";
+      for (const auto& [outcome, n] : status_.fetches) {
+        out += fmt::format("troad_gateway_globalconf_fetches_total{{outcome=\"{}\"}} {}\n",
+                           outcome, n);
+      }
+    }
     out += fmt::format(
-        "# HELP troad_gateway_globalconf_version Version of the global configuration held.\n"
+        "# HELP troad_gateway_globalconf_version Version of the global configuration held "
+        "(0: none).\n"
         "# TYPE troad_gateway_globalconf_version gauge\ntroad_gateway_globalconf_version {}\n",
-        conf->version());
+        conf ? conf->version() : 0);
+    if (conf) {
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(conf->expires_at() -
+                                                                         clock_.Now());
+      out += fmt::format(
+          "# HELP troad_gateway_globalconf_expires_seconds Seconds until the global "
+          "configuration held expires (negative: expired, exchanges are refused).\n"
+          "# TYPE troad_gateway_globalconf_expires_seconds gauge\n"
+          "troad_gateway_globalconf_expires_seconds {}\n",
+          left.count());
+    }
     co_return http::MakeResponse(200, std::move(out), "text/plain; version=0.0.4", req.version(),
                                  req.keep_alive());
   }

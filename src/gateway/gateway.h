@@ -3,14 +3,22 @@
 // with signed envelopes), and the admin port (health and metrics). One process, one
 // event loop per thread (http::IoPool): each connection stays on one loop.
 //
+// The global configuration comes from a local file (reread when it changes) or, with
+// an anchor, from the central (globalconf/fetcher.h): the last good copy is cached in
+// data_dir/globalconf, renewed every refresh interval, and without any copy (first
+// start, central unreachable) the gateway runs but refuses every exchange with
+// OutdatedGlobalConf until one arrives.
+//
 // Thread-safety: Create/Start/Run/Stop are called by the owning thread; handlers run
 // concurrently on the loops' threads and share only thread-safe state (the
 // global configuration pointer, signers, verifier, replay guard, message log, pools).
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -20,6 +28,7 @@
 #include "gateway/message_log.h"
 #include "gateway/replay.h"
 #include "gateway/signer.h"
+#include "globalconf/fetcher.h"
 #include "globalconf/model.h"
 #include "http/client.h"
 #include "http/io_pool.h"
@@ -39,6 +48,18 @@ struct Metrics {
   std::atomic<uint64_t> globalconf_reload_failures{0};
 };
 
+// Where the global configuration comes from and how the last attempts to renew it
+// went: /healthz shows it, /metrics counts it.
+struct GlobalConfStatus {
+  SystemTime last_attempt{};  // epoch: no fetch yet (anchor mode only)
+  SystemTime last_success{};  // last fetch that ended updated or unchanged
+  std::string last_outcome;   // "updated", "unchanged", "rejected"; "" before the first
+  std::string last_reason;    // the last rejection's label and message
+  std::string last_message;
+  std::map<std::string, uint64_t> fetches;   // by outcome
+  std::map<std::string, uint64_t> rejected;  // by reason label (both modes)
+};
+
 class Gateway {
  public:
   static Result<std::unique_ptr<Gateway>> Create(GatewayConfig config, const Clock& clock);
@@ -56,6 +77,7 @@ class Gateway {
   http::tcp::endpoint admin_endpoint() const;
   const GatewayConfig& config() const { return config_; }
   MessageLog& message_log() { return *log_; }
+  // The configuration held; null in anchor mode until a first copy is adopted.
   std::shared_ptr<const globalconf::GlobalConf> CurrentConf() const;
 
  private:
@@ -90,7 +112,20 @@ class Gateway {
                                                Error error, const http::Request& req);
   http::asio::awaitable<void> WriteRecord(TransferRecord record);
   http::asio::awaitable<void> RefreshLoop();
+  // File mode: rereads globalconf_file when it changed.
   Status ReloadGlobalConf();
+  // Anchor mode: loads the anchor and the cached copy (if any) at start-up.
+  Status InitFromAnchor();
+  // Anchor mode: one fetch from the central; adopts, or keeps the copy held.
+  http::asio::awaitable<void> FetchGlobalConf();
+  // Makes `conf` the configuration every new request reads.
+  void Adopt(std::shared_ptr<const globalconf::GlobalConf> conf);
+  // Counts and logs (one warning line) a copy that was not adopted.
+  void RecordRejection(std::string_view reason, const std::string& message);
+  // How long to wait before the next check for a new copy.
+  std::chrono::seconds RefreshInterval(const globalconf::GlobalConf* held) const;
+  // The fault for a request that arrives while no configuration is held.
+  Error NoGlobalConfError() const;
 
   const GatewayConfig config_;
   const Clock& clock_;
@@ -110,9 +145,15 @@ class Gateway {
   std::map<std::string, std::string> openapi_docs_;  // service id → document
   Metrics metrics_;
 
+  std::unique_ptr<globalconf::Fetcher> fetcher_;  // anchor mode only
+
   mutable std::mutex conf_mu_;
+  // Null only in anchor mode, until a first copy is cached or fetched.
   std::shared_ptr<const globalconf::GlobalConf> conf_;  // guarded by conf_mu_
   int64_t conf_file_mtime_ = 0;                         // guarded by conf_mu_
+
+  mutable std::mutex status_mu_;
+  GlobalConfStatus status_;  // guarded by status_mu_
 
   std::atomic<bool> stopping_{false};
 };

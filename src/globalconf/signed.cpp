@@ -66,14 +66,51 @@ Result<DetachedSignature> ParseSignatureFile(std::string_view text) {
   return sig;
 }
 
+std::string_view RejectReasonLabel(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kUnsigned:
+      return "unsigned";
+    case RejectReason::kMalformedSignature:
+      return "malformed-signature";
+    case RejectReason::kUntrustedKey:
+      return "untrusted-key";
+    case RejectReason::kBadSignature:
+      return "bad-signature";
+    case RejectReason::kMalformed:
+      return "malformed";
+    case RejectReason::kOtherInstance:
+      return "other-instance";
+    case RejectReason::kOlder:
+      return "older";
+    case RejectReason::kExpired:
+      return "expired";
+  }
+  return "unknown";
+}
+
 Result<std::shared_ptr<const GlobalConf>> VerifySignedDocument(std::string_view document,
                                                                std::string_view signature_file,
                                                                const VerifyOptions& options) {
+  return VerifySignedDocument(document, signature_file, options, nullptr);
+}
+
+Result<std::shared_ptr<const GlobalConf>> VerifySignedDocument(std::string_view document,
+                                                               std::string_view signature_file,
+                                                               const VerifyOptions& options,
+                                                               RejectReason* reason) {
+  RejectReason ignored = RejectReason::kUnsigned;
+  RejectReason& why = reason != nullptr ? *reason : ignored;
   if (signature_file.empty()) {
+    why = RejectReason::kUnsigned;
     return Fail(ErrorCode::kUnauthenticated,
                 "global configuration is unsigned: no signature file came with it");
   }
-  TROAD_ASSIGN_OR_RETURN(DetachedSignature sig, ParseSignatureFile(signature_file));
+  auto parsed = ParseSignatureFile(signature_file);
+  if (!parsed) {
+    why = RejectReason::kMalformedSignature;
+    return Fail(std::move(parsed).error());
+  }
+  const DetachedSignature& sig = *parsed;
   const crypto::PublicKey* key = nullptr;
   for (const crypto::PublicKey& k : options.trusted_keys) {
     if (KeyId(k) == sig.key_id) {
@@ -82,27 +119,37 @@ Result<std::shared_ptr<const GlobalConf>> VerifySignedDocument(std::string_view 
     }
   }
   if (key == nullptr) {
+    why = RejectReason::kUntrustedKey;
     return Fail(ErrorCode::kUnauthenticated,
                 "global configuration is signed by key {}, which the anchor does not trust",
                 sig.key_id);
   }
   if (auto st = key->Verify(document, sig.signature, sig.algorithm); !st) {
+    why = RejectReason::kBadSignature;
     return Fail(ErrorCode::kUnauthenticated,
                 "global configuration signature does not verify with key {}: {}", sig.key_id,
                 st.error().message());
   }
-  TROAD_ASSIGN_OR_RETURN(auto conf, GlobalConf::Parse(document));
+  auto parsed_conf = GlobalConf::Parse(document);
+  if (!parsed_conf) {
+    why = RejectReason::kMalformed;
+    return Fail(std::move(parsed_conf).error());
+  }
+  std::shared_ptr<const GlobalConf> conf = std::move(*parsed_conf);
   if (conf->instance() != options.instance) {
+    why = RejectReason::kOtherInstance;
     return Fail(ErrorCode::kInvalidArgument,
                 "global configuration is for instance {}, expected {}", conf->instance(),
                 options.instance);
   }
   if (conf->version() < options.held_version) {
+    why = RejectReason::kOlder;
     return Fail(ErrorCode::kFailedPrecondition,
                 "global configuration version {} is older than the one held ({})",
                 conf->version(), options.held_version);
   }
   if (conf->IsExpired(options.now)) {
+    why = RejectReason::kExpired;
     return Fail(ErrorCode::kFailedPrecondition, "global configuration version {} expired at {}",
                 conf->version(), FormatRfc3339(conf->expires_at()));
   }

@@ -50,6 +50,20 @@ struct VerifyOptions {
   SystemTime now{};          // an expired document is refused
 };
 
+// Which check of VerifySignedDocument refused a copy. RejectReasonLabel gives the short
+// label gateways put in logs and metrics (troad_gateway_globalconf_rejected_total).
+enum class RejectReason {
+  kUnsigned,            // "unsigned": no signature file
+  kMalformedSignature,  // "malformed-signature": the signature file is not one
+  kUntrustedKey,        // "untrusted-key": signed by a key the anchor does not list
+  kBadSignature,        // "bad-signature": the signature does not verify
+  kMalformed,           // "malformed": signed, but not a valid document
+  kOtherInstance,       // "other-instance"
+  kOlder,               // "older": older than the copy held
+  kExpired,             // "expired"
+};
+std::string_view RejectReasonLabel(RejectReason reason);
+
 // Checks, in this order, and refuses with a message saying which failed:
 //   no signature file (kUnauthenticated, "unsigned"), a malformed signature file
 //   (kInvalidArgument), a key id no trusted key has (kUnauthenticated), a signature
@@ -61,5 +75,10 @@ struct VerifyOptions {
 Result<std::shared_ptr<const GlobalConf>> VerifySignedDocument(std::string_view document,
                                                                std::string_view signature_file,
                                                                const VerifyOptions& options);
+// The same; on refusal also sets `*reason` (when not null) to the check that failed.
+Result<std::shared_ptr<const GlobalConf>> VerifySignedDocument(std::string_view document,
+                                                               std::string_view signature_file,
+                                                               const VerifyOptions& options,
+                                                               RejectReason* reason);
 
 }  // namespace troad::globalconf

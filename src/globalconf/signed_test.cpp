@@ -226,5 +226,53 @@ TEST(SignedGlobalConfTest, ExpiredOrOtherInstanceIsRefused) {
                 "for instance EE, expected TW");
 }
 
+// Gateways count refusals by reason (troad_gateway_globalconf_rejected_total{reason}):
+// each check reports its own, in the documented order.
+TEST(SignedGlobalConfTest, EachRefusalSaysWhichCheckFailed) {
+  const std::string doc = Document(4);
+  const std::string sig = *SignDocument(doc, ConfKey());
+  json malformed = json::parse(Document(4));
+  malformed["members"][0]["id"] = "not an id";
+  const std::string malformed_text = malformed.dump();
+  const std::string expired = Document(4, "TW", "2026-01-10T00:00:00Z");
+  const std::string other = Document(4, "EE");
+  auto untrusted = crypto::PrivateKey::GenerateEcP256();
+  ASSERT_TRUE(untrusted);
+  struct Case {
+    std::string what;
+    std::string document;
+    std::string signature;
+    int64_t held;
+    RejectReason reason;
+    std::string label;
+  };
+  const std::vector<Case> cases = {
+      {"unsigned", doc, "", 0, RejectReason::kUnsigned, "unsigned"},
+      {"malformed signature file", doc, "{}", 0, RejectReason::kMalformedSignature,
+       "malformed-signature"},
+      {"untrusted key", doc, *SignDocument(doc, *untrusted), 0, RejectReason::kUntrustedKey,
+       "untrusted-key"},
+      {"bad signature", doc + " ", sig, 0, RejectReason::kBadSignature, "bad-signature"},
+      {"malformed document", malformed_text, *SignDocument(malformed_text, ConfKey()), 0,
+       RejectReason::kMalformed, "malformed"},
+      {"other instance", other, *SignDocument(other, ConfKey()), 0, RejectReason::kOtherInstance,
+       "other-instance"},
+      {"older", doc, sig, 5, RejectReason::kOlder, "older"},
+      {"expired", expired, *SignDocument(expired, ConfKey()), 0, RejectReason::kExpired, "expired"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    RejectReason reason = RejectReason::kUnsigned;
+    if (c.reason == RejectReason::kUnsigned) reason = RejectReason::kExpired;  // must change
+    auto r = VerifySignedDocument(c.document, c.signature, Options(c.held), &reason);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(reason, c.reason) << r.error().ToString();
+    EXPECT_EQ(RejectReasonLabel(reason), c.label);
+  }
+  RejectReason untouched = RejectReason::kOlder;
+  EXPECT_TRUE(VerifySignedDocument(doc, sig, Options(4), &untouched));
+  EXPECT_EQ(untouched, RejectReason::kOlder);  // left alone on success
+}
+
 }  // namespace
 }  // namespace troad::globalconf
