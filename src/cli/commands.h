@@ -17,6 +17,20 @@ struct InitOptions {
 };
 int RunInit(const InitOptions& options);
 
+// `troad central init …` and `troad central --config central.toml`.
+struct CentralOptions {
+  std::string config_file;
+  // init
+  std::string dir;
+  std::string instance = "TW";
+  std::string listen = "127.0.0.1:4400";
+  std::string public_host;
+  std::string admin_user = "operator";
+  std::string admin_password_file;  // "-" reads standard input; else $TROAD_ADMIN_PASSWORD
+};
+int RunCentral(const CentralOptions& options);
+int RunCentralInit(const CentralOptions& options);
+
 struct DemoOptions {
   std::string dir = "demo-data";
   std::string examples_dir;  // "" = find next to the binary or the source tree

@@ -1,6 +1,7 @@
 // troad: one binary, several roles (docs/architecture.md). Each subcommand is a
 // separate process role or an operator command.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "cli/commands.h"
 
@@ -23,6 +24,24 @@ int main(int argc, char** argv) {
   in->add_option("-n,--network", init.network_file, "network description (TOML)")->required();
   in->add_option("-o,--out", init.out_dir, "output directory")->required();
 
+  troad::cli::CentralOptions central;
+  auto* ce = app.add_subcommand(
+      "central", "Run the central server: registry, CA, access applications, global configuration");
+  ce->add_option("-c,--config", central.config_file, "central.toml");
+  ce->require_subcommand(0, 1);
+  auto* ce_init = ce->add_subcommand(
+      "init", "Make a new central: CA, configuration key, TLS certificate, central.toml, "
+              "anchor.json, database and the first operator account");
+  ce_init->add_option("--dir", central.dir, "directory to create")->required();
+  ce_init->add_option("--instance", central.instance, "instance code (default TW)");
+  ce_init->add_option("--listen", central.listen, "address:port (default 127.0.0.1:4400)");
+  ce_init->add_option("--public-host", central.public_host,
+                      "host name or address gateways use (default: the listen address)");
+  ce_init->add_option("--admin-user", central.admin_user, "first operator's user name");
+  ce_init->add_option("--admin-password-file", central.admin_password_file,
+                      "file with the first operator's password ('-': standard input; default: "
+                      "$TROAD_ADMIN_PASSWORD)");
+
   troad::cli::DemoOptions demo;
   auto* dm = app.add_subcommand(
       "demo",
@@ -36,6 +55,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (*gw) return troad::cli::RunGateway(gateway);
   if (*in) return troad::cli::RunInit(init);
+  if (*ce) {
+    if (*ce_init) return troad::cli::RunCentralInit(central);
+    if (central.config_file.empty()) {
+      std::fprintf(stderr, "troad central: --config central.toml is required (or `troad central init`)\n");
+      return 2;
+    }
+    return troad::cli::RunCentral(central);
+  }
   if (*dm) {
     demo.keep_running = !once;
     return troad::cli::RunDemo(demo);

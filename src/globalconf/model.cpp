@@ -20,13 +20,8 @@ std::vector<Endpoint> ParseEndpoints(JsonView& parent, const std::string& key) {
     Endpoint ep;
     ep.method = e.String("method");
     ep.path = e.String("path");
-    static const std::set<std::string> kMethods = {"*",      "GET",  "POST",    "PUT",  "PATCH",
-                                                   "DELETE", "HEAD", "OPTIONS", "TRACE"};
-    if (!ep.method.empty() && !kMethods.count(ep.method)) {
-      e.Error("method", fmt::format("\"{}\" is not an HTTP method or \"*\"", ep.method));
-    }
-    if (!ep.path.empty() && ep.path != "*" && ep.path.front() != '/') {
-      e.Error("path", "must be \"*\" or start with '/'");
+    if (!ep.method.empty() && !ep.path.empty()) {
+      if (auto problem = EndpointProblem(ep)) e.Error(problem->first, problem->second);
     }
     out.push_back(std::move(ep));
   }
@@ -34,6 +29,21 @@ std::vector<Endpoint> ParseEndpoints(JsonView& parent, const std::string& key) {
 }
 
 }  // namespace
+
+std::optional<std::pair<std::string, std::string>> EndpointProblem(const Endpoint& e) {
+  static const std::set<std::string> kMethods = {"*",      "GET",  "POST",    "PUT",  "PATCH",
+                                                 "DELETE", "HEAD", "OPTIONS", "TRACE"};
+  if (e.method.empty()) return std::make_pair("method", "is required");
+  if (!kMethods.count(e.method)) {
+    return std::make_pair("method", fmt::format("\"{}\" is not an HTTP method or \"*\"", e.method));
+  }
+  if (e.path.empty()) return std::make_pair("path", "is required");
+  if (e.path != "*" && e.path.front() != '/') {
+    return std::make_pair("path", "must be \"*\" or start with '/'");
+  }
+  if (e.path.size() > 2048) return std::make_pair("path", "is longer than 2048 bytes");
+  return std::nullopt;
+}
 
 Result<std::shared_ptr<const GlobalConf>> GlobalConf::LoadFile(const std::string& path) {
   TROAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path));

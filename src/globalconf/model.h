@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -56,6 +57,10 @@ struct Service {
   std::string disabled_notice;
   std::vector<Endpoint> endpoints;
 };
+
+// What is wrong with an endpoint or grant rule, as {field, message} ("method", "\"GET \"
+// is not an HTTP method or \"*\""); nullopt when nothing is.
+std::optional<std::pair<std::string, std::string>> EndpointProblem(const Endpoint& e);
 
 // An access right: `client` may call `service`, restricted to `rules` when not empty.
 struct Grant {

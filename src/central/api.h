@@ -1,0 +1,54 @@
+// The central's HTTP interface, as plain functions of a request: the management REST
+// API (/api/v1/…, described by /api/openapi.json), enrollment of gateways, and the
+// global configuration download (/globalconf/v1/…, docs/protocol.md §10). Central (the
+// server, central/central.h) only moves bytes; every decision is here, so it is
+// tested without sockets.
+//
+// Authentication: POST /api/v1/login gives a bearer token (AdminStore); every other
+// /api/v1 call but enrollment needs `Authorization: Bearer <token>`. Permissions:
+// operators may do everything; a member administrator acts for its own member
+// (Principal::CanActFor). Every administrative action is audited — who, what, when,
+// from where and the outcome — including refusals.
+//
+// Thread-safety: none; the server calls Handle from its one thread.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "central/admin.h"
+#include "central/ca_service.h"
+#include "central/publisher.h"
+#include "central/registry.h"
+#include "http/types.h"
+
+namespace troad::central {
+
+class Api {
+ public:
+  Api(Registry& registry, CertificateAuthority& ca, AdminStore& admins, Publisher& publisher,
+      const Clock& clock);
+
+  // `remote` is the client's address as the audit log records it.
+  http::Response Handle(const http::Request& request, const std::string& remote);
+
+  // Called after every change the global configuration reflects (the server publishes).
+  void OnChange(std::function<void()> f) { on_change_ = std::move(f); }
+
+ private:
+  struct Call;
+  http::Response Dispatch(Call& call);
+  http::Response Globalconf(Call& call);
+
+  Registry& registry_;
+  CertificateAuthority& ca_;
+  AdminStore& admins_;
+  Publisher& publisher_;
+  const Clock& clock_;
+  std::function<void()> on_change_;
+};
+
+// The OpenAPI 3 description of the management API (served at /api/openapi.json).
+std::string_view OpenApiDocument();
+
+}  // namespace troad::central

@@ -1,0 +1,852 @@
+// The central's HTTP interface without sockets: requests in, responses out, against a
+// real (temporary) database, CA and publisher. What an administrator or a gateway would
+// check: who may do what, what is refused and audited, what the published document
+// carries after each step, and that the OpenAPI description matches the routes.
+#include "central/api.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "central/schema.h"
+#include "core/encoding.h"
+#include "crypto/ca.h"
+#include "crypto/csr.h"
+#include "crypto/hash.h"
+#include "crypto/test_util.h"
+#include "globalconf/signed.h"
+#include "store/migrate.h"
+
+namespace troad::central {
+namespace {
+
+using json = nlohmann::json;
+namespace bhttp = http::bhttp;
+
+const SystemTime kStart = *ParseRfc3339("2026-11-24T08:00:00Z");
+
+const std::string kOperatorPassword = "operator password 1";
+const std::string kMoiPassword = "moi admin password";
+const std::string kBliPassword = "bli admin password";
+
+// Where each administrator (and the gateway) calls from, as the audit log records it.
+const std::string kOperatorRemote = "192.0.2.1";
+const std::string kMoiRemote = "192.0.2.2";
+const std::string kBliRemote = "192.0.2.3";
+const std::string kGatewayRemote = "198.51.100.9";
+
+const std::string kMoi = "TW/GOV/MOI";
+const std::string kBli = "TW/GOV/BLI";
+const std::string kTax = "TW/GOV/TAX";
+const std::string kHousehold = "TW/GOV/MOI/household";
+const std::string kInsurance = "TW/GOV/BLI/insurance";
+const std::string kIncome = "TW/GOV/TAX/income";
+const std::string kRegistry = "TW/GOV/MOI/household/registry";
+const std::string kMoiGateway = "TW/GOV/MOI/moi-gw";
+
+struct Reply {
+  unsigned status = 0;
+  std::string body;
+  json doc;                                    // the body parsed, or discarded when it is not JSON
+  std::map<std::string, std::string> headers;  // names lower case
+
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+  std::string ErrorMessage() const {
+    return doc.is_object() && doc.contains("error") ? doc["error"].value("message", "") : "";
+  }
+  std::string ErrorCode() const {
+    return doc.is_object() && doc.contains("error") ? doc["error"].value("code", "") : "";
+  }
+};
+
+std::ostream& operator<<(std::ostream& os, const Reply& r) {
+  return os << "HTTP " << r.status << " " << r.body.substr(0, 2000);
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = store::OpenSqlite(dir_.File("central.db"));
+    ASSERT_TRUE(db) << db.error().ToString();
+    db_ = std::move(*db);
+    auto migrated = store::Migrate(*db_, CentralMigrations(), clock_);
+    ASSERT_TRUE(migrated) << migrated.error().ToString();
+
+    crypto::CertificateRequest ca_req;
+    ca_req.common_name = "TW test central CA";
+    ca_req.usage = crypto::CertUsage::kCa;
+    ca_req.validity = std::chrono::hours(24 * 365 * 10);
+    auto ca_cert = crypto::CreateSelfSignedCa(ca_key_, ca_req, clock_);
+    ASSERT_TRUE(ca_cert) << ca_cert.error().ToString();
+    ca_cert_ = std::make_unique<crypto::Certificate>(*ca_cert);
+
+    registry_ = std::make_unique<Registry>(*db_, clock_, "TW");
+    ca_ = std::make_unique<CertificateAuthority>(*registry_, *db_, clock_, *ca_cert_, ca_key_,
+                                                 CaOptions{});
+    AdminOptions admin_options;
+    admin_options.password_params = crypto::PasswordParams{1024, 1, 1};  // fast tests
+    admins_ = std::make_unique<AdminStore>(*db_, clock_, admin_options);
+    publisher_ = std::make_unique<Publisher>(*registry_, *db_, clock_, conf_key_,
+                                             std::vector<crypto::Certificate>{*ca_cert_},
+                                             PublisherOptions{});
+    ASSERT_TRUE(publisher_->Load());
+    api_ = std::make_unique<Api>(*registry_, *ca_, *admins_, *publisher_, clock_);
+    api_->OnChange([this] { ++changes_; });
+
+    CreateAdmin("operator", kOperatorPassword, Role::kOperator, "");
+    CreateAdmin("moi-admin", kMoiPassword, Role::kMemberAdmin, kMoi);
+    CreateAdmin("bli-admin", kBliPassword, Role::kMemberAdmin, kBli);
+    op_ = Login("operator", kOperatorPassword, kOperatorRemote);
+    moi_ = Login("moi-admin", kMoiPassword, kMoiRemote);
+    bli_ = Login("bli-admin", kBliPassword, kBliRemote);
+  }
+
+  void CreateAdmin(std::string username, std::string_view password, Role role,
+                   std::string_view member) {
+    auto created = admins_->CreateAdmin(
+        NewAdmin{username, std::string(password), role, std::string(member), username},
+        Actor::Local("cli"));
+    ASSERT_TRUE(created) << created.error().ToString();
+  }
+
+  Reply Call(std::string_view method, const std::string& target, const std::string& body = "",
+             const std::string& token = "", std::string_view remote = kOperatorRemote,
+             const std::map<std::string, std::string>& headers = {}) {
+    http::Request req{bhttp::string_to_verb(method), target, 11};
+    if (!token.empty()) req.set(bhttp::field::authorization, "Bearer " + token);
+    if (!body.empty()) {
+      req.set(bhttp::field::content_type, "application/json");
+      req.body() = body;
+    }
+    for (const auto& [name, value] : headers) req.set(name, value);
+    req.prepare_payload();
+    http::Response res = api_->Handle(req, std::string(remote));
+    Reply r;
+    r.status = res.result_int();
+    r.body = res.body();
+    r.doc = json::parse(r.body, nullptr, false);
+    for (const auto& f : res.base()) {
+      r.headers[Lower(std::string(f.name_string()))] = std::string(f.value());
+    }
+    return r;
+  }
+  Reply Get(const std::string& target, const std::string& token,
+            std::string_view remote = kOperatorRemote) {
+    return Call("GET", target, "", token, remote);
+  }
+  Reply Post(const std::string& target, const json& body, const std::string& token,
+             std::string_view remote) {
+    return Call("POST", target, body.dump(), token, remote);
+  }
+  // As each administrator, from its address.
+  Reply AsOperator(const std::string& target, const json& body) {
+    return Post(target, body, op_, kOperatorRemote);
+  }
+  Reply AsMoi(const std::string& target, const json& body) {
+    return Post(target, body, moi_, kMoiRemote);
+  }
+  Reply AsBli(const std::string& target, const json& body) {
+    return Post(target, body, bli_, kBliRemote);
+  }
+
+  std::string Login(std::string_view user, std::string_view password, std::string_view remote) {
+    Reply r =
+        Post("/api/v1/login",
+             {{"username", std::string(user)}, {"password", std::string(password)}}, "", remote);
+    EXPECT_EQ(r.status, 200u) << r;
+    return r.doc.is_object() ? r.doc.value("token", "") : "";
+  }
+
+  // Members MOI and BLI (by the operator), their subsystems (by their administrators)
+  // and MOI's registry service.
+  void RegisterMembersAndService() {
+    ASSERT_EQ(AsOperator("/api/v1/members", {{"id", kMoi}, {"name", "內政部"}}).status, 201u);
+    ASSERT_EQ(AsOperator("/api/v1/members", {{"id", kBli}, {"name", "勞保局"}}).status, 201u);
+    ASSERT_EQ(AsMoi("/api/v1/subsystems", {{"id", kHousehold}, {"name", "戶政"}}).status, 201u);
+    ASSERT_EQ(AsBli("/api/v1/subsystems", {{"id", kInsurance}, {"name", "勞保"}}).status, 201u);
+    Reply svc = AsMoi("/api/v1/services",
+                      {{"id", kRegistry},
+                       {"description", "household registry"},
+                       {"endpoints", {{{"method", "GET"}, {"path", "/persons/{nationalId}"}}}}});
+    ASSERT_EQ(svc.status, 201u) << svc;
+  }
+
+  // MOI's gateway serving its household subsystem, and an enrollment code for it.
+  std::string RegisterGatewayAndCode() {
+    Reply gw =
+        AsMoi("/api/v1/gateways",
+              {{"id", kMoiGateway}, {"address", "10.0.0.5:8443"}, {"clients", {kHousehold}}});
+    EXPECT_EQ(gw.status, 201u) << gw;
+    Reply code = AsMoi("/api/v1/gateways/enrollment-codes", {{"gateway", kMoiGateway}});
+    EXPECT_EQ(code.status, 201u) << code;
+    return code.doc.is_object() ? code.doc.value("code", "") : "";
+  }
+
+  std::string Csr(const crypto::PrivateKey& key, CertKind kind, std::string_view owner) {
+    auto pem = crypto::CreateCsrPem(key, ca_->SubjectFor(kind, owner));
+    EXPECT_TRUE(pem) << pem.error().ToString();
+    return pem ? *pem : "";
+  }
+
+  Reply Enroll(const std::string& code, const json& requests) {
+    return Post("/api/v1/enrollment",
+                {{"gateway", kMoiGateway}, {"code", code}, {"requests", requests}}, "",
+                kGatewayRemote);
+  }
+
+  // Publishes (as the server's timer would) and downloads the document as a gateway
+  // does, verifying its signature. Null (with a test failure) when anything is wrong.
+  std::shared_ptr<const globalconf::GlobalConf> Published() {
+    auto published = publisher_->PublishIfNeeded();
+    EXPECT_TRUE(published) << published.error().ToString();
+    Reply doc = Get("/globalconf/v1/document", "");
+    EXPECT_EQ(doc.status, 200u) << doc;
+    std::string sha = HexEncode(crypto::Sha256(doc.body));
+    Reply sig = Get("/globalconf/v1/signatures/" + sha, "");
+    EXPECT_EQ(sig.status, 200u) << sig;
+    auto conf = globalconf::VerifySignedDocument(
+        doc.body, sig.body,
+        globalconf::VerifyOptions{{conf_key_.Public()}, "TW", held_version_, clock_.Now()});
+    EXPECT_TRUE(conf) << conf.error().ToString();
+    if (!conf) return nullptr;
+    held_version_ = (*conf)->version();
+    return *conf;
+  }
+
+  // The audit log as exported to `token`'s administrator, one JSON object per line.
+  std::vector<json> AuditExport(const std::string& token, std::string_view remote) {
+    Reply r = Get("/api/v1/audit/export", token, remote);
+    EXPECT_EQ(r.status, 200u) << r;
+    EXPECT_EQ(r.Header("content-type").rfind("application/x-ndjson", 0), 0u);
+    std::vector<json> lines;
+    std::istringstream in(r.body);
+    std::string line;
+    while (std::getline(in, line)) {
+      json j = json::parse(line, nullptr, false);
+      EXPECT_TRUE(j.is_object()) << "not a JSON object: " << line;
+      lines.push_back(j);
+    }
+    EXPECT_TRUE(r.body.empty() || r.body.back() == '\n');
+    return lines;
+  }
+
+  // Whether the audit log holds an entry with these values.
+  bool Audited(std::string_view actor, std::string_view action, std::string_view outcome) {
+    auto entries = admins_->ListAudit(AuditFilter{std::nullopt, std::nullopt, "", "", 0, 1000});
+    EXPECT_TRUE(entries) << entries.error().ToString();
+    for (const AuditEntry& e : *entries) {
+      if (e.actor == actor && e.action == action && e.outcome == outcome) return true;
+    }
+    return false;
+  }
+
+  static std::vector<std::string> Ids(const json& list) {
+    std::vector<std::string> out;
+    for (const json& item : list) out.push_back(item.value("id", ""));
+    return out;
+  }
+
+  crypto::testutil::TempDir dir_;
+  FakeClock clock_{kStart};
+  crypto::PrivateKey ca_key_ = *crypto::PrivateKey::GenerateEcP256();
+  crypto::PrivateKey conf_key_ = *crypto::PrivateKey::GenerateEcP256();
+  std::unique_ptr<crypto::Certificate> ca_cert_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<CertificateAuthority> ca_;
+  std::unique_ptr<AdminStore> admins_;
+  std::unique_ptr<Publisher> publisher_;
+  std::unique_ptr<Api> api_;
+  int changes_ = 0;
+  int64_t held_version_ = 0;
+  std::string op_, moi_, bli_;  // session tokens
+};
+
+// ---- sessions ----
+
+TEST_F(ApiTest, LoginGivesATokenThatEveryOtherCallNeeds) {
+  Reply login = Post("/api/v1/login", {{"username", "moi-admin"}, {"password", kMoiPassword}}, "",
+                     kMoiRemote);
+  ASSERT_EQ(login.status, 200u) << login;
+  EXPECT_FALSE(login.doc["token"].get<std::string>().empty());
+  EXPECT_EQ(login.doc["role"], "member-admin");
+  EXPECT_EQ(login.doc["member"], kMoi);
+  EXPECT_TRUE(ParseRfc3339(login.doc["expires_at"].get<std::string>()));
+  EXPECT_EQ(login.Header("cache-control"), "no-store");
+
+  Reply me = Get("/api/v1/me", login.doc["token"].get<std::string>(), kMoiRemote);
+  ASSERT_EQ(me.status, 200u) << me;
+  EXPECT_EQ(me.doc["username"], "moi-admin");
+  const std::string token = login.doc["token"].get<std::string>();
+
+  Reply none = Get("/api/v1/me", "");
+  EXPECT_EQ(none.status, 401u) << none;
+  EXPECT_EQ(none.ErrorCode(), "Unauthenticated");
+  EXPECT_NE(none.ErrorMessage().find("/api/v1/login"), std::string::npos) << none;
+  EXPECT_EQ(none.Header("www-authenticate"), "Bearer");
+  EXPECT_EQ(none.Header("content-type"), "application/json");
+
+  Reply bad = Get("/api/v1/members", "not-a-token");
+  EXPECT_EQ(bad.status, 401u) << bad;
+  EXPECT_EQ(bad.ErrorCode(), "Unauthenticated");
+  EXPECT_FALSE(bad.ErrorMessage().empty());
+
+  // A write without a session changes nothing.
+  Reply write = Post("/api/v1/members", {{"id", kTax}, {"name", "財政部"}}, "", kOperatorRemote);
+  EXPECT_EQ(write.status, 401u) << write;
+  EXPECT_TRUE(registry_->Members()->empty());
+
+  // After logout the token no longer works.
+  ASSERT_EQ(Post("/api/v1/logout", json::object(), token, kMoiRemote).status, 200u);
+  EXPECT_EQ(Get("/api/v1/me", token, kMoiRemote).status, 401u);
+}
+
+TEST_F(ApiTest, WrongPasswordsAreRefusedAndTheFifthLocksTheAccount) {
+  for (int i = 0; i < 5; ++i) {
+    Reply wrong = Post("/api/v1/login",
+                       {{"username", "bli-admin"}, {"password", "guess " + std::to_string(i)}}, "",
+                       kBliRemote);
+    ASSERT_EQ(wrong.status, 401u) << "attempt " << i << ": " << wrong;
+    EXPECT_EQ(wrong.ErrorCode(), "Unauthenticated");
+    EXPECT_FALSE(wrong.doc.contains("token"));
+  }
+  // Locked now, even with the right password.
+  Reply locked = Post("/api/v1/login", {{"username", "bli-admin"}, {"password", kBliPassword}}, "",
+                      kBliRemote);
+  EXPECT_EQ(locked.status, 429u) << locked;
+  EXPECT_EQ(locked.ErrorCode(), "ResourceExhausted");
+  EXPECT_NE(locked.ErrorMessage().find("too many"), std::string::npos) << locked;
+  EXPECT_FALSE(locked.doc.contains("token"));
+  EXPECT_TRUE(Audited("bli-admin", "admin.login", "failed"));
+  EXPECT_TRUE(Audited("bli-admin", "admin.login", "refused"));
+
+  // It unlocks on time.
+  clock_.Advance(admins_->options().failure_window);
+  EXPECT_EQ(
+      Post("/api/v1/login", {{"username", "bli-admin"}, {"password", kBliPassword}}, "", kBliRemote)
+          .status,
+      200u);
+}
+
+// ---- permissions ----
+
+TEST_F(ApiTest, OnlyOperatorsRegisterMembersAndRefusalsAreAudited) {
+  Reply ok = AsOperator("/api/v1/members", {{"id", kMoi}, {"name", "內政部"}, {"name_en", "MOI"}});
+  ASSERT_EQ(ok.status, 201u) << ok;
+  EXPECT_EQ(changes_, 1);
+
+  Reply denied = AsBli("/api/v1/members", {{"id", kTax}, {"name", "財政部"}});
+  EXPECT_EQ(denied.status, 403u) << denied;
+  EXPECT_EQ(denied.ErrorCode(), "PermissionDenied");
+  EXPECT_EQ(changes_, 1);
+  EXPECT_EQ(registry_->Members()->size(), 1u);
+  EXPECT_TRUE(Audited("bli-admin", "member.create", "denied"));
+  EXPECT_TRUE(Audited("operator", "member.create", "ok"));
+
+  Reply list = Get("/api/v1/members", op_);
+  ASSERT_EQ(list.status, 200u) << list;
+  EXPECT_EQ(Ids(list.doc["members"]), std::vector<std::string>{std::string(kMoi)});
+  // A duplicate is a conflict.
+  EXPECT_EQ(AsOperator("/api/v1/members", {{"id", kMoi}, {"name", "內政部"}}).status, 409u);
+}
+
+TEST_F(ApiTest, MemberAdminsActForTheirOwnMemberOnlyAndProvidersDecide) {
+  RegisterMembersAndService();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_EQ(AsOperator("/api/v1/members", {{"id", kTax}, {"name", "財政部"}}).status, 201u);
+  ASSERT_EQ(AsOperator("/api/v1/subsystems", {{"id", kIncome}, {"name", "所得"}}).status, 201u);
+
+  // BLI may not register anything under MOI.
+  Reply foreign = AsBli("/api/v1/subsystems", {{"id", "TW/GOV/MOI/evil"}, {"name", "x"}});
+  EXPECT_EQ(foreign.status, 403u) << foreign;
+  EXPECT_TRUE(Audited("bli-admin", "subsystem.create", "denied"));
+  Reply foreign_service = AsBli("/api/v1/services", {{"id", "TW/GOV/MOI/household/evil"}});
+  EXPECT_EQ(foreign_service.status, 403u) << foreign_service;
+
+  // TAX applies for MOI's service (by the operator): MOI's business, not BLI's.
+  Reply tax_app = AsOperator("/api/v1/applications",
+                             {{"client", kIncome}, {"service", kRegistry}, {"purpose", "audits"}});
+  ASSERT_EQ(tax_app.status, 201u) << tax_app;
+
+  // BLI applies for MOI's service.
+  Reply app = AsBli("/api/v1/applications",
+                    {{"client", kInsurance},
+                     {"service", kRegistry},
+                     {"rules", {{{"method", "GET"}, {"path", "/persons/{nationalId}"}}}},
+                     {"purpose", "insurance eligibility"}});
+  ASSERT_EQ(app.status, 201u) << app;
+  EXPECT_EQ(app.doc["status"], "pending");
+  EXPECT_EQ(app.doc["applied_by"], "bli-admin");
+  const std::string id = std::to_string(app.doc["id"].get<int64_t>());
+  // …but not in MOI's name.
+  EXPECT_EQ(AsBli("/api/v1/applications",
+                  {{"client", kHousehold}, {"service", kRegistry}, {"purpose", "x"}})
+                .status,
+            403u);
+
+  // BLI sees its own subsystem, no service and only its own application.
+  Reply services = Get("/api/v1/services", bli_, kBliRemote);
+  ASSERT_EQ(services.status, 200u) << services;
+  EXPECT_TRUE(services.doc["services"].empty()) << services;
+  Reply apps = Get("/api/v1/applications", bli_, kBliRemote);
+  ASSERT_EQ(apps.status, 200u) << apps;
+  ASSERT_EQ(apps.doc["applications"].size(), 1u) << apps;
+  EXPECT_EQ(apps.doc["applications"][0]["client"], kInsurance);
+  Reply subsystems = Get("/api/v1/subsystems", bli_, kBliRemote);
+  EXPECT_EQ(Ids(subsystems.doc["subsystems"]), std::vector<std::string>{std::string(kInsurance)});
+  Reply members = Get("/api/v1/members", bli_, kBliRemote);
+  EXPECT_EQ(Ids(members.doc["members"]), std::vector<std::string>{std::string(kBli)});
+  // MOI sees its service and both applications for it.
+  Reply moi_apps = Get("/api/v1/applications", moi_, kMoiRemote);
+  EXPECT_EQ(moi_apps.doc["applications"].size(), 2u) << moi_apps;
+  EXPECT_EQ(Ids(Get("/api/v1/services", moi_, kMoiRemote).doc["services"]),
+            std::vector<std::string>{std::string(kRegistry)});
+
+  // The applicant cannot approve its own application; the provider does.
+  Reply self_approve = AsBli("/api/v1/applications/" + id + "/approve", json::object());
+  EXPECT_EQ(self_approve.status, 403u) << self_approve;
+  EXPECT_TRUE(Audited("bli-admin", "application.approve", "denied"));
+  auto before = Published();
+  ASSERT_NE(before, nullptr);
+  EXPECT_TRUE(
+      before->GrantsFor(*ClientId::Parse(kInsurance), *ServiceId::Parse(kRegistry)).empty());
+
+  Reply approved =
+      AsMoi("/api/v1/applications/" + id + "/approve", {{"reason", "law 12 allows it"}});
+  ASSERT_EQ(approved.status, 200u) << approved;
+  EXPECT_EQ(approved.doc["status"], "approved");
+  EXPECT_EQ(approved.doc["decided_by"], "moi-admin");
+  EXPECT_EQ(approved.doc["decision_reason"], "law 12 allows it");
+  EXPECT_EQ(approved.doc["decided_at"], FormatRfc3339(clock_.Now()));
+  // Deciding again is a conflict about its state.
+  Reply again = AsMoi("/api/v1/applications/" + id + "/approve", json::object());
+  EXPECT_EQ(again.status, 409u) << again;
+  EXPECT_NE(again.ErrorMessage().find("not pending"), std::string::npos) << again;
+  // The applicant sees the decision.
+  apps = Get("/api/v1/applications", bli_, kBliRemote);
+  EXPECT_EQ(apps.doc["applications"][0]["decided_by"], "moi-admin");
+  EXPECT_EQ(apps.doc["applications"][0]["decision_reason"], "law 12 allows it");
+
+  auto conf = Published();
+  ASSERT_NE(conf, nullptr);
+  auto grants = conf->GrantsFor(*ClientId::Parse(kInsurance), *ServiceId::Parse(kRegistry));
+  ASSERT_EQ(grants.size(), 1u);
+  ASSERT_EQ(grants[0]->rules.size(), 1u);
+  EXPECT_EQ(grants[0]->rules[0].path, "/persons/{nationalId}");
+  EXPECT_TRUE(conf->GrantsFor(*ClientId::Parse(kIncome), *ServiceId::Parse(kRegistry)).empty())
+      << "TAX's application is still pending";
+
+  // BLI cannot withdraw TAX's application; MOI withdraws BLI's grant.
+  const std::string tax_id = std::to_string(tax_app.doc["id"].get<int64_t>());
+  EXPECT_EQ(AsBli("/api/v1/applications/" + tax_id + "/withdraw", {{"reason", "x"}}).status, 403u);
+  Reply no_reason = AsMoi("/api/v1/applications/" + id + "/withdraw", json::object());
+  EXPECT_EQ(no_reason.status, 400u) << no_reason;
+  EXPECT_NE(no_reason.ErrorMessage().find("reason"), std::string::npos) << no_reason;
+  Reply withdrawn =
+      AsMoi("/api/v1/applications/" + id + "/withdraw", {{"reason", "contract ended"}});
+  ASSERT_EQ(withdrawn.status, 200u) << withdrawn;
+  EXPECT_EQ(withdrawn.doc["status"], "withdrawn");
+  EXPECT_EQ(withdrawn.doc["withdrawn_by"], "moi-admin");
+  conf = Published();
+  ASSERT_NE(conf, nullptr);
+  EXPECT_TRUE(conf->grants().empty());
+}
+
+// ---- enrollment and certificates ----
+
+TEST_F(ApiTest, EnrolledGatewayGetsItsCertificatesIntoTheDocumentUntilRevoked) {
+  RegisterMembersAndService();
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string code = RegisterGatewayAndCode();
+  ASSERT_FALSE(code.empty());
+  // BLI may not enroll MOI's gateway.
+  EXPECT_EQ(AsBli("/api/v1/gateways/enrollment-codes", {{"gateway", kMoiGateway}}).status, 403u);
+
+  auto auth_key = *crypto::PrivateKey::GenerateEcP256();
+  auto sign_key = *crypto::PrivateKey::GenerateEcP256();
+  const json auth_request = {{"kind", "authentication"},
+                             {"owner", kMoiGateway},
+                             {"csr", Csr(auth_key, CertKind::kAuthentication, kMoiGateway)}};
+  const json sign_request = {
+      {"kind", "signing"}, {"owner", kMoi}, {"csr", Csr(sign_key, CertKind::kSigning, kMoi)}};
+
+  // A wrong code.
+  Reply wrong_code = Enroll("not-the-code", json::array({auth_request}));
+  EXPECT_EQ(wrong_code.status, 401u) << wrong_code;
+  // A signing certificate of a member the gateway does not serve.
+  Reply other_owner =
+      Enroll(code, json::array({auth_request,
+                                {{"kind", "signing"},
+                                 {"owner", kBli},
+                                 {"csr", Csr(sign_key, CertKind::kSigning, kBli)}}}));
+  EXPECT_EQ(other_owner.status, 400u) << other_owner;
+  EXPECT_NE(other_owner.ErrorMessage().find("owner"), std::string::npos) << other_owner;
+  // A CSR that asks for another name.
+  crypto::CsrSubject wrong_cn = ca_->SubjectFor(CertKind::kAuthentication, kMoiGateway);
+  wrong_cn.common_name = "TW/GOV/MOI/other-gw";
+  Reply bad_cn = Enroll(code, json::array({sign_request,
+                                           {{"kind", "authentication"},
+                                            {"owner", kMoiGateway},
+                                            {"csr", *crypto::CreateCsrPem(auth_key, wrong_cn)}}}));
+  EXPECT_EQ(bad_cn.status, 400u) << bad_cn;
+  EXPECT_NE(bad_cn.ErrorMessage().find("CN"), std::string::npos) << bad_cn;
+  // A refused submission submits nothing, not even its good requests.
+  EXPECT_TRUE(ca_->Requests()->empty());
+
+  Reply submitted = Enroll(code, json::array({auth_request, sign_request}));
+  ASSERT_EQ(submitted.status, 202u) << submitted;
+  ASSERT_EQ(submitted.doc["requests"].size(), 2u);
+  json ids = json::array();
+  for (const json& q : submitted.doc["requests"]) {
+    EXPECT_EQ(q["status"], "pending");
+    EXPECT_EQ(q["submitted_from"], kGatewayRemote);
+    ids.push_back(q["id"]);
+  }
+  const json status_body = {{"gateway", kMoiGateway}, {"code", code}, {"ids", ids}};
+  Reply pending = Post("/api/v1/enrollment/status", status_body, "", kGatewayRemote);
+  ASSERT_EQ(pending.status, 200u) << pending;
+  EXPECT_FALSE(pending.doc["requests"][0].contains("certificate"));
+  EXPECT_EQ(pending.doc["ca_certificate"], ca_cert_->ToPem());
+  EXPECT_EQ(Post("/api/v1/enrollment/status",
+                 {{"gateway", kMoiGateway}, {"code", "wrong"}, {"ids", ids}}, "", kGatewayRemote)
+                .status,
+            401u);
+
+  // MOI sees its requests but only an operator approves them.
+  Reply moi_requests = Get("/api/v1/certificate-requests", moi_, kMoiRemote);
+  EXPECT_EQ(moi_requests.doc["certificate_requests"].size(), 2u) << moi_requests;
+  EXPECT_TRUE(
+      Get("/api/v1/certificate-requests", bli_, kBliRemote).doc["certificate_requests"].empty());
+  const std::string first = std::to_string(ids[0].get<int64_t>());
+  Reply member_approves =
+      AsMoi("/api/v1/certificate-requests/" + first + "/approve", json::object());
+  EXPECT_EQ(member_approves.status, 403u) << member_approves;
+  EXPECT_TRUE(Audited("moi-admin", "certificate-request.approve", "denied"));
+  std::map<std::string, std::string> fingerprints;  // kind → fingerprint
+  for (const json& id : ids) {
+    Reply approved =
+        AsOperator("/api/v1/certificate-requests/" + std::to_string(id.get<int64_t>()) + "/approve",
+                   json::object());
+    ASSERT_EQ(approved.status, 200u) << approved;
+    fingerprints[approved.doc["kind"].get<std::string>()] =
+        approved.doc["fingerprint"].get<std::string>();
+  }
+
+  Reply collected = Post("/api/v1/enrollment/status", status_body, "", kGatewayRemote);
+  ASSERT_EQ(collected.status, 200u) << collected;
+  std::map<std::string, crypto::Certificate> certs;
+  for (const json& q : collected.doc["requests"]) {
+    EXPECT_EQ(q["status"], "approved");
+    auto cert = crypto::Certificate::FromPem(q["certificate"].get<std::string>());
+    ASSERT_TRUE(cert) << q.dump();
+    certs.emplace(q["kind"].get<std::string>(), *cert);
+    EXPECT_EQ(cert->Sha256Fingerprint(), fingerprints[q["kind"].get<std::string>()]);
+  }
+  ASSERT_EQ(certs.size(), 2u);
+  EXPECT_NE(certs.at("authentication").Subject().find(kMoiGateway), std::string::npos);
+
+  auto conf = Published();
+  ASSERT_NE(conf, nullptr);
+  const globalconf::Gateway* gw = conf->FindGateway(*GatewayId::Parse(kMoiGateway));
+  ASSERT_NE(gw, nullptr);
+  EXPECT_EQ(gw->auth_certificate.Sha256Fingerprint(), fingerprints["authentication"]);
+  EXPECT_EQ(gw->host, "10.0.0.5");
+  const globalconf::Member* moi = conf->FindMember(*ClientId::Parse(kMoi));
+  ASSERT_NE(moi, nullptr);
+  ASSERT_EQ(moi->signing_certificates.size(), 1u);
+  EXPECT_EQ(moi->signing_certificates[0].Sha256Fingerprint(), fingerprints["signing"]);
+
+  // BLI may not revoke MOI's certificate; the operator may.
+  const std::string fp = fingerprints["authentication"];
+  EXPECT_EQ(AsBli("/api/v1/certificates/" + fp + "/revoke", {{"reason", "x"}}).status, 403u);
+  Reply revoked = AsOperator("/api/v1/certificates/" + fp + "/revoke", {{"reason", "key lost"}});
+  ASSERT_EQ(revoked.status, 200u) << revoked;
+  EXPECT_EQ(AsOperator("/api/v1/certificates/" + fp + "/revoke", {{"reason", "again"}}).status,
+            409u);
+  conf = Published();
+  ASSERT_NE(conf, nullptr);
+  EXPECT_TRUE(conf->IsRevoked(fp));
+  EXPECT_EQ(conf->FindGateway(*GatewayId::Parse(kMoiGateway)), nullptr)
+      << "a gateway without a current certificate is not listed";
+  json raw = json::parse(Get("/globalconf/v1/document", "").body);
+  EXPECT_EQ(raw["revoked_certificates"], json::array({fp}));
+  Reply listed = Get("/api/v1/certificates", moi_, kMoiRemote);
+  for (const json& c : listed.doc["certificates"]) {
+    if (c["fingerprint"] == fp) {
+      EXPECT_EQ(c["revocation_reason"], "key lost");
+    }
+  }
+}
+
+// ---- the global configuration download ----
+
+TEST_F(ApiTest, DocumentIsServedWithItsHashAsETagAndItsSignatureByHash) {
+  EXPECT_EQ(Get("/globalconf/v1/document", "").status, 503u) << "nothing published yet";
+  ASSERT_EQ(AsOperator("/api/v1/members", {{"id", kMoi}, {"name", "內政部"}}).status, 201u);
+  ASSERT_TRUE(publisher_->PublishIfNeeded());
+
+  Reply doc = Get("/globalconf/v1/document", "");
+  ASSERT_EQ(doc.status, 200u) << doc;
+  const std::string sha = HexEncode(crypto::Sha256(doc.body));
+  EXPECT_EQ(doc.Header("etag"), "\"" + sha + "\"");
+  EXPECT_EQ(doc.Header("content-type"), "application/json");
+  EXPECT_EQ(doc.Header("cache-control"), "no-cache");
+  EXPECT_EQ(doc.Header("x-troad-globalconf-version"), "1");
+
+  Reply same = Call("GET", "/globalconf/v1/document", "", "", kGatewayRemote,
+                    {{"If-None-Match", "\"" + sha + "\""}});
+  EXPECT_EQ(same.status, 304u) << same;
+  EXPECT_TRUE(same.body.empty());
+  EXPECT_EQ(same.Header("etag"), "\"" + sha + "\"");
+  Reply stale = Call("GET", "/globalconf/v1/document", "", "", kGatewayRemote,
+                     {{"If-None-Match", "\"" + std::string(64, '0') + "\""}});
+  EXPECT_EQ(stale.status, 200u);
+  EXPECT_EQ(stale.body, doc.body);
+
+  Reply sig = Get("/globalconf/v1/signatures/" + sha, "");
+  ASSERT_EQ(sig.status, 200u) << sig;
+  auto conf = globalconf::VerifySignedDocument(
+      doc.body, sig.body, globalconf::VerifyOptions{{conf_key_.Public()}, "TW", 0, clock_.Now()});
+  ASSERT_TRUE(conf) << conf.error().ToString();
+  EXPECT_EQ((*conf)->version(), 1);
+  EXPECT_NE((*conf)->FindMember(*ClientId::Parse(kMoi)), nullptr);
+
+  Reply unknown = Get("/globalconf/v1/signatures/" + std::string(64, 'a'), "");
+  EXPECT_EQ(unknown.status, 404u) << unknown;
+  EXPECT_EQ(unknown.ErrorCode(), "NotFound");
+
+  // A newer document changes the ETag; the old signature stays available.
+  ASSERT_EQ(AsOperator("/api/v1/members", {{"id", kBli}, {"name", "勞保局"}}).status, 201u);
+  ASSERT_TRUE(publisher_->PublishIfNeeded());
+  Reply newer = Call("GET", "/globalconf/v1/document", "", "", kGatewayRemote,
+                     {{"If-None-Match", "\"" + sha + "\""}});
+  EXPECT_EQ(newer.status, 200u);
+  EXPECT_NE(newer.Header("etag"), doc.Header("etag"));
+  EXPECT_EQ(Get("/globalconf/v1/signatures/" + sha, "").body, sig.body);
+}
+
+// ---- the audit log ----
+
+TEST_F(ApiTest, AuditExportHasOneLineForEveryActionWithWhoWhatAndWhere) {
+  RegisterMembersAndService();  // member.create ×2, subsystem.create ×2, service.create
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_EQ(AsBli("/api/v1/members", {{"id", kTax}, {"name", "財政部"}}).status, 403u);
+  ASSERT_EQ(AsBli("/api/v1/subsystems", {{"id", "TW/GOV/MOI/evil"}, {"name", "x"}}).status, 403u);
+  Reply app = AsBli("/api/v1/applications",
+                    {{"client", kInsurance}, {"service", kRegistry}, {"purpose", "eligibility"}});
+  ASSERT_EQ(app.status, 201u) << app;
+  const std::string app_path =
+      "/api/v1/applications/" + std::to_string(app.doc["id"].get<int64_t>());
+  ASSERT_EQ(AsBli(app_path + "/approve", json::object()).status, 403u);
+  ASSERT_EQ(AsMoi(app_path + "/approve", json::object()).status, 200u);
+  ASSERT_EQ(AsMoi(app_path + "/withdraw", {{"reason", "ended"}}).status, 200u);
+  const std::string code = RegisterGatewayAndCode();  // gateway.create, enrollment-code
+  ASSERT_EQ(Enroll("wrong", json::array()).status, 401u);
+  auto key = *crypto::PrivateKey::GenerateEcP256();
+  Reply submitted =
+      Enroll(code, json::array({{{"kind", "authentication"},
+                                 {"owner", kMoiGateway},
+                                 {"csr", Csr(key, CertKind::kAuthentication, kMoiGateway)}}}));
+  ASSERT_EQ(submitted.status, 202u) << submitted;
+  const std::string request_path =
+      "/api/v1/certificate-requests/" +
+      std::to_string(submitted.doc["requests"][0]["id"].get<int64_t>());
+  ASSERT_EQ(AsMoi(request_path + "/approve", json::object()).status, 403u);
+  Reply approved = AsOperator(request_path + "/approve", json::object());
+  ASSERT_EQ(approved.status, 200u) << approved;
+  ASSERT_EQ(
+      AsMoi("/api/v1/certificates/" + approved.doc["fingerprint"].get<std::string>() + "/revoke",
+            {{"reason", "test"}})
+          .status,
+      200u);
+
+  struct Expected {
+    std::string actor, action, outcome, member, remote;
+  };
+  const std::string moi(kMoi), bli(kBli), gw = "enrollment:" + std::string(kMoiGateway);
+  const std::vector<Expected> expected = {
+      {"cli", "admin.create", "ok", "", "local"},
+      {"cli", "admin.create", "ok", moi, "local"},
+      {"cli", "admin.create", "ok", bli, "local"},
+      {"operator", "admin.login", "ok", "", kOperatorRemote},
+      {"moi-admin", "admin.login", "ok", moi, kMoiRemote},
+      {"bli-admin", "admin.login", "ok", bli, kBliRemote},
+      {"operator", "member.create", "ok", moi, kOperatorRemote},
+      {"operator", "member.create", "ok", bli, kOperatorRemote},
+      {"moi-admin", "subsystem.create", "ok", moi, kMoiRemote},
+      {"bli-admin", "subsystem.create", "ok", bli, kBliRemote},
+      {"moi-admin", "service.create", "ok", moi, kMoiRemote},
+      {"bli-admin", "member.create", "denied", bli, kBliRemote},
+      {"bli-admin", "subsystem.create", "denied", moi, kBliRemote},
+      {"bli-admin", "application.create", "ok", bli, kBliRemote},
+      {"bli-admin", "application.approve", "denied", moi, kBliRemote},
+      {"moi-admin", "application.approve", "ok", moi, kMoiRemote},
+      {"moi-admin", "application.withdraw", "ok", moi, kMoiRemote},
+      {"moi-admin", "gateway.create", "ok", moi, kMoiRemote},
+      {"moi-admin", "gateway.enrollment-code", "ok", moi, kMoiRemote},
+      {gw, "enrollment.refused", "refused", moi, kGatewayRemote},
+      {gw, "certificate-request.submit", "ok", moi, kGatewayRemote},
+      {"moi-admin", "certificate-request.approve", "denied", moi, kMoiRemote},
+      {"operator", "certificate-request.approve", "ok", moi, kOperatorRemote},
+      {"moi-admin", "certificate.revoke", "ok", moi, kMoiRemote},
+  };
+
+  std::vector<json> lines = AuditExport(op_, kOperatorRemote);
+  ASSERT_EQ(lines.size(), expected.size()) << [&] {
+    std::string all;
+    for (const json& l : lines) all += "\n" + l.dump();
+    return all;
+  }();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    SCOPED_TRACE(lines[i].dump());
+    EXPECT_EQ(lines[i]["actor"], expected[i].actor);
+    EXPECT_EQ(lines[i]["action"], expected[i].action);
+    EXPECT_EQ(lines[i]["outcome"], expected[i].outcome);
+    EXPECT_EQ(lines[i]["member"], expected[i].member);
+    EXPECT_EQ(lines[i]["remote"], expected[i].remote);
+    EXPECT_TRUE(lines[i]["at"].is_string());
+    EXPECT_TRUE(lines[i]["detail"].is_object());
+  }
+
+  // MOI's administrator gets MOI's entries only (the operator's export is audited too).
+  std::vector<json> moi_lines = AuditExport(moi_, kMoiRemote);
+  size_t want = 0;
+  for (const Expected& e : expected) want += e.member == moi;
+  EXPECT_EQ(moi_lines.size(), want);
+  for (const json& l : moi_lines) EXPECT_EQ(l["member"], kMoi) << l.dump();
+  // The filtered listing says the same, and a member administrator cannot widen it.
+  Reply listing = Get("/api/v1/audit?member=TW%2FGOV%2FBLI&limit=1000", moi_, kMoiRemote);
+  ASSERT_EQ(listing.status, 200u) << listing;
+  for (const json& e : listing.doc["entries"]) EXPECT_EQ(e["member"], kMoi) << e.dump();
+}
+
+// ---- input and routing ----
+
+TEST_F(ApiTest, MalformedInputIsRefusedWithWhatIsWrong) {
+  Reply broken = Call("POST", "/api/v1/members", "{\"id\": \"TW/GOV/MOI\", ", op_);
+  EXPECT_EQ(broken.status, 400u) << broken;
+  EXPECT_EQ(broken.ErrorCode(), "InvalidArgument");
+  EXPECT_NE(broken.ErrorMessage().find("request body"), std::string::npos) << broken;
+  // Where the parser gave up, and why.
+  EXPECT_NE(broken.ErrorMessage().find("column 22"), std::string::npos) << broken;
+  EXPECT_NE(broken.ErrorMessage().find("unexpected end of input"), std::string::npos) << broken;
+
+  Reply array = Call("POST", "/api/v1/members", "[1, 2]", op_);
+  EXPECT_EQ(array.status, 400u) << array;
+  EXPECT_NE(array.ErrorMessage().find("expected an object"), std::string::npos) << array;
+
+  Reply missing = AsOperator("/api/v1/members", {{"id", kMoi}});
+  EXPECT_EQ(missing.status, 400u) << missing;
+  EXPECT_NE(missing.ErrorMessage().find("name"), std::string::npos) << missing;
+
+  Reply wrong_type = AsOperator("/api/v1/members", {{"id", 7}, {"name", "x"}});
+  EXPECT_EQ(wrong_type.status, 400u) << wrong_type;
+  EXPECT_NE(wrong_type.ErrorMessage().find("id"), std::string::npos) << wrong_type;
+
+  Reply bad_id = AsOperator("/api/v1/members", {{"id", "TW/GOV"}, {"name", "x"}});
+  EXPECT_EQ(bad_id.status, 400u) << bad_id;
+  EXPECT_NE(bad_id.ErrorMessage().find("id"), std::string::npos) << bad_id;
+
+  Reply bad_number = AsMoi("/api/v1/applications/seven/approve", json::object());
+  EXPECT_EQ(bad_number.status, 400u) << bad_number;
+  EXPECT_NE(bad_number.ErrorMessage().find("seven"), std::string::npos) << bad_number;
+
+  Reply bad_query = Get("/api/v1/audit?from=yesterday", op_);
+  EXPECT_EQ(bad_query.status, 400u) << bad_query;
+  EXPECT_NE(bad_query.ErrorMessage().find("from"), std::string::npos) << bad_query;
+
+  EXPECT_EQ(Get("/api/v1/members/../admins", op_).status, 400u);
+  EXPECT_TRUE(registry_->Members()->empty());
+}
+
+TEST_F(ApiTest, UnknownPathsAndMethodsAreNotFound) {
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/"},
+           {"GET", "/nothing"},
+           {"GET", "/api/v1/nothing"},
+           {"GET", "/api/v2/members"},
+           {"DELETE", "/api/v1/members"},
+           {"POST", "/api/v1/applications/1/ignore"},
+           {"POST", "/api/v1/applications/x/ignore"},
+           {"POST", "/api/v1/certificate-requests/1/ignore"},
+           {"POST", "/api/v1/admins/operator/ignore"},
+           {"GET", "/globalconf/v1/nothing"},
+       }) {
+    for (const std::string& token : {op_, moi_}) {
+      SCOPED_TRACE(method + " " + target + (token == op_ ? " as operator" : " as member admin"));
+      Reply r = Call(method, target, "", token);
+      EXPECT_EQ(r.status, 404u) << r;
+      EXPECT_EQ(r.ErrorCode(), "NotFound");
+    }
+  }
+  // Asking for a missing action is not an attempt at one.
+  EXPECT_FALSE(Audited("moi-admin", "certificate-request.ignore", "denied"));
+}
+
+// Every path of the OpenAPI description is routed for its documented methods, and
+// needs a session exactly when the description says so.
+TEST_F(ApiTest, EveryDocumentedPathIsRouted) {
+  ASSERT_TRUE(publisher_->PublishIfNeeded());
+  const std::string sha = publisher_->Current()->sha256;
+  json openapi = json::parse(OpenApiDocument(), nullptr, false);
+  ASSERT_TRUE(openapi.is_object()) << "/api/openapi.json is not JSON";
+  ASSERT_TRUE(openapi["paths"].is_object());
+  Reply served = Get("/api/openapi.json", "");
+  ASSERT_EQ(served.status, 200u);
+  EXPECT_EQ(served.doc, openapi);
+
+  const std::map<std::string, std::string> placeholders = {
+      {"{id}", "not-a-number"},  // 400 before any lookup
+      {"{fingerprint}", std::string(64, '0')},
+      {"{username}", "bli-admin"},
+      {"{sha256}", sha},
+  };
+  size_t routes = 0;
+  for (const auto& [path_template, operations] : openapi["paths"].items()) {
+    std::string path = path_template;
+    for (const auto& [name, value] : placeholders) {
+      for (size_t at = path.find(name); at != std::string::npos; at = path.find(name)) {
+        path.replace(at, name.size(), value);
+      }
+    }
+    ASSERT_EQ(path.find('{'), std::string::npos) << "no placeholder for " << path_template;
+    for (const auto& [method_lower, operation] : operations.items()) {
+      std::string method = method_lower;
+      for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      SCOPED_TRACE(method + " " + path);
+      ++routes;
+      const std::string body = method == "POST" ? "{}" : "";
+      // Logging out ends the session: use one of its own.
+      const std::string token = path_template == "/api/v1/logout"
+                                    ? Login("operator", kOperatorPassword, kOperatorRemote)
+                                    : op_;
+      Reply r = Call(method, path, body, token);
+      EXPECT_NE(r.status, 404u) << r;
+      EXPECT_NE(r.status, 401u) << r;
+      EXPECT_LT(r.status, 500u) << r;
+
+      const bool is_public = operation.contains("security") && operation["security"].empty();
+      Reply anonymous = Call(method, path, body, "");
+      if (is_public) {
+        EXPECT_NE(anonymous.status, 401u) << "documented as public: " << anonymous;
+      } else {
+        EXPECT_EQ(anonymous.status, 401u) << "documented as needing a session: " << anonymous;
+      }
+    }
+  }
+  EXPECT_GE(routes, 30u);
+}
+
+}  // namespace
+}  // namespace troad::central

@@ -1,0 +1,240 @@
+#include "central/central.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+
+#include "central/schema.h"
+#include "core/config.h"
+#include "core/file.h"
+#include "core/net.h"
+#include "crypto/ca.h"
+#include "globalconf/anchor.h"
+#include "store/migrate.h"
+
+namespace troad::central {
+namespace fs = std::filesystem;
+namespace asio = http::asio;
+
+namespace {
+
+Status WritePrivate(const fs::path& path, std::string_view text) {
+  return WriteFileAtomically(path.string(), text, 0600);
+}
+
+}  // namespace
+
+Result<InitCentralResult> InitCentral(const InitCentralOptions& o, const Clock& clock) {
+  fs::path dir = fs::absolute(o.dir);
+  if (fs::exists(dir / "central.toml")) {
+    return Fail(ErrorCode::kAlreadyExists,
+                "{} already holds a central (central.toml); remove it or choose another --dir",
+                dir.string());
+  }
+  TROAD_RETURN_IF_ERROR(crypto::CheckPasswordPolicy(o.admin_password));
+  TROAD_ASSIGN_OR_RETURN(auto listen, SplitHostPort(o.listen));
+  std::string host = o.public_host.empty() ? listen.first : o.public_host;
+  if (host == "0.0.0.0" || host == "::") {
+    return Fail(ErrorCode::kInvalidArgument,
+                "listening on {} needs --public-host: the name gateways use to reach the central",
+                host);
+  }
+  std::error_code ec;
+  fs::create_directories(dir / "keys", ec);
+  fs::create_directories(dir / "data", ec);
+  if (ec) return Fail(ErrorCode::kIo, "cannot create {}: {}", dir.string(), ec.message());
+  ::chmod((dir / "keys").c_str(), 0700);
+
+  // The network's CA.
+  TROAD_ASSIGN_OR_RETURN(auto ca_key, crypto::PrivateKey::GenerateEcP256());
+  crypto::CertificateRequest ca_req;
+  ca_req.common_name = o.instance + " troad central CA";
+  ca_req.usage = crypto::CertUsage::kCa;
+  ca_req.validity = std::chrono::hours(24 * 365 * 10);
+  TROAD_ASSIGN_OR_RETURN(auto ca_cert, crypto::CreateSelfSignedCa(ca_key, ca_req, clock));
+  TROAD_RETURN_IF_ERROR(ca_key.SavePemFile((dir / "keys" / "ca.key").string()));
+  TROAD_RETURN_IF_ERROR(WritePrivate(dir / "keys" / "ca.crt", ca_cert.ToPem()));
+
+  // The configuration signing key.
+  TROAD_ASSIGN_OR_RETURN(auto conf_key, crypto::PrivateKey::GenerateEcP256());
+  TROAD_RETURN_IF_ERROR(conf_key.SavePemFile((dir / "keys" / "configuration.key").string()));
+
+  // The central's own TLS certificate, for the host gateways connect to.
+  TROAD_ASSIGN_OR_RETURN(auto tls_key, crypto::PrivateKey::GenerateEcP256());
+  crypto::CertificateRequest tls_req;
+  tls_req.common_name = host;
+  tls_req.usage = crypto::CertUsage::kAuthentication;
+  tls_req.validity = std::chrono::hours(24 * 365 * 2);
+  bool is_ip = host.find(':') != std::string::npos ||
+               host.find_first_not_of("0123456789.") == std::string::npos;
+  (is_ip ? tls_req.ip_addresses : tls_req.dns_names).push_back(host);
+  TROAD_ASSIGN_OR_RETURN(auto tls_cert,
+                         crypto::IssueCertificate(ca_cert, ca_key, tls_key.Public(), tls_req, clock));
+  TROAD_RETURN_IF_ERROR(tls_key.SavePemFile((dir / "keys" / "tls.key").string()));
+  TROAD_RETURN_IF_ERROR(WritePrivate(dir / "keys" / "tls.crt", tls_cert.ToPem()));
+
+  std::string url_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  std::string public_url = "https://" + url_host + ":" + std::to_string(listen.second);
+  std::string toml = fmt::format(
+      "# troad central — written by `troad central init`.\n"
+      "# Every key is described in docs/configuration.md (central.toml).\n\n"
+      "[central]\ninstance = {}\nlisten = {}\npublic_url = {}\ndata_dir = \"data\"\n\n"
+      "[keys]\ntls_certificate = \"keys/tls.crt\"\ntls_key = \"keys/tls.key\"\n"
+      "ca_certificate = \"keys/ca.crt\"\nca_key = \"keys/ca.key\"\n"
+      "configuration_key = \"keys/configuration.key\"\n\n"
+      "[globalconf]\nvalidity_s = 600\nrefresh_interval_s = 60\n",
+      TomlQuote(o.instance), TomlQuote(o.listen), TomlQuote(public_url));
+  TROAD_RETURN_IF_ERROR(WritePrivate(dir / "central.toml", toml));
+
+  globalconf::Anchor anchor{o.instance, public_url, {conf_key.Public()}, ca_cert, clock.Now()};
+  TROAD_RETURN_IF_ERROR(WritePrivate(dir / "anchor.json", globalconf::WriteAnchor(anchor)));
+
+  TROAD_ASSIGN_OR_RETURN(auto config, CentralConfig::Load((dir / "central.toml").string()));
+  TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(config.DatabaseFile()));
+  TROAD_RETURN_IF_ERROR(store::Migrate(*db, CentralMigrations(), clock));
+  AdminStore admins(*db, clock, config.admin);
+  NewAdmin first;
+  first.username = o.admin_username;
+  first.password = o.admin_password;
+  first.role = Role::kOperator;
+  first.display_name = "first operator (troad central init)";
+  TROAD_RETURN_IF_ERROR(admins.CreateAdmin(first, Actor::Local("troad central init")));
+  return InitCentralResult{(dir / "central.toml").string(), (dir / "anchor.json").string()};
+}
+
+Central::Central(CentralConfig config, const Clock& clock)
+    : config_(std::move(config)), clock_(clock) {}
+
+Central::~Central() {
+  if (server_) server_->Stop(std::chrono::milliseconds(0));
+}
+
+Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clock& clock) {
+  std::unique_ptr<Central> c(new Central(std::move(config), clock));
+  const CentralConfig& cfg = c->config_;
+  std::error_code ec;
+  fs::create_directories(cfg.data_dir, ec);
+  if (ec) return Fail(ErrorCode::kIo, "cannot create {}: {}", cfg.data_dir, ec.message());
+  TROAD_ASSIGN_OR_RETURN(c->db_, store::OpenSqlite(cfg.DatabaseFile()));
+  TROAD_RETURN_IF_ERROR(store::Migrate(*c->db_, CentralMigrations(), clock));
+  TROAD_ASSIGN_OR_RETURN(auto ca_cert, crypto::Certificate::LoadPemFile(cfg.ca_certificate_file));
+  TROAD_ASSIGN_OR_RETURN(auto ca_key, crypto::PrivateKey::LoadPemFile(cfg.ca_key_file));
+  TROAD_ASSIGN_OR_RETURN(auto conf_key, crypto::PrivateKey::LoadPemFile(cfg.configuration_key_file));
+  c->registry_ = std::make_unique<Registry>(*c->db_, clock, cfg.instance);
+  c->ca_ = std::make_unique<CertificateAuthority>(*c->registry_, *c->db_, clock, ca_cert, ca_key,
+                                                  cfg.ca);
+  c->admins_ = std::make_unique<AdminStore>(*c->db_, clock, cfg.admin);
+  c->publisher_ = std::make_unique<Publisher>(*c->registry_, *c->db_, clock, conf_key,
+                                              std::vector<crypto::Certificate>{ca_cert},
+                                              cfg.publisher);
+  TROAD_RETURN_IF_ERROR(c->publisher_->Load());
+  c->api_ = std::make_unique<Api>(*c->registry_, *c->ca_, *c->admins_, *c->publisher_, clock);
+  Central* self = c.get();
+  c->api_->OnChange([self] { self->Publish(false); });
+
+  http::TlsOptions tls;
+  TROAD_ASSIGN_OR_RETURN(auto tls_cert, crypto::Certificate::LoadPemFile(cfg.tls_certificate_file));
+  TROAD_ASSIGN_OR_RETURN(auto tls_key, crypto::PrivateKey::LoadPemFile(cfg.tls_key_file));
+  tls.certificate_chain = {tls_cert};
+  tls.private_key = tls_key;
+  tls.tls13_only = false;
+  TROAD_ASSIGN_OR_RETURN(auto ssl, http::MakeServerTlsContext(tls));
+  TROAD_ASSIGN_OR_RETURN(auto hp, SplitHostPort(cfg.listen));
+  boost::system::error_code bec;
+  auto address = asio::ip::make_address(hp.first, bec);
+  if (bec) return Fail(ErrorCode::kInvalidArgument, "listen: \"{}\" is not an IP address", hp.first);
+  http::ServerOptions options;
+  options.server_name = "troad-central";
+  options.body_limit = 8 * 1024 * 1024;
+  http::Handler handler = [self](http::Request& req,
+                                 const http::ConnectionInfo& conn) -> asio::awaitable<http::Response> {
+    ++self->requests_;
+    if (req.method() == http::bhttp::verb::get && req.target() == "/metrics") {
+      co_return self->Metrics();
+    }
+    std::string remote = conn.remote.address().to_string();
+    http::Response r = self->api_->Handle(req, remote);
+    co_return r;
+  };
+  TROAD_ASSIGN_OR_RETURN(c->server_, http::Server::Create(c->io_, http::tcp::endpoint(address, hp.second),
+                                                          ssl, handler, options));
+  c->timer_ = std::make_unique<asio::steady_timer>(c->io_);
+  return c;
+}
+
+void Central::Publish(bool force) {
+  auto published = publisher_->PublishIfNeeded(force);
+  if (!published) {
+    ++publish_failures_;
+    spdlog::error("global configuration not published: {}", published.error().ToString());
+  } else if (*published) {
+    auto p = publisher_->Current();
+    spdlog::info("published global configuration version {} (sha256 {}, expires {})", p->version,
+                 p->sha256, FormatRfc3339(p->expires_at));
+  }
+}
+
+Status Central::Start() {
+  // A restarted central publishes at once: its configuration (validity, keys) may
+  // have changed, and gateways must not wait for the old copy to age.
+  Publish(true);
+  if (publisher_->Current() == nullptr) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "no global configuration could be published (see the log above)");
+  }
+  server_->Start();
+  asio::co_spawn(io_, PublishLoop(), asio::detached);
+  spdlog::info("central {} listening on {} ({})", config_.instance, endpoint().address().to_string() +
+               ":" + std::to_string(endpoint().port()), config_.public_url);
+  return Ok();
+}
+
+asio::awaitable<void> Central::PublishLoop() {
+  for (;;) {
+    timer_->expires_after(std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    Publish(false);
+  }
+}
+
+void Central::Run() { io_.run(); }
+
+void Central::Stop() {
+  // From another thread: Server::Stop waits there for requests in progress (up to
+  // the grace period) while the loop goes on serving them.
+  if (server_) server_->Stop(std::chrono::milliseconds(2000));
+  asio::post(io_, [this] {
+    if (timer_) timer_->cancel();
+  });
+}
+
+http::tcp::endpoint Central::endpoint() const { return server_->local_endpoint(); }
+
+http::Response Central::Metrics() {
+  std::string out;
+  auto p = publisher_->Current();
+  auto gauge = [&](std::string_view name, std::string_view help, std::string_view type,
+                   double value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+  };
+  gauge("troad_central_requests_total", "HTTP requests served.", "counter",
+        static_cast<double>(requests_));
+  gauge("troad_central_globalconf_version", "Version of the published global configuration.",
+        "gauge", p ? static_cast<double>(p->version) : 0);
+  gauge("troad_central_globalconf_expires_seconds",
+        "Seconds until the published global configuration expires.", "gauge",
+        p ? std::chrono::duration<double>(p->expires_at - clock_.Now()).count() : 0);
+  gauge("troad_central_globalconf_publish_failures_total",
+        "Attempts to publish that failed (see the error log).", "counter",
+        static_cast<double>(publish_failures_));
+  return http::MakeResponse(200, std::move(out), "text/plain; version=0.0.4");
+}
+
+}  // namespace troad::central

@@ -1,0 +1,77 @@
+// `troad central`: the central server process. One HTTPS listener serves the management
+// API, enrollment and the global configuration download (central/api.h); a timer
+// publishes the global configuration when the registry changed and before the current
+// copy passes half its validity (central/publisher.h).
+//
+// Threads: one event loop thread runs everything, including SQLite calls and Argon2id
+// at login — administrative traffic is small, and the configuration download is served
+// from memory. (A login therefore pauses other requests for ~0.1 s.)
+//
+// Thread-safety: Create, Start and Run from one thread; Stop from another (not from
+// the loop's own thread).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+
+#include "central/api.h"
+#include "central/config.h"
+#include "http/server.h"
+#include "store/database.h"
+
+namespace troad::central {
+
+// Everything `troad central init` makes, by path.
+struct InitCentralOptions {
+  std::string dir;         // created; must not hold a central.toml yet
+  std::string instance = "TW";
+  std::string listen = "127.0.0.1:4400";
+  std::string public_host;  // host in public_url and the TLS certificate; default: listen's
+  std::string admin_username = "operator";
+  std::string admin_password;  // crypto::CheckPasswordPolicy
+};
+
+struct InitCentralResult {
+  std::string config_file;
+  std::string anchor_file;  // give this to every gateway
+};
+
+// Generates the CA, the configuration signing key and the TLS key and certificate,
+// writes central.toml and anchor.json, creates the database and the first operator.
+Result<InitCentralResult> InitCentral(const InitCentralOptions& options, const Clock& clock);
+
+class Central {
+ public:
+  static Result<std::unique_ptr<Central>> Create(CentralConfig config, const Clock& clock);
+  ~Central();
+
+  // Listens and publishes the first configuration.
+  Status Start();
+  // Runs the event loop in the calling thread until Stop.
+  void Run();
+  void Stop();
+  http::tcp::endpoint endpoint() const;
+
+ private:
+  explicit Central(CentralConfig config, const Clock& clock);
+  http::asio::awaitable<void> PublishLoop();
+  void Publish(bool force);
+  http::Response Metrics();
+
+  CentralConfig config_;
+  const Clock& clock_;
+  http::asio::io_context io_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<CertificateAuthority> ca_;
+  std::unique_ptr<AdminStore> admins_;
+  std::unique_ptr<Publisher> publisher_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<http::asio::steady_timer> timer_;
+  uint64_t requests_ = 0;
+  uint64_t publish_failures_ = 0;
+};
+
+}  // namespace troad::central

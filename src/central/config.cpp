@@ -1,0 +1,86 @@
+#include "central/config.h"
+
+#include <filesystem>
+
+#include "core/config.h"
+#include "core/net.h"
+
+namespace troad::central {
+namespace fs = std::filesystem;
+
+std::string CentralConfig::DatabaseFile() const {
+  return (fs::path(data_dir) / "central.db").string();
+}
+
+Result<CentralConfig> CentralConfig::Load(const std::string& path) {
+  TROAD_ASSIGN_OR_RETURN(auto doc, TomlDocument::Load(path));
+  fs::path base = fs::absolute(path).parent_path();
+  auto resolve = [&](const std::string& file) -> std::string {
+    if (file.empty()) return file;
+    fs::path p(file);
+    return (p.is_absolute() ? p : base / p).lexically_normal().string();
+  };
+  CentralConfig c;
+  c.config_file = fs::absolute(path).string();
+  ConfigSection root = doc->Root();
+  ConfigSection central = root.Section("central");
+  c.instance = central.RequiredString("instance");
+  if (!c.instance.empty()) {
+    auto probe = ClientId::FromParts(c.instance, "GOV", "X", "");
+    if (!probe) central.Error("instance", probe.error().message());
+  }
+  c.data_dir = resolve(central.String("data_dir", "data"));
+  c.listen = central.String("listen", "127.0.0.1:4400");
+  if (auto hp = SplitHostPort(c.listen); !hp) central.Error("listen", hp.error().message());
+  c.public_url = central.RequiredString("public_url");
+  if (!c.public_url.empty() && !c.public_url.starts_with("https://")) {
+    central.Error("public_url", "must be an https:// URL");
+  }
+
+  ConfigSection keys = root.Section("keys");
+  c.tls_certificate_file = resolve(keys.String("tls_certificate", "keys/tls.crt"));
+  c.tls_key_file = resolve(keys.String("tls_key", "keys/tls.key"));
+  c.ca_certificate_file = resolve(keys.String("ca_certificate", "keys/ca.crt"));
+  c.ca_key_file = resolve(keys.String("ca_key", "keys/ca.key"));
+  c.configuration_key_file = resolve(keys.String("configuration_key", "keys/configuration.key"));
+
+  ConfigSection gc = root.Section("globalconf");
+  c.publisher.validity = std::chrono::seconds(gc.Int("validity_s", 600, 10, 7 * 24 * 3600));
+  c.publisher.refresh_interval =
+      std::chrono::seconds(gc.Int("refresh_interval_s", 60, 1, 24 * 3600));
+  c.publisher.max_clock_skew_ms = gc.Int("max_clock_skew_ms", 60'000, 1000, 3'600'000);
+  if (c.publisher.refresh_interval * 2 > c.publisher.validity) {
+    gc.Error("refresh_interval_s",
+             "must be at most half of validity_s, or gateways may hold an expired copy between "
+             "two refreshes");
+  }
+
+  ConfigSection ca = root.Section("ca");
+  c.ca.authentication_validity =
+      std::chrono::hours(24 * ca.Int("authentication_validity_days", 365, 1, 3650));
+  c.ca.signing_validity = std::chrono::hours(24 * ca.Int("signing_validity_days", 730, 1, 3650));
+  c.ca.enrollment_validity = std::chrono::hours(ca.Int("enrollment_code_validity_hours", 168, 1, 24 * 90));
+  c.ca.country = ca.String("country", "TW");
+  if (c.ca.country.size() != 2 || !std::isupper(static_cast<unsigned char>(c.ca.country[0])) ||
+      !std::isupper(static_cast<unsigned char>(c.ca.country[1]))) {
+    ca.Error("country", "must be two upper-case letters (ISO 3166)");
+  }
+
+  ConfigSection admin = root.Section("admin");
+  c.admin.idle_timeout = std::chrono::minutes(admin.Int("session_idle_minutes", 30, 1, 24 * 60));
+  c.admin.absolute_timeout = std::chrono::hours(admin.Int("session_max_hours", 12, 1, 24 * 7));
+  c.admin.max_failures_per_user = static_cast<int>(admin.Int("max_failures_per_user", 5, 1, 1000));
+  c.admin.max_failures_per_remote =
+      static_cast<int>(admin.Int("max_failures_per_address", 20, 1, 100000));
+  c.admin.failure_window = std::chrono::minutes(admin.Int("failure_window_minutes", 15, 1, 24 * 60));
+
+  ConfigSection logging = root.Section("logging");
+  c.log_level = logging.String("level", "info");
+  std::string format = logging.String("format", "json");
+  if (format != "json" && format != "text") logging.Error("format", "must be \"json\" or \"text\"");
+  c.log_json = format == "json";
+  TROAD_RETURN_IF_ERROR(doc->Finish());
+  return c;
+}
+
+}  // namespace troad::central

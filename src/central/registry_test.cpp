@@ -1,0 +1,235 @@
+// The registry: what it records, what it refuses and why, and the document it makes.
+#include "central/registry.h"
+
+#include <gtest/gtest.h>
+
+#include "central/schema.h"
+#include "crypto/ca.h"
+#include "crypto/test_util.h"
+#include "store/database.h"
+#include "store/migrate.h"
+
+namespace troad::central {
+namespace {
+
+const SystemTime kStart = *ParseRfc3339("2026-11-24T08:00:00Z");
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = store::OpenSqlite(dir_.File("central.db"));
+    ASSERT_TRUE(db) << db.error().ToString();
+    db_ = std::move(*db);
+    ASSERT_TRUE(store::Migrate(*db_, CentralMigrations(), clock_));
+    registry_ = std::make_unique<Registry>(*db_, clock_, "TW");
+  }
+
+  // Two members, a subsystem each, a provider gateway and a service.
+  void Populate() {
+    ASSERT_TRUE(registry_->AddMember({Id("TW/GOV/MOI"), "內政部", "Ministry of the Interior", {}}));
+    ASSERT_TRUE(registry_->AddMember({Id("TW/GOV/BLI"), "勞動部勞工保險局", "", {}}));
+    ASSERT_TRUE(registry_->AddSubsystem({Id("TW/GOV/MOI/household"), "戶政", {}}));
+    ASSERT_TRUE(registry_->AddSubsystem({Id("TW/GOV/BLI/insurance"), "勞保", {}}));
+    ASSERT_TRUE(registry_->AddGateway(
+        {*GatewayId::Parse("TW/GOV/MOI/moi-gw"), "127.0.0.1", 8444, {Id("TW/GOV/MOI/household")}, {}}));
+    ServiceInfo s;
+    s.id = Svc("TW/GOV/MOI/household/registry");
+    s.endpoints = {{"GET", "/persons/{nationalId}"}, {"GET", "/households/{householdId}"}};
+    ASSERT_TRUE(registry_->AddService(s));
+  }
+
+  crypto::Certificate Issue(std::string cn, crypto::CertUsage usage,
+                            std::chrono::hours validity = std::chrono::hours(24 * 365)) {
+    static const crypto::PrivateKey ca_key = *crypto::PrivateKey::GenerateEcP256();
+    crypto::CertificateRequest req;
+    req.common_name = "TW test CA";
+    req.validity = std::chrono::hours(24 * 365 * 5);
+    static const crypto::Certificate ca = *crypto::CreateSelfSignedCa(ca_key, req, clock_);
+    req.common_name = cn;
+    req.usage = usage;
+    req.validity = validity;
+    auto key = crypto::PrivateKey::GenerateEcP256();
+    auto cert = crypto::IssueCertificate(ca, ca_key, key->Public(), req, clock_);
+    EXPECT_TRUE(cert) << cert.error().ToString();
+    return *cert;
+  }
+
+  static ClientId Id(std::string_view s) { return *ClientId::Parse(s); }
+  static ServiceId Svc(std::string_view s) { return *ServiceId::Parse(s); }
+
+  crypto::testutil::TempDir dir_;
+  FakeClock clock_{kStart};
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<Registry> registry_;
+};
+
+void ExpectError(const Status& st, ErrorCode code, std::string_view part) {
+  ASSERT_FALSE(st) << "accepted; expected: " << part;
+  EXPECT_EQ(st.error().code(), code) << st.error().ToString();
+  EXPECT_NE(st.error().message().find(part), std::string::npos) << st.error().ToString();
+}
+
+TEST_F(RegistryTest, MembersAreValidatedAndUnique) {
+  ASSERT_TRUE(registry_->AddMember({Id("TW/GOV/MOI"), "內政部", "Ministry of the Interior", {}}));
+  ExpectError(registry_->AddMember({Id("TW/GOV/MOI"), "again", "", {}}), ErrorCode::kAlreadyExists,
+              "already registered");
+  ExpectError(registry_->AddMember({Id("EE/GOV/RIA"), "RIA", "", {}}), ErrorCode::kInvalidArgument,
+              "instance is not TW");
+  ExpectError(registry_->AddMember({Id("TW/GOV/X"), "", "", {}}), ErrorCode::kInvalidArgument,
+              "name is required");
+  ExpectError(registry_->AddMember({Id("TW/GOV/Y"), "bad\x01name", "", {}}),
+              ErrorCode::kInvalidArgument, "control character");
+  ExpectError(registry_->AddMember({Id("TW/GOV/Z/sub"), "Z", "", {}}), ErrorCode::kInvalidArgument,
+              "names a subsystem");
+  auto members = registry_->Members();
+  ASSERT_TRUE(members);
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0].name, "內政部");
+  EXPECT_EQ((*members)[0].created_at, kStart);
+}
+
+TEST_F(RegistryTest, ReferencesMustExist) {
+  ExpectError(registry_->AddSubsystem({Id("TW/GOV/MOI/household"), "戶政", {}}),
+              ErrorCode::kNotFound, "member TW/GOV/MOI is not registered");
+  ASSERT_TRUE(registry_->AddMember({Id("TW/GOV/MOI"), "內政部", "", {}}));
+  ExpectError(registry_->AddGateway({*GatewayId::Parse("TW/GOV/MOI/gw"), "127.0.0.1", 8443,
+                                     {Id("TW/GOV/MOI/nothing")}, {}}),
+              ErrorCode::kNotFound, "subsystem TW/GOV/MOI/nothing is not registered");
+  // The failed insert left nothing behind.
+  EXPECT_TRUE(registry_->Gateways()->empty());
+  ExpectError(registry_->AddGateway({*GatewayId::Parse("TW/GOV/MOI/gw"), "127.0.0.1", 0, {}, {}}),
+              ErrorCode::kInvalidArgument, "port other than 0");
+}
+
+TEST_F(RegistryTest, ServicesAreValidated) {
+  Populate();
+  ServiceInfo s;
+  s.id = Svc("TW/GOV/MOI/household/other");
+  s.endpoints = {{"GET", "/ok"}, {"FETCH", "/x"}};
+  ExpectError(registry_->AddService(s), ErrorCode::kInvalidArgument, "endpoints[1].method");
+  s.endpoints = {{"GET", "relative"}};
+  ExpectError(registry_->AddService(s), ErrorCode::kInvalidArgument, "endpoints[0].path");
+  s.endpoints = {};
+  s.type = "OPENAPI";
+  ExpectError(registry_->AddService(s), ErrorCode::kInvalidArgument, "needs its openapi");
+  s.openapi = "{not json";
+  ExpectError(registry_->AddService(s), ErrorCode::kInvalidArgument, "not an OpenAPI document");
+  s.openapi = R"({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {}})";
+  ASSERT_TRUE(registry_->AddService(s));
+  s.enabled = false;
+  s.disabled_notice = "維護中";
+  ASSERT_TRUE(registry_->UpdateService(s));
+  auto got = registry_->GetService(s.id);
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(got->enabled);
+  EXPECT_EQ(got->disabled_notice, "維護中");
+  EXPECT_EQ(got->type, "OPENAPI");
+}
+
+TEST_F(RegistryTest, ApplicationFlowMakesAndWithdrawsGrants) {
+  Populate();
+  auto id = registry_->Apply(Id("TW/GOV/BLI/insurance"), Svc("TW/GOV/MOI/household/registry"),
+                             {{"GET", "/persons/{nationalId}"}}, "勞保投保資格審核", "bli-admin");
+  ASSERT_TRUE(id) << id.error().ToString();
+  auto again = registry_->Apply(Id("TW/GOV/BLI/insurance"), Svc("TW/GOV/MOI/household/registry"),
+                                {}, "again", "bli-admin");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_TRUE(registry_->Snapshot()->grants.empty()) << "pending is not a grant";
+
+  ExpectError(registry_->Decide(*id, false, "", "moi-admin"), ErrorCode::kInvalidArgument,
+              "reason is required");
+  int64_t before = *registry_->Revision();
+  clock_.Advance(std::chrono::minutes(5));
+  ASSERT_TRUE(registry_->Decide(*id, true, "符合個資法第16條", "moi-admin"));
+  EXPECT_GT(*registry_->Revision(), before);
+  auto app = registry_->GetApplication(*id);
+  ASSERT_TRUE(app);
+  EXPECT_EQ(app->status, ApplicationStatus::kApproved);
+  EXPECT_EQ(app->decided_by, "moi-admin");
+  EXPECT_EQ(app->decision_reason, "符合個資法第16條");
+  EXPECT_EQ(app->decided_at, kStart + std::chrono::minutes(5));
+  ExpectError(registry_->Decide(*id, false, "changed my mind", "moi-admin"),
+              ErrorCode::kFailedPrecondition, "approved, not pending");
+
+  auto doc = registry_->Snapshot();
+  ASSERT_TRUE(doc);
+  ASSERT_EQ(doc->grants.size(), 1u);
+  EXPECT_EQ(doc->grants[0].client.ToString(), "TW/GOV/BLI/insurance");
+  EXPECT_EQ(doc->grants[0].rules.at(0).path, "/persons/{nationalId}");
+
+  ExpectError(registry_->Withdraw(*id, "", "moi-admin"), ErrorCode::kInvalidArgument,
+              "reason is required");
+  ASSERT_TRUE(registry_->Withdraw(*id, "合作結束", "moi-admin"));
+  EXPECT_TRUE(registry_->Snapshot()->grants.empty());
+  EXPECT_EQ(registry_->GetApplication(*id)->withdrawal_reason, "合作結束");
+}
+
+TEST_F(RegistryTest, ScopeShowsOnlyWhatConcernsTheMember) {
+  Populate();
+  ASSERT_TRUE(registry_->AddMember({Id("TW/GOV/NHI"), "衛福部中央健康保險署", "", {}}));
+  ASSERT_TRUE(registry_->AddSubsystem({Id("TW/GOV/NHI/claims"), "健保", {}}));
+  ASSERT_TRUE(registry_->Apply(Id("TW/GOV/BLI/insurance"), Svc("TW/GOV/MOI/household/registry"),
+                               {}, "a", "x"));
+  ASSERT_TRUE(registry_->Apply(Id("TW/GOV/NHI/claims"), Svc("TW/GOV/MOI/household/registry"), {},
+                               "b", "y"));
+  EXPECT_EQ(registry_->Applications(Scope{"TW/GOV/MOI"})->size(), 2u);  // provider sees both
+  auto bli = registry_->Applications(Scope{"TW/GOV/BLI"});
+  ASSERT_EQ(bli->size(), 1u);
+  EXPECT_EQ((*bli)[0].client.ToString(), "TW/GOV/BLI/insurance");
+  EXPECT_TRUE(registry_->Services(Scope{"TW/GOV/BLI"})->empty());
+  EXPECT_EQ(registry_->Subsystems(Scope{"TW/GOV/NHI"})->size(), 1u);
+  // "TW/GOV/MO" must not match "TW/GOV/MOI/…"; nor may LIKE's wildcard or case folding.
+  EXPECT_TRUE(registry_->Applications(Scope{"TW/GOV/MO"})->empty());
+  EXPECT_TRUE(registry_->Applications(Scope{"TW/GOV/M_I"})->empty());
+  EXPECT_TRUE(registry_->Services(Scope{"TW/GOV/moi"})->empty());
+  EXPECT_TRUE(registry_->Services(Scope{"TW/GOV/M%"})->empty());
+}
+
+TEST_F(RegistryTest, SnapshotFollowsCertificatesAndRevocations) {
+  Populate();
+  auto gw = *GatewayId::Parse("TW/GOV/MOI/moi-gw");
+  EXPECT_TRUE(registry_->Snapshot()->gateways.empty()) << "no certificate yet";
+  auto auth = Issue(gw.ToString(), crypto::CertUsage::kAuthentication);
+  auto sign = Issue("TW/GOV/MOI", crypto::CertUsage::kSigning);
+  ASSERT_TRUE(registry_->AddCertificate(CertKind::kAuthentication, gw.ToString(), auth, 1));
+  ASSERT_TRUE(registry_->AddCertificate(CertKind::kSigning, "TW/GOV/MOI", sign, std::nullopt));
+  ExpectError(registry_->AddCertificate(CertKind::kSigning, "TW/GOV/NONE", sign, std::nullopt),
+              ErrorCode::kInvalidArgument, "not registered");
+  auto doc = registry_->Snapshot();
+  ASSERT_TRUE(doc);
+  ASSERT_EQ(doc->gateways.size(), 1u);
+  EXPECT_EQ(doc->gateways[0].auth_certificate.Sha256Fingerprint(), auth.Sha256Fingerprint());
+  EXPECT_EQ(doc->members[1].id.ToString(), "TW/GOV/MOI");
+  ASSERT_EQ(doc->members[1].signing_certificates.size(), 1u);
+
+  ASSERT_TRUE(registry_->Revoke(auth.Sha256Fingerprint(), "key compromised", "operator"));
+  ExpectError(registry_->Revoke(auth.Sha256Fingerprint(), "again", "operator"),
+              ErrorCode::kFailedPrecondition, "was revoked");
+  ExpectError(registry_->Revoke(std::string(64, '0'), "x", "operator"), ErrorCode::kNotFound,
+              "not known");
+  doc = registry_->Snapshot();
+  EXPECT_TRUE(doc->gateways.empty());
+  ASSERT_EQ(doc->revoked_certificates.size(), 1u);
+  EXPECT_EQ(doc->revoked_certificates[0], auth.Sha256Fingerprint());
+  auto info = registry_->GetCertificate(auth.Sha256Fingerprint());
+  EXPECT_EQ(info->revoked_by, "operator");
+  EXPECT_EQ(info->revocation_reason, "key compromised");
+
+  // Once expired, a revoked certificate leaves the list (it can no longer be presented).
+  clock_.Advance(std::chrono::hours(24 * 366));
+  EXPECT_TRUE(registry_->Snapshot()->revoked_certificates.empty());
+  EXPECT_TRUE(registry_->Snapshot()->members[1].signing_certificates.empty());
+}
+
+TEST_F(RegistryTest, DamagedRowsAreReportedNotTrusted) {
+  Populate();
+  ASSERT_TRUE(db_->Execute("UPDATE services SET endpoints = '{oops' WHERE 1 = 1"));
+  auto services = registry_->Services();
+  ASSERT_FALSE(services);
+  EXPECT_EQ(services.error().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(services.error().message().find("TW/GOV/MOI/household/registry"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace troad::central
