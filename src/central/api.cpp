@@ -160,40 +160,6 @@ Result<int64_t> ParseId(std::string_view text, std::string_view what) {
   return v;
 }
 
-// Where and why `text` is not JSON, as nlohmann's parser says it ("parse error at line
-// 1, column 23: syntax error while parsing object key - unexpected end of input;
-// expected string literal"), without exceptions: ParseJson only says "malformed".
-std::string JsonSyntaxError(std::string_view text) {
-  using Json = nlohmann::json;
-  struct Sax : nlohmann::json_sax<Json> {
-    std::string error = "malformed JSON";
-    bool null() override { return true; }
-    bool boolean(bool) override { return true; }
-    bool number_integer(number_integer_t) override { return true; }
-    bool number_unsigned(number_unsigned_t) override { return true; }
-    bool number_float(number_float_t, const string_t&) override { return true; }
-    bool string(string_t&) override { return true; }
-    bool binary(binary_t&) override { return true; }
-    bool start_object(std::size_t) override { return true; }
-    bool key(string_t&) override { return true; }
-    bool end_object() override { return true; }
-    bool start_array(std::size_t) override { return true; }
-    bool end_array() override { return true; }
-    bool parse_error(std::size_t, const std::string&,
-                     const nlohmann::detail::exception& e) override {
-      error = e.what();
-      // "[json.exception.parse_error.101] parse error at …": the bracket is noise.
-      if (size_t end = error.find("] ");
-          error.starts_with("[json.exception") && end != std::string::npos) {
-        error.erase(0, end + 2);
-      }
-      return false;
-    }
-  } sax;
-  (void)Json::sax_parse(text, &sax);
-  return EscapeForLog(sax.error, 300);
-}
-
 // Reads endpoint lists ("endpoints", "rules") of a request body.
 std::vector<globalconf::Endpoint> ReadEndpoints(JsonView& parent, const std::string& key) {
   std::vector<globalconf::Endpoint> out;
@@ -315,10 +281,6 @@ http::Response Api::Dispatch(Call& call) {
   nlohmann::json body = nlohmann::json::object();
   if (call.method == "POST" && !call.req.body().empty()) {
     auto parsed = ParseJson(call.req.body(), "request body");
-    if (!parsed && parsed.error().message() == "request body: malformed JSON") {
-      return ErrorResponse(
-          Error(ErrorCode::kInvalidArgument, "request body: " + JsonSyntaxError(call.req.body())));
-    }
     if (!parsed) return ErrorResponse(parsed.error());
     if (!parsed->is_object()) {
       return ErrorResponse(Error(ErrorCode::kInvalidArgument, "request body: expected an object"));

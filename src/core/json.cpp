@@ -38,13 +38,51 @@ size_t NestingDepth(std::string_view text, size_t stop_above) {
 
 }  // namespace
 
+namespace {
+
+// Where and why `text` is not JSON, as nlohmann's parser says it ("parse error at line
+// 1, column 23: syntax error while parsing object key - unexpected end of input;
+// expected string literal"), without exceptions. Run only on the error path.
+std::string JsonSyntaxError(std::string_view text) {
+  using Json = nlohmann::json;
+  struct Sax : nlohmann::json_sax<Json> {
+    std::string error = "malformed JSON";
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t, const std::string&,
+                     const nlohmann::detail::exception& e) override {
+      error = e.what();
+      // "[json.exception.parse_error.101] parse error at …": the bracket is noise.
+      if (size_t end = error.find("] ");
+          error.starts_with("[json.exception") && end != std::string::npos) {
+        error.erase(0, end + 2);
+      }
+      return false;
+    }
+  } sax;
+  (void)Json::sax_parse(text, &sax);
+  return EscapeForLog(sax.error, 300);
+}
+
+}  // namespace
+
 Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what, size_t max_depth) {
   if (NestingDepth(text, max_depth) > max_depth) {
     return Fail(ErrorCode::kInvalidArgument, "{}: JSON nested deeper than {}", what, max_depth);
   }
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
-    return Fail(ErrorCode::kInvalidArgument, "{}: malformed JSON", what);
+    return Fail(ErrorCode::kInvalidArgument, "{}: malformed JSON: {}", what, JsonSyntaxError(text));
   }
   return doc;
 }

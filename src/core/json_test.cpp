@@ -39,5 +39,14 @@ TEST(JsonTest, RefusesMalformedAndTooDeep) {
   EXPECT_TRUE(ParseJson(std::string(10, '[') + std::string(10, ']'), "doc", 64));
 }
 
+TEST(JsonTest, MalformedSaysWhereAndWhy) {
+  auto r = ParseJson("{\"a\": 1,\n \"b\": }", "request body");
+  ASSERT_FALSE(r);
+  const std::string& m = r.error().message();
+  EXPECT_EQ(m.rfind("request body: malformed JSON: ", 0), 0u) << m;
+  EXPECT_NE(m.find("line 2, column 7"), std::string::npos) << m;
+  EXPECT_EQ(m.find("[json.exception"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace troad
