@@ -43,19 +43,8 @@ Status ValidateUsername(std::string_view name) {
 }
 
 Status ValidateDisplayName(std::string_view name) {
-  if (name.size() > kMaxDisplayName) {
-    return Fail(ErrorCode::kInvalidArgument, "the display name is longer than {} bytes",
-                kMaxDisplayName);
-  }
-  if (!IsValidUtf8(name)) {
-    return Fail(ErrorCode::kInvalidArgument, "the display name is not valid UTF-8");
-  }
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-      return Fail(ErrorCode::kInvalidArgument, "the display name contains a control character");
-    }
-  }
-  return Ok();
+  return CheckText("the display name", name, kMaxDisplayName, /*required=*/false,
+                   /*multiline=*/false);
 }
 
 // The member id a member administrator is scoped to, normalised; '' for an operator.

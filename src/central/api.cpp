@@ -1,9 +1,10 @@
 #include "central/api.h"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "core/encoding.h"
 #include "core/json.h"
@@ -18,8 +19,8 @@ namespace bhttp = http::bhttp;
 constexpr size_t kMaxListedRequests = 1000;
 
 http::Response JsonResponse(unsigned status, const ordered_json& body) {
-  return http::MakeResponse(status, body.dump(2, ' ', false, ordered_json::error_handler_t::replace),
-                            "application/json");
+  return http::MakeResponse(
+      status, body.dump(2, ' ', false, ordered_json::error_handler_t::replace), "application/json");
 }
 
 // The API's statuses (docs/central.md): HttpStatusFor, except that a wrong state is a
@@ -61,9 +62,8 @@ ordered_json ToJson(const SubsystemInfo& s) {
 ordered_json ToJson(const GatewayInfo& g) {
   ordered_json clients = ordered_json::array();
   for (const ClientId& c : g.clients) clients.push_back(c.ToString());
-  std::string host = g.host.find(':') != std::string::npos ? "[" + g.host + "]" : g.host;
   return {{"id", g.id.ToString()},
-          {"address", host + ":" + std::to_string(g.port)},
+          {"address", JoinHostPort(g.host, g.port)},
           {"clients", clients},
           {"created_at", Time(g.created_at)}};
 }
@@ -150,6 +150,24 @@ std::vector<std::string> Split(std::string_view path) {
   return out;
 }
 
+// "a=1&b=x%20y" → {a: 1, b: x y}; a later key replaces an earlier one.
+Result<std::map<std::string, std::string>> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    auto key = PercentDecode(pair.substr(0, eq));
+    auto value = PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (!key || !value) {
+      return Fail(ErrorCode::kInvalidArgument, "query string: malformed percent-encoding");
+    }
+    out[*key] = std::move(*value);
+  }
+  return out;
+}
+
 Result<int64_t> ParseId(std::string_view text, std::string_view what) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -192,35 +210,18 @@ struct Api::Call {
   }
 };
 
-Api::Api(Registry& registry, CertificateAuthority& ca, AdminStore& admins, Publisher& publisher,
-         const Clock& clock)
-    : registry_(registry), ca_(ca), admins_(admins), publisher_(publisher), clock_(clock) {}
+Api::Api(Registry& registry, CertificateAuthority& ca, AdminStore& admins, Publisher& publisher)
+    : registry_(registry), ca_(ca), admins_(admins), publisher_(publisher) {}
 
 http::Response Api::Handle(const http::Request& request, const std::string& remote) {
   std::string_view target = request.target();
   size_t q = target.find('?');
-  std::string_view path = target.substr(0, q);
-  Call call{request, remote, std::string(request.method_string()), Split(path), {}, std::nullopt};
+  Call call{request, remote,      std::string(request.method_string()), Split(target.substr(0, q)),
+            {},      std::nullopt};
   if (q != std::string_view::npos) {
-    for (const std::string& pair : [&] {
-           std::vector<std::string> parts;
-           std::string_view rest = target.substr(q + 1);
-           while (!rest.empty()) {
-             size_t amp = rest.find('&');
-             parts.emplace_back(rest.substr(0, amp));
-             rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-           }
-           return parts;
-         }()) {
-      size_t eq = pair.find('=');
-      auto key = PercentDecode(pair.substr(0, eq));
-      auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1));
-      if (!key || !value) {
-        return ErrorResponse(Error(ErrorCode::kInvalidArgument,
-                                   "query string: malformed percent-encoding"));
-      }
-      call.query[*key] = *value;
-    }
+    auto query = ParseQuery(target.substr(q + 1));
+    if (!query) return ErrorResponse(query.error());
+    call.query = std::move(*query);
   }
   for (const std::string& s : call.segments) {
     if (s == "." || s == "..") {
@@ -229,10 +230,9 @@ http::Response Api::Handle(const http::Request& request, const std::string& remo
   }
   auto response = Dispatch(call);
   response.keep_alive(request.keep_alive());
-  response.set(bhttp::field::cache_control,
-               response[bhttp::field::cache_control].empty()
-                   ? std::string("no-store")
-                   : std::string(response[bhttp::field::cache_control]));
+  if (response[bhttp::field::cache_control].empty()) {
+    response.set(bhttp::field::cache_control, "no-store");
+  }
   return response;
 }
 
@@ -258,8 +258,8 @@ http::Response Api::Globalconf(Call& call) {
   if (call.Is("GET", {"globalconf", "v1", "signatures", "*"})) {
     auto sig = publisher_.SignatureFor(call.segments[3]);
     if (!sig) {
-      return ErrorResponse(Error(ErrorCode::kNotFound,
-                                 "no recently published configuration has this SHA-256"));
+      return ErrorResponse(
+          Error(ErrorCode::kNotFound, "no recently published configuration has this SHA-256"));
     }
     auto r = http::MakeResponse(200, *sig, "application/json");
     r.set(bhttp::field::cache_control, "public, max-age=86400, immutable");
@@ -352,11 +352,7 @@ http::Response Api::Dispatch(Call& call) {
                                        gateway->ToString(), kind, owner));
         } else if (!csr.empty()) {
           // Submit checks these too; checking every request first submits all or none.
-          Status st = crypto::Csr::FromPem(csr).and_then([&](const crypto::Csr& parsed) {
-            Status strong = parsed.public_key().CheckStrength();
-            return strong ? crypto::CheckCsrSubject(parsed, ca_.SubjectFor(*k, owner)) : strong;
-          });
-          if (!st) r.Error("csr", st.error().message());
+          if (auto st = ca_.CheckCsr(*k, owner, csr); !st) r.Error("csr", st.error().message());
         }
         wanted.push_back({*k, owner, csr});
       }
@@ -380,9 +376,7 @@ http::Response Api::Dispatch(Call& call) {
     }
     if (call.Is("POST", {"api", "v1", "enrollment", "status"})) {
       ordered_json out = ordered_json::array();
-      for (JsonView& idv : in.Array("ids", true)) {
-        (void)idv;
-      }
+      (void)in.Array("ids", true);  // records "ids" missing or not an array
       if (auto r = bad_input()) return *r;
       const nlohmann::json& ids = body["ids"];
       for (const auto& idj : ids) {
@@ -391,10 +385,10 @@ http::Response Api::Dispatch(Call& call) {
         }
         auto q = ca_.GetRequest(idj.get<int64_t>());
         if (!q || q->enrollment_id != *enrollment) {
-          return ErrorResponse(Error(ErrorCode::kNotFound,
-                                     fmt::format("certificate request {} is not one of this "
-                                                 "enrollment's",
-                                                 idj.get<int64_t>())));
+          return ErrorResponse(
+              Error(ErrorCode::kNotFound, fmt::format("certificate request {} is not one of this "
+                                                      "enrollment's",
+                                                      idj.get<int64_t>())));
         }
         ordered_json item = ToJson(*q);
         if (q->status == RequestStatus::kApproved) {
@@ -404,8 +398,8 @@ http::Response Api::Dispatch(Call& call) {
         }
         out.push_back(std::move(item));
       }
-      return JsonResponse(200, {{"requests", out},
-                                {"ca_certificate", ca_.ca_certificate().ToPem()}});
+      return JsonResponse(200,
+                          {{"requests", out}, {"ca_certificate", ca_.ca_certificate().ToPem()}});
     }
     return ErrorResponse(Error(ErrorCode::kNotFound, "no such resource"));
   }
@@ -438,7 +432,8 @@ http::Response Api::Dispatch(Call& call) {
     return std::string(id);
   };
   // Refuses (and audits) an action on `id` the administrator may not take.
-  auto may_act = [&](std::string_view action, std::string_view id) -> std::optional<http::Response> {
+  auto may_act = [&](std::string_view action,
+                     std::string_view id) -> std::optional<http::Response> {
     if (who.CanActFor(id)) return std::nullopt;
     audit(action, id, "denied", ordered_json::object(), member_of(id));
     return ErrorResponse(Error(ErrorCode::kPermissionDenied,
@@ -468,9 +463,8 @@ http::Response Api::Dispatch(Call& call) {
     return JsonResponse(200, {{"logged_out", true}});
   }
   if (call.Is("GET", {"api", "v1", "me"})) {
-    return JsonResponse(200, {{"username", who.username},
-                              {"role", RoleName(who.role)},
-                              {"member", who.member}});
+    return JsonResponse(
+        200, {{"username", who.username}, {"role", RoleName(who.role)}, {"member", who.member}});
   }
 
   // Members.
@@ -487,8 +481,7 @@ http::Response Api::Dispatch(Call& call) {
     auto cid = ClientId::Parse(id);
     if (!cid) return ErrorResponse(std::move(cid).error().Context("id"));
     auto st = registry_.AddMember({*cid, name, name_en, {}});
-    return done(st, "member.create", id, {{"name", name}, {"name_en", name_en}}, 201,
-                {{"id", id}});
+    return done(st, "member.create", id, {{"name", name}, {"name_en", name_en}}, 201, {{"id", id}});
   }
 
   // Subsystems.
@@ -579,9 +572,10 @@ http::Response Api::Dispatch(Call& call) {
     if (!sid) return ErrorResponse(std::move(sid).error().Context("id"));
     s.id = *sid;
     auto st = create ? registry_.AddService(s) : registry_.UpdateService(s);
-    return done(st, action, id,
-                {{"type", s.type}, {"enabled", s.enabled}, {"endpoints", EndpointsJson(s.endpoints)}},
-                create ? 201 : 200, {{"id", id}});
+    return done(
+        st, action, id,
+        {{"type", s.type}, {"enabled", s.enabled}, {"endpoints", EndpointsJson(s.endpoints)}},
+        create ? 201 : 200, {{"id", id}});
   }
 
   // Access applications and grants.
@@ -667,7 +661,8 @@ http::Response Api::Dispatch(Call& call) {
     if (verb == "reject") {
       detail["reason"] = reason;
       auto st = ca_.Reject(*id, reason, who.username);
-      return done(st, action, q->owner, detail, 200, st ? ToJson(*ca_.GetRequest(*id)) : ordered_json());
+      return done(st, action, q->owner, detail, 200,
+                  st ? ToJson(*ca_.GetRequest(*id)) : ordered_json());
     }
     return ErrorResponse(Error(ErrorCode::kNotFound, "no such action: " + verb));
   }
@@ -730,9 +725,9 @@ http::Response Api::Dispatch(Call& call) {
       std::string password = in.String("password", true, 4096);
       std::string current = in.String("current_password", false, 4096);
       if (auto r = bad_input()) return *r;
-      st = admins_.ChangePassword(user, password, call.actor(),
-                                  current.empty() ? std::nullopt
-                                                  : std::optional<std::string_view>(current));
+      st = admins_.ChangePassword(
+          user, password, call.actor(),
+          current.empty() ? std::nullopt : std::optional<std::string_view>(current));
     } else {
       return ErrorResponse(Error(ErrorCode::kNotFound, "no such action: " + verb));
     }
@@ -784,9 +779,9 @@ http::Response Api::Dispatch(Call& call) {
     return JsonResponse(200, {{"entries", out}});
   }
 
-  return ErrorResponse(Error(ErrorCode::kNotFound, fmt::format("no such resource: {} {}",
-                                                                call.method,
-                                                                EscapeForLog(call.req.target()))));
+  return ErrorResponse(
+      Error(ErrorCode::kNotFound,
+            fmt::format("no such resource: {} {}", call.method, EscapeForLog(call.req.target()))));
 }
 
 }  // namespace troad::central

@@ -26,8 +26,7 @@ namespace troad::central {
 
 class Api {
  public:
-  Api(Registry& registry, CertificateAuthority& ca, AdminStore& admins, Publisher& publisher,
-      const Clock& clock);
+  Api(Registry& registry, CertificateAuthority& ca, AdminStore& admins, Publisher& publisher);
 
   // `remote` is the client's address as the audit log records it.
   http::Response Handle(const http::Request& request, const std::string& remote);
@@ -44,7 +43,6 @@ class Api {
   CertificateAuthority& ca_;
   AdminStore& admins_;
   Publisher& publisher_;
-  const Clock& clock_;
   std::function<void()> on_change_;
 };
 

@@ -101,7 +101,7 @@ class ApiTest : public ::testing::Test {
                                              std::vector<crypto::Certificate>{*ca_cert_},
                                              PublisherOptions{});
     ASSERT_TRUE(publisher_->Load());
-    api_ = std::make_unique<Api>(*registry_, *ca_, *admins_, *publisher_, clock_);
+    api_ = std::make_unique<Api>(*registry_, *ca_, *admins_, *publisher_);
     api_->OnChange([this] { ++changes_; });
 
     CreateAdmin("operator", kOperatorPassword, Role::kOperator, "");

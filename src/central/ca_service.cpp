@@ -12,7 +12,7 @@ using store::Row;
 
 constexpr std::string_view kRequestColumns =
     "id, kind, owner, csr_pem, status, submitted_at, submitted_by, submitted_from, "
-    "enrollment_id, decided_by, decided_at, decision_reason, certificate";
+    "enrollment_id, decided_by, decided_at, decision_reason, certificate, subject";
 
 std::string HashCode(std::string_view code) { return HexEncode(crypto::Sha256(code)); }
 
@@ -25,7 +25,6 @@ Result<CertificateRequestInfo> RequestFromRow(const Row& r) {
   q.kind = *k;
   TROAD_ASSIGN_OR_RETURN(q.owner, r.Text(2));
   TROAD_ASSIGN_OR_RETURN(q.csr_pem, r.Text(3));
-  if (auto csr = crypto::Csr::FromPem(q.csr_pem)) q.subject = csr->SubjectString();
   TROAD_ASSIGN_OR_RETURN(std::string status, r.Text(4));
   if (status == "pending") {
     q.status = RequestStatus::kPending;
@@ -57,6 +56,7 @@ Result<CertificateRequestInfo> RequestFromRow(const Row& r) {
   if (!r.IsNull(12)) {
     TROAD_ASSIGN_OR_RETURN(q.certificate_fingerprint, r.Text(12));
   }
+  TROAD_ASSIGN_OR_RETURN(q.subject, r.Text(13));
   return q;
 }
 
@@ -64,9 +64,12 @@ Result<CertificateRequestInfo> RequestFromRow(const Row& r) {
 
 std::string_view RequestStatusName(RequestStatus s) {
   switch (s) {
-    case RequestStatus::kPending: return "pending";
-    case RequestStatus::kApproved: return "approved";
-    case RequestStatus::kRejected: return "rejected";
+    case RequestStatus::kPending:
+      return "pending";
+    case RequestStatus::kApproved:
+      return "approved";
+    case RequestStatus::kRejected:
+      return "rejected";
   }
   return "unknown";
 }
@@ -94,6 +97,18 @@ crypto::CsrSubject CertificateAuthority::SubjectFor(CertKind kind, std::string_v
   return s;
 }
 
+Result<crypto::Csr> CertificateAuthority::CheckCsr(CertKind kind, std::string_view owner,
+                                                   std::string_view csr_pem) const {
+  TROAD_ASSIGN_OR_RETURN(crypto::Csr csr, crypto::Csr::FromPem(csr_pem));
+  if (auto st = csr.public_key().CheckStrength(); !st) {
+    return Fail(std::move(st).error().Context("key"));
+  }
+  if (auto st = crypto::CheckCsrSubject(csr, SubjectFor(kind, owner)); !st) {
+    return Fail(std::move(st).error().Context("subject"));
+  }
+  return csr;
+}
+
 Result<int64_t> CertificateAuthority::Submit(CertKind kind, std::string_view owner,
                                              std::string_view csr_pem,
                                              std::string_view submitted_by,
@@ -102,8 +117,10 @@ Result<int64_t> CertificateAuthority::Submit(CertKind kind, std::string_view own
   if (kind == CertKind::kAuthentication) {
     auto gw = GatewayId::Parse(owner);
     if (!gw) {
-      return Fail(ErrorCode::kInvalidArgument, "owner of an authentication certificate must be "
-                  "a gateway id: {}", gw.error().message());
+      return Fail(ErrorCode::kInvalidArgument,
+                  "owner of an authentication certificate must be "
+                  "a gateway id: {}",
+                  gw.error().message());
     }
     TROAD_RETURN_IF_ERROR(registry_.GetGateway(*gw));
   } else {
@@ -114,20 +131,14 @@ Result<int64_t> CertificateAuthority::Submit(CertKind kind, std::string_view own
     }
     TROAD_RETURN_IF_ERROR(registry_.GetMember(*member));
   }
-  auto csr = crypto::Csr::FromPem(csr_pem);
+  auto csr = CheckCsr(kind, owner, csr_pem);
   if (!csr) return Fail(std::move(csr).error().Context("certificate request"));
-  if (auto st = csr->public_key().CheckStrength(); !st) {
-    return Fail(std::move(st).error().Context("certificate request: key"));
-  }
-  if (auto st = crypto::CheckCsrSubject(*csr, SubjectFor(kind, owner)); !st) {
-    return Fail(std::move(st).error().Context("certificate request: subject"));
-  }
   TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
   TROAD_RETURN_IF_ERROR(db_.Execute(
-      "INSERT INTO certificate_requests (kind, owner, csr_pem, status, submitted_at, "
-      "submitted_by, submitted_from, enrollment_id) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
-      {std::string(CertKindName(kind)), std::string(owner), csr->ToPem(), clock_.NowMillis(),
-       std::string(submitted_by), std::string(submitted_from),
+      "INSERT INTO certificate_requests (kind, owner, csr_pem, subject, status, submitted_at, "
+      "submitted_by, submitted_from, enrollment_id) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+      {std::string(CertKindName(kind)), std::string(owner), csr->ToPem(), csr->SubjectString(),
+       clock_.NowMillis(), std::string(submitted_by), std::string(submitted_from),
        enrollment_id ? store::Value(*enrollment_id) : store::Value(nullptr)}));
   TROAD_ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT MAX(id) FROM certificate_requests"));
   TROAD_ASSIGN_OR_RETURN(int64_t id, rows.at(0).Int(0));
@@ -193,9 +204,9 @@ Status CertificateAuthority::Reject(int64_t request_id, std::string_view reason,
 
 Result<CertificateRequestInfo> CertificateAuthority::GetRequest(int64_t request_id) {
   TROAD_ASSIGN_OR_RETURN(
-      auto rows, db_.Query(fmt::format("SELECT {} FROM certificate_requests WHERE id = ?",
-                                       kRequestColumns),
-                           {request_id}));
+      auto rows,
+      db_.Query(fmt::format("SELECT {} FROM certificate_requests WHERE id = ?", kRequestColumns),
+                {request_id}));
   if (rows.empty()) {
     return Fail(ErrorCode::kNotFound, "certificate request {} does not exist", request_id);
   }

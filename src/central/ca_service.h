@@ -70,6 +70,12 @@ class CertificateAuthority {
   // for kSigning); what a CSR must ask for.
   crypto::CsrSubject SubjectFor(CertKind kind, std::string_view owner) const;
 
+  // The checks Submit makes of the CSR itself: it parses (and its self-signature
+  // verifies), its key is strong enough, and it asks for SubjectFor(kind, owner).
+  // kInvalidArgument with the reason ("key: …", "subject: CN is …").
+  Result<crypto::Csr> CheckCsr(CertKind kind, std::string_view owner,
+                               std::string_view csr_pem) const;
+
   // Records a request. kInvalidArgument when the CSR is malformed, its key is weak, its
   // subject is not SubjectFor(kind, owner) (the message names the field), or the owner
   // is of the wrong kind; kNotFound when the owner is not registered.

@@ -73,13 +73,12 @@ Result<InitCentralResult> InitCentral(const InitCentralOptions& o, const Clock& 
   bool is_ip = host.find(':') != std::string::npos ||
                host.find_first_not_of("0123456789.") == std::string::npos;
   (is_ip ? tls_req.ip_addresses : tls_req.dns_names).push_back(host);
-  TROAD_ASSIGN_OR_RETURN(auto tls_cert,
-                         crypto::IssueCertificate(ca_cert, ca_key, tls_key.Public(), tls_req, clock));
+  TROAD_ASSIGN_OR_RETURN(
+      auto tls_cert, crypto::IssueCertificate(ca_cert, ca_key, tls_key.Public(), tls_req, clock));
   TROAD_RETURN_IF_ERROR(tls_key.SavePemFile((dir / "keys" / "tls.key").string()));
   TROAD_RETURN_IF_ERROR(WritePrivate(dir / "keys" / "tls.crt", tls_cert.ToPem()));
 
-  std::string url_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  std::string public_url = "https://" + url_host + ":" + std::to_string(listen.second);
+  std::string public_url = "https://" + JoinHostPort(host, listen.second);
   std::string toml = fmt::format(
       "# troad central — written by `troad central init`.\n"
       "# Every key is described in docs/configuration.md (central.toml).\n\n"
@@ -124,16 +123,17 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
   TROAD_RETURN_IF_ERROR(store::Migrate(*c->db_, CentralMigrations(), clock));
   TROAD_ASSIGN_OR_RETURN(auto ca_cert, crypto::Certificate::LoadPemFile(cfg.ca_certificate_file));
   TROAD_ASSIGN_OR_RETURN(auto ca_key, crypto::PrivateKey::LoadPemFile(cfg.ca_key_file));
-  TROAD_ASSIGN_OR_RETURN(auto conf_key, crypto::PrivateKey::LoadPemFile(cfg.configuration_key_file));
+  TROAD_ASSIGN_OR_RETURN(auto conf_key,
+                         crypto::PrivateKey::LoadPemFile(cfg.configuration_key_file));
   c->registry_ = std::make_unique<Registry>(*c->db_, clock, cfg.instance);
   c->ca_ = std::make_unique<CertificateAuthority>(*c->registry_, *c->db_, clock, ca_cert, ca_key,
                                                   cfg.ca);
   c->admins_ = std::make_unique<AdminStore>(*c->db_, clock, cfg.admin);
-  c->publisher_ = std::make_unique<Publisher>(*c->registry_, *c->db_, clock, conf_key,
-                                              std::vector<crypto::Certificate>{ca_cert},
-                                              cfg.publisher);
+  c->publisher_ =
+      std::make_unique<Publisher>(*c->registry_, *c->db_, clock, conf_key,
+                                  std::vector<crypto::Certificate>{ca_cert}, cfg.publisher);
   TROAD_RETURN_IF_ERROR(c->publisher_->Load());
-  c->api_ = std::make_unique<Api>(*c->registry_, *c->ca_, *c->admins_, *c->publisher_, clock);
+  c->api_ = std::make_unique<Api>(*c->registry_, *c->ca_, *c->admins_, *c->publisher_);
   Central* self = c.get();
   c->api_->OnChange([self] { self->Publish(false); });
 
@@ -147,12 +147,14 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
   TROAD_ASSIGN_OR_RETURN(auto hp, SplitHostPort(cfg.listen));
   boost::system::error_code bec;
   auto address = asio::ip::make_address(hp.first, bec);
-  if (bec) return Fail(ErrorCode::kInvalidArgument, "listen: \"{}\" is not an IP address", hp.first);
+  if (bec)
+    return Fail(ErrorCode::kInvalidArgument, "listen: \"{}\" is not an IP address", hp.first);
   http::ServerOptions options;
   options.server_name = "troad-central";
   options.body_limit = 8 * 1024 * 1024;
-  http::Handler handler = [self](http::Request& req,
-                                 const http::ConnectionInfo& conn) -> asio::awaitable<http::Response> {
+  http::Handler handler = [self](
+                              http::Request& req,
+                              const http::ConnectionInfo& conn) -> asio::awaitable<http::Response> {
     ++self->requests_;
     if (req.method() == http::bhttp::verb::get && req.target() == "/metrics") {
       co_return self->Metrics();
@@ -161,8 +163,9 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
     http::Response r = self->api_->Handle(req, remote);
     co_return r;
   };
-  TROAD_ASSIGN_OR_RETURN(c->server_, http::Server::Create(c->io_, http::tcp::endpoint(address, hp.second),
-                                                          ssl, handler, options));
+  TROAD_ASSIGN_OR_RETURN(
+      c->server_,
+      http::Server::Create(c->io_, http::tcp::endpoint(address, hp.second), ssl, handler, options));
   c->timer_ = std::make_unique<asio::steady_timer>(c->io_);
   return c;
 }
@@ -189,8 +192,9 @@ Status Central::Start() {
   }
   server_->Start();
   asio::co_spawn(io_, PublishLoop(), asio::detached);
-  spdlog::info("central {} listening on {} ({})", config_.instance, endpoint().address().to_string() +
-               ":" + std::to_string(endpoint().port()), config_.public_url);
+  spdlog::info("central {} listening on {} ({})", config_.instance,
+               endpoint().address().to_string() + ":" + std::to_string(endpoint().port()),
+               config_.public_url);
   return Ok();
 }
 

@@ -24,7 +24,7 @@ namespace troad::central {
 
 // Everything `troad central init` makes, by path.
 struct InitCentralOptions {
-  std::string dir;         // created; must not hold a central.toml yet
+  std::string dir;  // created; must not hold a central.toml yet
   std::string instance = "TW";
   std::string listen = "127.0.0.1:4400";
   std::string public_host;  // host in public_url and the TLS certificate; default: listen's

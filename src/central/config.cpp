@@ -14,12 +14,7 @@ std::string CentralConfig::DatabaseFile() const {
 
 Result<CentralConfig> CentralConfig::Load(const std::string& path) {
   TROAD_ASSIGN_OR_RETURN(auto doc, TomlDocument::Load(path));
-  fs::path base = fs::absolute(path).parent_path();
-  auto resolve = [&](const std::string& file) -> std::string {
-    if (file.empty()) return file;
-    fs::path p(file);
-    return (p.is_absolute() ? p : base / p).lexically_normal().string();
-  };
+  auto resolve = [&doc](const std::string& file) { return doc->ResolvePath(file); };
   CentralConfig c;
   c.config_file = fs::absolute(path).string();
   ConfigSection root = doc->Root();
@@ -59,7 +54,8 @@ Result<CentralConfig> CentralConfig::Load(const std::string& path) {
   c.ca.authentication_validity =
       std::chrono::hours(24 * ca.Int("authentication_validity_days", 365, 1, 3650));
   c.ca.signing_validity = std::chrono::hours(24 * ca.Int("signing_validity_days", 730, 1, 3650));
-  c.ca.enrollment_validity = std::chrono::hours(ca.Int("enrollment_code_validity_hours", 168, 1, 24 * 90));
+  c.ca.enrollment_validity =
+      std::chrono::hours(ca.Int("enrollment_code_validity_hours", 168, 1, 24 * 90));
   c.ca.country = ca.String("country", "TW");
   if (c.ca.country.size() != 2 || !std::isupper(static_cast<unsigned char>(c.ca.country[0])) ||
       !std::isupper(static_cast<unsigned char>(c.ca.country[1]))) {
@@ -72,7 +68,8 @@ Result<CentralConfig> CentralConfig::Load(const std::string& path) {
   c.admin.max_failures_per_user = static_cast<int>(admin.Int("max_failures_per_user", 5, 1, 1000));
   c.admin.max_failures_per_remote =
       static_cast<int>(admin.Int("max_failures_per_address", 20, 1, 100000));
-  c.admin.failure_window = std::chrono::minutes(admin.Int("failure_window_minutes", 15, 1, 24 * 60));
+  c.admin.failure_window =
+      std::chrono::minutes(admin.Int("failure_window_minutes", 15, 1, 24 * 60));
 
   ConfigSection logging = root.Section("logging");
   c.log_level = logging.String("level", "info");

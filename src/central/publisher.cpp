@@ -55,8 +55,8 @@ Result<bool> Publisher::PublishIfNeeded(bool force) {
 
   TROAD_ASSIGN_OR_RETURN(globalconf::Document doc, registry_.Snapshot());
   TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
-  TROAD_ASSIGN_OR_RETURN(auto rows,
-                         db_.Query("SELECT COALESCE(MAX(version), 0) FROM published_configurations"));
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows, db_.Query("SELECT COALESCE(MAX(version), 0) FROM published_configurations"));
   TROAD_ASSIGN_OR_RETURN(int64_t last, rows.at(0).Int(0));
   doc.version = last + 1;
   doc.issued_at = now;
@@ -66,8 +66,8 @@ Result<bool> Publisher::PublishIfNeeded(bool force) {
   doc.trusted_cas = trusted_cas_;
   auto text = globalconf::WriteDocument(doc);
   if (!text) {
-    return Fail(std::move(text).error().Context(
-        "the registry does not make a valid global configuration"));
+    return Fail(
+        std::move(text).error().Context("the registry does not make a valid global configuration"));
   }
   TROAD_ASSIGN_OR_RETURN(std::string signature, globalconf::SignDocument(*text, config_key_));
   auto p = std::make_shared<Published>();

@@ -22,19 +22,9 @@ constexpr size_t kMaxDescription = 10'000;
 constexpr size_t kMaxOpenApi = 4 * 1024 * 1024;
 constexpr size_t kMaxEndpoints = 1000;
 
-// Free text from outside: valid UTF-8, no control characters but tab/newline, bounded.
+// Free text from outside: names are one line, descriptions and reasons may have several.
 Status CheckText(std::string_view field, std::string_view text, size_t max, bool required) {
-  if (required && text.empty()) return Fail(ErrorCode::kInvalidArgument, "{} is required", field);
-  if (text.size() > max) {
-    return Fail(ErrorCode::kInvalidArgument, "{} is longer than {} bytes", field, max);
-  }
-  if (!IsValidUtf8(text)) return Fail(ErrorCode::kInvalidArgument, "{} is not valid UTF-8", field);
-  for (unsigned char c : text) {
-    if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
-      return Fail(ErrorCode::kInvalidArgument, "{} contains a control character", field);
-    }
-  }
-  return Ok();
+  return ::troad::CheckText(field, text, max, required, /*multiline=*/true);
 }
 
 Status CheckEndpoints(std::string_view field, const std::vector<globalconf::Endpoint>& eps) {
@@ -100,7 +90,6 @@ Result<ApplicationStatus> ParseStatus(std::string_view s) {
   return Fail(ErrorCode::kDataLoss, "unknown application status \"{}\"", s);
 }
 
-
 constexpr std::string_view kApplicationColumns =
     "id, client, service, rules, purpose, status, applied_by, applied_at, decided_by, "
     "decided_at, decision_reason, withdrawn_by, withdrawn_at, withdrawal_reason";
@@ -145,7 +134,8 @@ Result<CertificateInfo> CertificateFromRow(const Row& r) {
     return Fail(ErrorCode::kDataLoss, "certificate {}: stored PEM does not match its fingerprint",
                 fingerprint);
   }
-  CertificateInfo c{fingerprint, CertKind::kAuthentication, {}, std::move(*cert), {}, {}, {}, {}, {}};
+  CertificateInfo c{fingerprint, CertKind::kAuthentication, {}, std::move(*cert), {}, {}, {}, {},
+                    {}};
   TROAD_ASSIGN_OR_RETURN(std::string kind, r.Text(1));
   auto k = ParseCertKind(kind);
   if (!k) return Fail(ErrorCode::kDataLoss, "certificate {}: unknown kind", c.fingerprint);
@@ -178,10 +168,14 @@ std::string Scope::Matches(std::string_view column, std::vector<store::Value>& p
 
 std::string_view ApplicationStatusName(ApplicationStatus s) {
   switch (s) {
-    case ApplicationStatus::kPending: return "pending";
-    case ApplicationStatus::kApproved: return "approved";
-    case ApplicationStatus::kRejected: return "rejected";
-    case ApplicationStatus::kWithdrawn: return "withdrawn";
+    case ApplicationStatus::kPending:
+      return "pending";
+    case ApplicationStatus::kApproved:
+      return "approved";
+    case ApplicationStatus::kRejected:
+      return "rejected";
+    case ApplicationStatus::kWithdrawn:
+      return "withdrawn";
   }
   return "unknown";
 }
@@ -239,11 +233,11 @@ Status Registry::AddMember(const MemberInfo& m) {
   if (exists) {
     return Fail(ErrorCode::kAlreadyExists, "member {} is already registered", m.id.ToString());
   }
-  TROAD_RETURN_IF_ERROR(db_.Execute(
-      "INSERT INTO members (id, member_class, member_code, name, name_en, created_at) "
-      "VALUES (?, ?, ?, ?, ?, ?)",
-      {m.id.ToString(), m.id.member_class, m.id.member_code, m.name, m.name_en,
-       clock_.NowMillis()}));
+  TROAD_RETURN_IF_ERROR(
+      db_.Execute("INSERT INTO members (id, member_class, member_code, name, name_en, created_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?)",
+                  {m.id.ToString(), m.id.member_class, m.id.member_code, m.name, m.name_en,
+                   clock_.NowMillis()}));
   TROAD_RETURN_IF_ERROR(Touch());
   return tx.Commit();
 }
@@ -295,8 +289,7 @@ Status Registry::AddSubsystem(const SubsystemInfo& s) {
   TROAD_ASSIGN_OR_RETURN(bool exists,
                          Exists("SELECT 1 FROM subsystems WHERE id = ?", s.id.ToString()));
   if (exists) {
-    return Fail(ErrorCode::kAlreadyExists, "subsystem {} is already registered",
-                s.id.ToString());
+    return Fail(ErrorCode::kAlreadyExists, "subsystem {} is already registered", s.id.ToString());
   }
   TROAD_RETURN_IF_ERROR(db_.Execute(
       "INSERT INTO subsystems (id, member, code, name, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -335,9 +328,7 @@ Status CheckGatewayFields(const GatewayInfo& g) {
     return Fail(ErrorCode::kInvalidArgument,
                 "gateway {}: address needs a host and a port other than 0", g.id.ToString());
   }
-  std::string address = (g.host.find(':') != std::string::npos ? "[" + g.host + "]" : g.host) +
-                         ":" + std::to_string(g.port);
-  if (auto hp = SplitHostPort(address); !hp) {
+  if (auto hp = SplitHostPort(JoinHostPort(g.host, g.port)); !hp) {
     return Fail(std::move(hp).error().Context("gateway " + g.id.ToString() + ": address"));
   }
   return Ok();
@@ -380,9 +371,9 @@ Status Registry::AddGateway(const GatewayInfo& g) {
 Status Registry::UpdateGateway(const GatewayInfo& g) {
   TROAD_RETURN_IF_ERROR(CheckGatewayFields(g));
   TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
-  TROAD_ASSIGN_OR_RETURN(
-      int64_t changed, db_.Execute("UPDATE gateways SET host = ?, port = ? WHERE id = ?",
-                                   {g.host, int64_t{g.port}, g.id.ToString()}));
+  TROAD_ASSIGN_OR_RETURN(int64_t changed,
+                         db_.Execute("UPDATE gateways SET host = ?, port = ? WHERE id = ?",
+                                     {g.host, int64_t{g.port}, g.id.ToString()}));
   if (changed == 0) {
     return Fail(ErrorCode::kNotFound, "gateway {} is not registered", g.id.ToString());
   }
@@ -401,9 +392,12 @@ Result<std::vector<GatewayInfo>> Registry::Gateways(const Scope& scope) {
     params.push_back(scope.member);
   }
   TROAD_ASSIGN_OR_RETURN(auto rows, db_.Query(sql + " ORDER BY id", params));
-  TROAD_ASSIGN_OR_RETURN(
-      auto client_rows,
-      db_.Query("SELECT gateway, subsystem FROM gateway_clients ORDER BY gateway, subsystem"));
+  // The clients of the gateways listed (a gateway's id starts with its member's).
+  std::string client_sql = "SELECT gateway, subsystem FROM gateway_clients";
+  std::vector<Value> client_params;
+  if (!scope.member.empty()) client_sql += " WHERE " + scope.Matches("gateway", client_params);
+  TROAD_ASSIGN_OR_RETURN(auto client_rows,
+                         db_.Query(client_sql + " ORDER BY gateway, subsystem", client_params));
   std::map<std::string, std::vector<ClientId>> clients;
   for (const Row& r : client_rows) {
     TROAD_ASSIGN_OR_RETURN(std::string gw, r.Text(0));
@@ -460,7 +454,8 @@ Status CheckServiceFields(const ServiceInfo& s) {
     }
   }
   if (s.type == "OPENAPI" && s.openapi.empty()) {
-    return Fail(ErrorCode::kInvalidArgument, "a service of type OPENAPI needs its openapi document");
+    return Fail(ErrorCode::kInvalidArgument,
+                "a service of type OPENAPI needs its openapi document");
   }
   return CheckEndpoints("endpoints", s.endpoints);
 }
@@ -470,13 +465,13 @@ Status Registry::AddService(const ServiceInfo& s) {
   TROAD_RETURN_IF_ERROR(CheckInstance(s.id.provider, "service provider"));
   TROAD_RETURN_IF_ERROR(CheckServiceFields(s));
   TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
-  TROAD_ASSIGN_OR_RETURN(bool sub, Exists("SELECT 1 FROM subsystems WHERE id = ?",
-                                          s.id.provider.ToString()));
+  TROAD_ASSIGN_OR_RETURN(bool sub,
+                         Exists("SELECT 1 FROM subsystems WHERE id = ?", s.id.provider.ToString()));
   if (!sub) {
     return Fail(ErrorCode::kNotFound, "subsystem {} is not registered", s.id.provider.ToString());
   }
-  TROAD_ASSIGN_OR_RETURN(bool exists, Exists("SELECT 1 FROM services WHERE id = ?",
-                                             s.id.ToString()));
+  TROAD_ASSIGN_OR_RETURN(bool exists,
+                         Exists("SELECT 1 FROM services WHERE id = ?", s.id.ToString()));
   if (exists) {
     return Fail(ErrorCode::kAlreadyExists, "service {} is already registered", s.id.ToString());
   }
@@ -497,9 +492,8 @@ Status Registry::UpdateService(const ServiceInfo& s) {
       int64_t changed,
       db_.Execute("UPDATE services SET type = ?, description = ?, openapi = ?, enabled = ?, "
                   "disabled_notice = ?, endpoints = ?, updated_at = ? WHERE id = ?",
-                  {s.type, s.description, s.openapi, int64_t{s.enabled ? 1 : 0},
-                   s.disabled_notice, EndpointsJson(s.endpoints), clock_.NowMillis(),
-                   s.id.ToString()}));
+                  {s.type, s.description, s.openapi, int64_t{s.enabled ? 1 : 0}, s.disabled_notice,
+                   EndpointsJson(s.endpoints), clock_.NowMillis(), s.id.ToString()}));
   if (changed == 0) {
     return Fail(ErrorCode::kNotFound, "service {} is not registered", s.id.ToString());
   }
@@ -559,36 +553,34 @@ Result<int64_t> Registry::Apply(const ClientId& client, const ServiceId& service
   TROAD_RETURN_IF_ERROR(CheckText("purpose", purpose, kMaxPurpose, true));
   TROAD_RETURN_IF_ERROR(CheckEndpoints("rules", rules));
   TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
-  TROAD_ASSIGN_OR_RETURN(bool sub, Exists("SELECT 1 FROM subsystems WHERE id = ?",
-                                          client.ToString()));
+  TROAD_ASSIGN_OR_RETURN(bool sub,
+                         Exists("SELECT 1 FROM subsystems WHERE id = ?", client.ToString()));
   if (!sub) return Fail(ErrorCode::kNotFound, "subsystem {} is not registered", client.ToString());
-  TROAD_ASSIGN_OR_RETURN(bool svc, Exists("SELECT 1 FROM services WHERE id = ?",
-                                          service.ToString()));
+  TROAD_ASSIGN_OR_RETURN(bool svc,
+                         Exists("SELECT 1 FROM services WHERE id = ?", service.ToString()));
   if (!svc) return Fail(ErrorCode::kNotFound, "service {} is not registered", service.ToString());
   TROAD_ASSIGN_OR_RETURN(
-      auto pending,
-      db_.Query("SELECT id FROM applications WHERE client = ? AND service = ? AND "
-                "status = 'pending'",
-                {client.ToString(), service.ToString()}));
+      auto pending, db_.Query("SELECT id FROM applications WHERE client = ? AND service = ? AND "
+                              "status = 'pending'",
+                              {client.ToString(), service.ToString()}));
   if (!pending.empty()) {
     TROAD_ASSIGN_OR_RETURN(int64_t other, pending[0].Int(0));
     return Fail(ErrorCode::kAlreadyExists,
                 "{} already has a pending application ({}) for {}; withdraw it first",
                 client.ToString(), other, service.ToString());
   }
-  TROAD_RETURN_IF_ERROR(db_.Execute(
-      "INSERT INTO applications (client, service, rules, purpose, status, applied_by, "
-      "applied_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-      {client.ToString(), service.ToString(), EndpointsJson(rules), std::string(purpose),
-       std::string(actor), clock_.NowMillis()}));
+  TROAD_RETURN_IF_ERROR(
+      db_.Execute("INSERT INTO applications (client, service, rules, purpose, status, applied_by, "
+                  "applied_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                  {client.ToString(), service.ToString(), EndpointsJson(rules),
+                   std::string(purpose), std::string(actor), clock_.NowMillis()}));
   TROAD_ASSIGN_OR_RETURN(auto id_rows, db_.Query("SELECT MAX(id) FROM applications"));
   TROAD_ASSIGN_OR_RETURN(int64_t id, id_rows.at(0).Int(0));
   TROAD_RETURN_IF_ERROR(tx.Commit());
   return id;
 }
 
-Status Registry::Decide(int64_t id, bool approve, std::string_view reason,
-                        std::string_view actor) {
+Status Registry::Decide(int64_t id, bool approve, std::string_view reason, std::string_view actor) {
   TROAD_RETURN_IF_ERROR(CheckText("reason", reason, kMaxReason, !approve));
   TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
   TROAD_ASSIGN_OR_RETURN(Application a, GetApplication(id));
@@ -653,17 +645,17 @@ Status Registry::AddCertificate(CertKind kind, std::string_view owner,
                                 std::optional<int64_t> request_id) {
   TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
   if (kind == CertKind::kAuthentication) {
-    TROAD_ASSIGN_OR_RETURN(bool gw, Exists("SELECT 1 FROM gateways WHERE id = ?",
-                                           std::string(owner)));
+    TROAD_ASSIGN_OR_RETURN(bool gw,
+                           Exists("SELECT 1 FROM gateways WHERE id = ?", std::string(owner)));
     if (!gw) return Fail(ErrorCode::kInvalidArgument, "gateway {} is not registered", owner);
   } else {
-    TROAD_ASSIGN_OR_RETURN(bool m, Exists("SELECT 1 FROM members WHERE id = ?",
-                                          std::string(owner)));
+    TROAD_ASSIGN_OR_RETURN(bool m,
+                           Exists("SELECT 1 FROM members WHERE id = ?", std::string(owner)));
     if (!m) return Fail(ErrorCode::kInvalidArgument, "member {} is not registered", owner);
   }
   std::string fp = cert.Sha256Fingerprint();
-  TROAD_ASSIGN_OR_RETURN(bool exists, Exists("SELECT 1 FROM certificates WHERE fingerprint = ?",
-                                             fp));
+  TROAD_ASSIGN_OR_RETURN(bool exists,
+                         Exists("SELECT 1 FROM certificates WHERE fingerprint = ?", fp));
   if (exists) return Fail(ErrorCode::kAlreadyExists, "certificate {} is already recorded", fp);
   TROAD_RETURN_IF_ERROR(db_.Execute(
       "INSERT INTO certificates (fingerprint, kind, owner, pem, serial, not_before, not_after, "
@@ -708,11 +700,10 @@ Result<std::vector<CertificateInfo>> Registry::Certificates(const Scope& scope) 
 }
 
 Result<CertificateInfo> Registry::GetCertificate(std::string_view fingerprint) {
-  TROAD_ASSIGN_OR_RETURN(
-      auto rows,
-      db_.Query(fmt::format("SELECT {} FROM certificates WHERE fingerprint = ?",
-                            kCertificateColumns),
-                {std::string(fingerprint)}));
+  TROAD_ASSIGN_OR_RETURN(auto rows,
+                         db_.Query(fmt::format("SELECT {} FROM certificates WHERE fingerprint = ?",
+                                               kCertificateColumns),
+                                   {std::string(fingerprint)}));
   if (rows.empty()) {
     return Fail(ErrorCode::kNotFound, "certificate {} is not known", fingerprint);
   }

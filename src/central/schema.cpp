@@ -86,6 +86,7 @@ CREATE TABLE certificate_requests (
   kind TEXT NOT NULL CHECK (kind IN ('authentication', 'signing')),
   owner TEXT NOT NULL,
   csr_pem TEXT NOT NULL,
+  subject TEXT NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
   submitted_at INTEGER NOT NULL,
   submitted_by TEXT NOT NULL,

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <sstream>
 
 #include "core/file.h"
@@ -163,6 +164,13 @@ void TomlDocument::CollectUnknown(const toml::table& table, const std::string& p
       }
     }
   }
+}
+
+std::string TomlDocument::ResolvePath(const std::string& file) const {
+  if (file.empty()) return file;
+  std::filesystem::path p(file);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  return (std::filesystem::absolute(name_).parent_path() / p).lexically_normal().string();
 }
 
 Status TomlDocument::Finish() {

@@ -75,6 +75,9 @@ class TomlDocument {
   // The first error recorded while reading, or the first key never read.
   Status Finish();
   const std::string& name() const { return name_; }
+  // A file named in the configuration: an absolute `file` as is, a relative one taken
+  // relative to the folder of the configuration file (name()); "" stays "".
+  std::string ResolvePath(const std::string& file) const;
 
  private:
   friend class ConfigSection;

@@ -70,5 +70,14 @@ TEST(ConfigTest, ReportsSyntaxErrorWithLine) {
   EXPECT_NE(doc.error().message().find("bad.toml:1:"), std::string::npos) << doc.error().message();
 }
 
+TEST(TomlDocumentTest, ResolvesFilesRelativeToTheConfigurationsFolder) {
+  auto doc = TomlDocument::Parse("", "/etc/troad/gateway.toml");
+  ASSERT_TRUE(doc);
+  EXPECT_EQ((*doc)->ResolvePath("keys/auth.key"), "/etc/troad/keys/auth.key");
+  EXPECT_EQ((*doc)->ResolvePath("../shared/ca.crt"), "/etc/shared/ca.crt");
+  EXPECT_EQ((*doc)->ResolvePath("/srv/a/../b.pem"), "/srv/b.pem");
+  EXPECT_EQ((*doc)->ResolvePath(""), "");
+}
+
 }  // namespace
 }  // namespace troad

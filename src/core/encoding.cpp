@@ -182,6 +182,22 @@ size_t Utf8SequenceAt(std::string_view text, size_t i, uint32_t* code_point) {
   return length;
 }
 
+Status CheckText(std::string_view what, std::string_view text, size_t max_bytes, bool required,
+                 bool multiline) {
+  if (required && text.empty()) return Fail(ErrorCode::kInvalidArgument, "{} is required", what);
+  if (text.size() > max_bytes) {
+    return Fail(ErrorCode::kInvalidArgument, "{} is longer than {} bytes", what, max_bytes);
+  }
+  if (!IsValidUtf8(text)) return Fail(ErrorCode::kInvalidArgument, "{} is not valid UTF-8", what);
+  for (unsigned char c : text) {
+    bool allowed = multiline && (c == '\t' || c == '\n');
+    if ((c < 0x20 && !allowed) || c == 0x7f) {
+      return Fail(ErrorCode::kInvalidArgument, "{} contains a control character", what);
+    }
+  }
+  return Ok();
+}
+
 bool IsValidUtf8(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {

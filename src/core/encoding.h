@@ -34,6 +34,13 @@ Result<std::string> HexDecode(std::string_view text);
 Result<std::string> PercentDecode(std::string_view text, bool forbid_nul = true);
 
 bool IsValidUtf8(std::string_view text);
+
+// Checks free text from outside (a name, a purpose, a reason): at most `max_bytes`,
+// valid UTF-8, no control character (tab and newline allowed when `multiline`), not
+// empty when `required`. kInvalidArgument "<what> is required" / "is longer than N
+// bytes" / "is not valid UTF-8" / "contains a control character".
+Status CheckText(std::string_view what, std::string_view text, size_t max_bytes, bool required,
+                 bool multiline);
 // Length (1–4) of the well-formed UTF-8 sequence at text[i], and its code point in
 // `*code_point` if given; 0 when the bytes there are not one (RFC 3629: stray
 // continuation, overlong form, surrogate, above U+10FFFF). `i` must be < text.size().

@@ -93,5 +93,19 @@ TEST(EscapeForLogTest, EscapesControlsAndQuotes) {
   EXPECT_EQ(EscapeForLog("\xff"), "\\xff");
 }
 
+TEST(CheckTextTest, SaysWhatIsWrongWithFreeText) {
+  EXPECT_TRUE(CheckText("name", "內政部", 300, true, false));
+  EXPECT_TRUE(CheckText("name", "", 300, false, false));
+  auto message = [](const Status& st) { return st ? std::string() : st.error().message(); };
+  EXPECT_EQ(message(CheckText("name", "", 300, true, false)), "name is required");
+  EXPECT_EQ(message(CheckText("name", "abcd", 3, false, false)), "name is longer than 3 bytes");
+  EXPECT_EQ(message(CheckText("name", "bad \xff", 300, false, false)), "name is not valid UTF-8");
+  EXPECT_EQ(message(CheckText("name", "a\nb", 300, false, false)),
+            "name contains a control character");
+  EXPECT_TRUE(CheckText("reason", "line one\n\tline two", 300, false, true));
+  EXPECT_FALSE(CheckText("reason", "bell \x07", 300, false, true));
+  EXPECT_FALSE(CheckText("reason", "del \x7f", 300, false, true));
+}
+
 }  // namespace
 }  // namespace troad

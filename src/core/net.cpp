@@ -1,6 +1,13 @@
 #include "core/net.h"
 
+#include <fmt/format.h>
+
 namespace troad {
+
+std::string JoinHostPort(std::string_view host, uint16_t port) {
+  if (host.find(':') != std::string_view::npos) return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
 
 Result<std::pair<std::string, uint16_t>> SplitHostPort(std::string_view text) {
   size_t colon = text.rfind(':');

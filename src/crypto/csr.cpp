@@ -13,6 +13,7 @@ namespace troad::crypto {
 namespace {
 
 using internal::BioContents;
+using internal::NameToString;
 using internal::Bytes;
 using internal::Deleter;
 using internal::DrainOpenSslErrors;
@@ -69,17 +70,6 @@ Status AddNameEntry(X509_NAME* name, const NameField& field, const std::string& 
                 EscapeForLog(value, 80), DrainOpenSslErrors());
   }
   return Ok();
-}
-
-std::string NameToString(const X509_NAME* name) {
-  auto bio = internal::WriteBio();
-  // As Certificate::Subject: RFC 2253 with UTF-8 left as is.
-  unsigned long flags = XN_FLAG_RFC2253 & ~static_cast<unsigned long>(ASN1_STRFLGS_ESC_MSB);
-  if (bio == nullptr || X509_NAME_print_ex(bio.get(), name, 0, flags) < 0) {
-    ERR_clear_error();
-    return "(unprintable name)";
-  }
-  return BioContents(bio.get());
 }
 
 // The value of `field` in `name`; empty when absent. A field given twice is refused:

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -80,6 +81,18 @@ inline std::string BioContents(BIO* bio) {
   long n = BIO_ctrl(bio, BIO_CTRL_INFO, 0, &data);  // what BIO_get_mem_data expands to
   if (n <= 0 || data == nullptr) return {};
   return std::string(data, static_cast<size_t>(n));
+}
+
+// A name (a certificate's or a request's subject) as RFC 2253, but with UTF-8 left as is
+// rather than \XX-escaped: member names are Chinese.
+inline std::string NameToString(const X509_NAME* name) {
+  auto bio = WriteBio();
+  unsigned long flags = XN_FLAG_RFC2253 & ~static_cast<unsigned long>(ASN1_STRFLGS_ESC_MSB);
+  if (bio == nullptr || X509_NAME_print_ex(bio.get(), name, 0, flags) < 0) {
+    ERR_clear_error();
+    return "(unprintable name)";
+  }
+  return BioContents(bio.get());
 }
 
 // Why OpenSSL could not read a `labels` object (e.g. "CERTIFICATE") from `pem`, for an

@@ -16,6 +16,7 @@ namespace troad::crypto {
 namespace {
 
 using internal::BioContents;
+using internal::NameToString;
 using internal::Bytes;
 using internal::Deleter;
 using internal::DrainOpenSslErrors;
@@ -39,17 +40,6 @@ Result<Certificate> Adopt(X509* x509) {
   }
   // FromNative takes its own reference; ours goes away with `owned`.
   return Certificate::FromNative(owned.get());
-}
-
-std::string NameToString(const X509_NAME* name) {
-  auto bio = internal::WriteBio();
-  // RFC 2253, but UTF-8 left as is rather than \XX-escaped: member names are Chinese.
-  unsigned long flags = XN_FLAG_RFC2253 & ~static_cast<unsigned long>(ASN1_STRFLGS_ESC_MSB);
-  if (bio == nullptr || X509_NAME_print_ex(bio.get(), name, 0, flags) < 0) {
-    ERR_clear_error();
-    return "(unprintable name)";
-  }
-  return BioContents(bio.get());
 }
 
 SystemTime ToSystemTime(const ASN1_TIME* t) {

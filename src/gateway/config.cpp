@@ -37,12 +37,7 @@ const SigningKey* GatewayConfig::FindSigningKey(const ClientId& member) const {
 
 Result<GatewayConfig> GatewayConfig::Load(const std::string& path) {
   TROAD_ASSIGN_OR_RETURN(auto doc, TomlDocument::Load(path));
-  fs::path base = fs::absolute(path).parent_path();
-  auto resolve = [&](const std::string& file) -> std::string {
-    if (file.empty()) return file;
-    fs::path p(file);
-    return (p.is_absolute() ? p : base / p).lexically_normal().string();
-  };
+  auto resolve = [&doc](const std::string& file) { return doc->ResolvePath(file); };
 
   GatewayConfig c;
   c.config_file = fs::absolute(path).string();

@@ -1239,22 +1239,20 @@ asio::awaitable<Response> Gateway::HandleAdmin(Request& req, const http::Connect
             "Signatures accepted from the verified-root cache.", verifier_.cache_hits());
     {
       std::lock_guard lock(status_mu_);
-      out +=
-          "# HELP troad_gateway_globalconf_rejected_total Global configurations not adopted "
-          "(the last good one was kept), by reason.\n"
-          "# TYPE troad_gateway_globalconf_rejected_total counter\n";
-      for (const auto& [reason, n] : status_.rejected) {
-        out += fmt::format("troad_gateway_globalconf_rejected_total{{reason=\"{}\"}} {}\n",
-                           reason, n);
-      }
-      out +=
-          "# HELP troad_gateway_globalconf_fetches_total Attempts to fetch the global "
-          "configuration from the central, by outcome.\n"
-          "# TYPE troad_gateway_globalconf_fetches_total counter\n";
-      for (const auto& [outcome, n] : status_.fetches) {
-        out += fmt::format("troad_gateway_globalconf_fetches_total{{outcome=\"{}\"}} {}\n",
-                           outcome, n);
-      }
+      // A counter with one label, one line per value seen.
+      auto labelled = [&](const char* name, const char* help, const char* label,
+                          const auto& counts) {
+        out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+        for (const auto& [value, n] : counts) {
+          out += fmt::format("{}{{{}=\"{}\"}} {}\n", name, label, value, n);
+        }
+      };
+      labelled("troad_gateway_globalconf_rejected_total",
+               "Global configurations not adopted (the last good one was kept), by reason.",
+               "reason", status_.rejected);
+      labelled("troad_gateway_globalconf_fetches_total",
+               "Attempts to fetch the global configuration from the central, by outcome.",
+               "outcome", status_.fetches);
     }
     out += fmt::format(
         "# HELP troad_gateway_globalconf_version Version of the global configuration held "

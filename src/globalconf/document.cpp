@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/net.h"
+
 namespace troad::globalconf {
 namespace {
 
@@ -11,11 +13,6 @@ ordered_json Endpoints(const std::vector<Endpoint>& endpoints) {
   ordered_json out = ordered_json::array();
   for (const Endpoint& e : endpoints) out.push_back({{"method", e.method}, {"path", e.path}});
   return out;
-}
-
-std::string Address(const Gateway& g) {
-  bool v6 = g.host.find(':') != std::string::npos;
-  return (v6 ? "[" + g.host + "]" : g.host) + ":" + std::to_string(g.port);
 }
 
 }  // namespace
@@ -41,7 +38,7 @@ Result<std::string> WriteDocument(const Document& doc) {
     ordered_json clients = ordered_json::array();
     for (const ClientId& c : g.clients) clients.push_back(c.ToString());
     gateways.push_back({{"id", g.id.ToString()},
-                        {"address", Address(g)},
+                        {"address", JoinHostPort(g.host, g.port)},
                         {"auth_certificate", g.auth_certificate.ToPem()},
                         {"clients", std::move(clients)}});
   }

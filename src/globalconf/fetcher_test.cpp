@@ -9,6 +9,7 @@
 
 #include "crypto/ca.h"
 #include "crypto/test_util.h"
+#include "globalconf/test_util.h"
 #include "globalconf/test_publisher.h"
 #include "http/test_util.h"
 
@@ -24,25 +25,7 @@ namespace asio = boost::asio;
 
 const SystemTime kDuring = *ParseRfc3339("2026-01-15T00:00:00Z");
 
-// A valid document of `version`: one CA, one member.
-std::string Document(int64_t version, std::string instance = "TW",
-                     std::string expires_at = "2026-01-31T00:00:00Z") {
-  static const std::string ca_pem = [] {
-    FakeClock clock(*ParseRfc3339("2026-01-01T00:00:00Z"));
-    auto key = crypto::PrivateKey::GenerateEcP256();
-    crypto::CertificateRequest req;
-    req.common_name = "TW members CA";
-    return crypto::CreateSelfSignedCa(*key, req, clock)->ToPem();
-  }();
-  json doc = {{"format", "troad-globalconf/1"},
-              {"instance", instance},
-              {"version", version},
-              {"issued_at", "2026-01-01T00:00:00Z"},
-              {"expires_at", expires_at},
-              {"trusted_cas", {ca_pem}},
-              {"members", {{{"id", instance + "/GOV/MOI"}, {"name", "內政部"}}}}};
-  return doc.dump(2);
-}
+using testing::MinimalDocument;
 
 // A CA, and the key of the central's TLS server certificate.
 struct TestPki {
@@ -117,7 +100,7 @@ class FetcherTest : public ::testing::Test {
 };
 
 TEST_F(FetcherTest, FirstFetchAdoptsTheSignedCopyAndWritesItToDisk) {
-  const std::string doc = Document(1);
+  const std::string doc = MinimalDocument(1);
   const std::string sig = PublishSigned(doc);
   auto fetcher = MakeFetcher();
   ASSERT_TRUE(fetcher);
@@ -141,7 +124,7 @@ TEST_F(FetcherTest, FirstFetchAdoptsTheSignedCopyAndWritesItToDisk) {
 }
 
 TEST_F(FetcherTest, SameCopyIsNotModified) {
-  PublishSigned(Document(1));
+  PublishSigned(MinimalDocument(1));
   auto fetcher = MakeFetcher();
   FetchResult first = Fetch(*fetcher, nullptr);
   ASSERT_EQ(first.outcome, FetchOutcome::kUpdated) << first.message;
@@ -152,7 +135,7 @@ TEST_F(FetcherTest, SameCopyIsNotModified) {
   EXPECT_EQ(again.conf, first.conf);
   auto seen = publisher_.seen();
   ASSERT_EQ(seen.size(), 1u);  // 304: no signature fetched
-  EXPECT_EQ(seen[0].if_none_match, "\"" + DocumentHash(Document(1)) + "\"");
+  EXPECT_EQ(seen[0].if_none_match, "\"" + DocumentHash(MinimalDocument(1)) + "\"");
 
   // A central that ignores If-None-Match: the same bytes are still "unchanged".
   publisher_.IgnoreIfNoneMatch();
@@ -163,12 +146,12 @@ TEST_F(FetcherTest, SameCopyIsNotModified) {
 }
 
 TEST_F(FetcherTest, NewerCopyReplacesTheHeldOne) {
-  PublishSigned(Document(1));
+  PublishSigned(MinimalDocument(1));
   auto fetcher = MakeFetcher();
   FetchResult v1 = Fetch(*fetcher, nullptr);
   ASSERT_EQ(v1.outcome, FetchOutcome::kUpdated);
 
-  const std::string doc2 = Document(2);
+  const std::string doc2 = MinimalDocument(2);
   const std::string sig2 = PublishSigned(doc2);
   FetchResult v2 = Fetch(*fetcher, v1.conf);
   ASSERT_EQ(v2.outcome, FetchOutcome::kUpdated) << v2.reason << ": " << v2.message;
@@ -178,13 +161,13 @@ TEST_F(FetcherTest, NewerCopyReplacesTheHeldOne) {
 }
 
 TEST_F(FetcherTest, OlderCopyIsRefusedAndTheHeldOneStaysOnDisk) {
-  const std::string doc2 = Document(2);
+  const std::string doc2 = MinimalDocument(2);
   const std::string sig2 = PublishSigned(doc2);
   auto fetcher = MakeFetcher();
   FetchResult v2 = Fetch(*fetcher, nullptr);
   ASSERT_EQ(v2.outcome, FetchOutcome::kUpdated);
 
-  PublishSigned(Document(1));
+  PublishSigned(MinimalDocument(1));
   FetchResult old = Fetch(*fetcher, v2.conf);
   ExpectRejected(old, "older", "older than the one held (2)");
   EXPECT_EQ(CachedDocument(), doc2);
@@ -192,17 +175,17 @@ TEST_F(FetcherTest, OlderCopyIsRefusedAndTheHeldOneStaysOnDisk) {
 }
 
 TEST_F(FetcherTest, UnacceptableCopiesAreRefusedWithTheirReason) {
-  const std::string good = Document(1);
+  const std::string good = MinimalDocument(1);
   const std::string good_sig = PublishSigned(good);
   auto fetcher = MakeFetcher();
   FetchResult held = Fetch(*fetcher, nullptr);
   ASSERT_EQ(held.outcome, FetchOutcome::kUpdated);
 
   auto other_key = crypto::PrivateKey::GenerateEcP256();
-  const std::string doc = Document(5);
-  const std::string other = Document(5, "EE");
-  const std::string expired = Document(5, "TW", "2026-01-10T00:00:00Z");
-  json malformed_json = json::parse(Document(5));
+  const std::string doc = MinimalDocument(5);
+  const std::string other = MinimalDocument(5, "EE");
+  const std::string expired = MinimalDocument(5, "TW", "2026-01-10T00:00:00Z");
+  json malformed_json = json::parse(MinimalDocument(5));
   malformed_json["members"][0]["id"] = "not an id";
   const std::string malformed = malformed_json.dump();
   struct Case {
@@ -214,7 +197,7 @@ TEST_F(FetcherTest, UnacceptableCopiesAreRefusedWithTheirReason) {
   };
   const std::vector<Case> cases = {
       {"no signature (404)", doc, "", "unsigned", "unsigned"},
-      {"signature of another document", doc, *SignDocument(Document(6), ConfKey()), "bad-signature",
+      {"signature of another document", doc, *SignDocument(MinimalDocument(6), ConfKey()), "bad-signature",
        "does not verify"},
       {"key the anchor does not list", doc, *SignDocument(doc, *other_key), "untrusted-key",
        "which the anchor does not trust"},
@@ -237,7 +220,7 @@ TEST_F(FetcherTest, UnacceptableCopiesAreRefusedWithTheirReason) {
 }
 
 TEST_F(FetcherTest, CentralCertificateFromAnotherCaIsRefused) {
-  PublishSigned(Document(1));
+  PublishSigned(MinimalDocument(1));
   TestPki stranger;
   auto fetcher = MakeFetcherFor(MakeAnchor(publisher_.url(), stranger.ca));
   ASSERT_TRUE(fetcher);
@@ -250,7 +233,7 @@ TEST_F(FetcherTest, CentralCertificateFromAnotherCaIsRefused) {
 TEST_F(FetcherTest, CentralCertificateMustNameTheUrlsHost) {
   // Same CA, but a certificate for another address and name.
   Publisher elsewhere(io_, pki_, pki_.ServerCertificate({"127.0.0.2"}, {"central.example"}));
-  elsewhere.Publish(Document(1), *SignDocument(Document(1), ConfKey()));
+  elsewhere.Publish(MinimalDocument(1), *SignDocument(MinimalDocument(1), ConfKey()));
   auto fetcher = MakeFetcherFor(MakeAnchor(elsewhere.url(), pki_.ca));
   ASSERT_TRUE(fetcher);
   ExpectRejected(Fetch(*fetcher, nullptr), "unreachable", "certificate verify failed");
@@ -259,7 +242,7 @@ TEST_F(FetcherTest, CentralCertificateMustNameTheUrlsHost) {
 
 TEST_F(FetcherTest, CentralUnderABasePath) {
   Publisher based(io_, pki_, pki_.ServerCertificate({"127.0.0.1"}), "/troad");
-  based.Publish(Document(3), *SignDocument(Document(3), ConfKey()));
+  based.Publish(MinimalDocument(3), *SignDocument(MinimalDocument(3), ConfKey()));
   auto fetcher = MakeFetcherFor(MakeAnchor(based.url(), pki_.ca));
   ASSERT_TRUE(fetcher);
   FetchResult r = Fetch(*fetcher, nullptr);
@@ -268,7 +251,7 @@ TEST_F(FetcherTest, CentralUnderABasePath) {
 }
 
 TEST_F(FetcherTest, HttpFailuresAreRefusedWithTheirReason) {
-  PublishSigned(Document(1));
+  PublishSigned(MinimalDocument(1));
   auto fetcher = MakeFetcher();
   publisher_.FailWith(503);
   ExpectRejected(Fetch(*fetcher, nullptr), "http-status", "HTTP 503: central is unwell");
@@ -290,7 +273,7 @@ TEST_F(FetcherTest, HttpFailuresAreRefusedWithTheirReason) {
   auto unreachable =
       MakeFetcherFor(MakeAnchor("https://127.0.0.1:" + std::to_string(closed_port), pki_.ca));
   ExpectRejected(Fetch(*unreachable, v1.conf), "unreachable", "connecting to 127.0.0.1");
-  EXPECT_EQ(CachedDocument(), Document(1));
+  EXPECT_EQ(CachedDocument(), MinimalDocument(1));
 }
 
 TEST_F(FetcherTest, SlowCentralTimesOut) {
@@ -306,7 +289,7 @@ TEST_F(FetcherTest, SlowCentralTimesOut) {
 }
 
 TEST_F(FetcherTest, CachedCopyIsLoadedAfterARestart) {
-  const std::string doc = Document(4);
+  const std::string doc = MinimalDocument(4);
   PublishSigned(doc);
   {
     auto fetcher = MakeFetcher();
@@ -330,7 +313,7 @@ TEST_F(FetcherTest, CachedCopyIsLoadedAfterARestart) {
 }
 
 TEST_F(FetcherTest, ExpiredCachedCopyLoadsMarkedExpired) {
-  PublishSigned(Document(1));
+  PublishSigned(MinimalDocument(1));
   auto fetcher = MakeFetcher();
   ASSERT_EQ(Fetch(*fetcher, nullptr).outcome, FetchOutcome::kUpdated);
 
@@ -342,7 +325,7 @@ TEST_F(FetcherTest, ExpiredCachedCopyLoadsMarkedExpired) {
 }
 
 TEST_F(FetcherTest, TamperedOrUntrustedCacheIsNotLoaded) {
-  PublishSigned(Document(1));
+  PublishSigned(MinimalDocument(1));
   auto fetcher = MakeFetcher();
   ASSERT_EQ(Fetch(*fetcher, nullptr).outcome, FetchOutcome::kUpdated);
 

@@ -9,6 +9,7 @@
 #include "core/encoding.h"
 #include "crypto/ca.h"
 #include "crypto/test_util.h"
+#include "globalconf/test_util.h"
 
 namespace troad::globalconf {
 namespace {
@@ -21,27 +22,7 @@ using json = nlohmann::json;
 const SystemTime kIssued = *ParseRfc3339("2026-01-01T00:00:00Z");
 const SystemTime kDuring = *ParseRfc3339("2026-01-15T00:00:00Z");
 
-// A small valid document: one CA, one member with its signing certificate.
-std::string Document(int64_t version, std::string instance = "TW",
-                     std::string expires_at = "2026-01-31T00:00:00Z") {
-  static const std::string ca_pem = [] {
-    FakeClock clock(kIssued);
-    auto key = crypto::PrivateKey::GenerateEcP256();
-    crypto::CertificateRequest req;
-    req.common_name = "TW test CA";
-    auto ca = crypto::CreateSelfSignedCa(*key, req, clock);
-    EXPECT_TRUE(ca) << ca.error().ToString();
-    return ca->ToPem();
-  }();
-  json doc = {{"format", "troad-globalconf/1"},
-              {"instance", instance},
-              {"version", version},
-              {"issued_at", "2026-01-01T00:00:00Z"},
-              {"expires_at", expires_at},
-              {"trusted_cas", {ca_pem}},
-              {"members", {{{"id", instance + "/GOV/MOI"}, {"name", "內政部"}}}}};
-  return doc.dump(2);
-}
+using testing::MinimalDocument;
 
 const crypto::PrivateKey& ConfKey() {
   static const crypto::PrivateKey key = *crypto::PrivateKey::GenerateEcP256();
@@ -60,7 +41,7 @@ void ExpectRefused(const Result<std::shared_ptr<const GlobalConf>>& r, ErrorCode
 }
 
 TEST(SignedGlobalConfTest, SignedDocumentVerifiesAndParses) {
-  const std::string doc = Document(7);
+  const std::string doc = MinimalDocument(7);
   auto sig = SignDocument(doc, ConfKey());
   ASSERT_TRUE(sig) << sig.error().ToString();
 
@@ -79,7 +60,7 @@ TEST(SignedGlobalConfTest, SignedDocumentVerifiesAndParses) {
 TEST(SignedGlobalConfTest, OpensslCommandLineVerifiesAsDocumented) {
   TROAD_REQUIRE_OPENSSL_CLI();
   TempDir dir;
-  const std::string doc = Document(3);
+  const std::string doc = MinimalDocument(3);
   auto sig = SignDocument(doc, ConfKey());
   ASSERT_TRUE(sig) << sig.error().ToString();
   auto parsed = ParseSignatureFile(*sig);
@@ -112,7 +93,7 @@ TEST(SignedGlobalConfTest, OpensslCommandLineVerifiesAsDocumented) {
 TEST(SignedGlobalConfTest, RsaConfigurationKeyWorksToo) {
   auto rsa = crypto::PrivateKey::GenerateRsa(2048);
   ASSERT_TRUE(rsa) << rsa.error().ToString();
-  const std::string doc = Document(1);
+  const std::string doc = MinimalDocument(1);
   auto sig = SignDocument(doc, *rsa);
   ASSERT_TRUE(sig) << sig.error().ToString();
   EXPECT_EQ(ParseSignatureFile(*sig)->algorithm, "RS256");
@@ -121,13 +102,13 @@ TEST(SignedGlobalConfTest, RsaConfigurationKeyWorksToo) {
 }
 
 TEST(SignedGlobalConfTest, UnsignedDocumentIsRefused) {
-  ExpectRefused(VerifySignedDocument(Document(1), "", Options()), ErrorCode::kUnauthenticated,
+  ExpectRefused(VerifySignedDocument(MinimalDocument(1), "", Options()), ErrorCode::kUnauthenticated,
                 "unsigned");
 }
 
 TEST(SignedGlobalConfTest, KeyTheAnchorDoesNotTrustIsRefused) {
   auto other = crypto::PrivateKey::GenerateEcP256();
-  const std::string doc = Document(1);
+  const std::string doc = MinimalDocument(1);
   auto sig = SignDocument(doc, *other);
   ASSERT_TRUE(sig);
   ExpectRefused(VerifySignedDocument(doc, *sig, Options()), ErrorCode::kUnauthenticated,
@@ -135,7 +116,7 @@ TEST(SignedGlobalConfTest, KeyTheAnchorDoesNotTrustIsRefused) {
 }
 
 TEST(SignedGlobalConfTest, TamperedDocumentOrSignatureIsRefused) {
-  const std::string doc = Document(5);
+  const std::string doc = MinimalDocument(5);
   auto sig = SignDocument(doc, ConfKey());
   ASSERT_TRUE(sig);
 
@@ -147,13 +128,13 @@ TEST(SignedGlobalConfTest, TamperedDocumentOrSignatureIsRefused) {
                 "does not verify");
 
   // A valid signature of another document does not carry over.
-  auto other_sig = SignDocument(Document(6), ConfKey());
+  auto other_sig = SignDocument(MinimalDocument(6), ConfKey());
   ExpectRefused(VerifySignedDocument(doc, *other_sig, Options()), ErrorCode::kUnauthenticated,
                 "does not verify");
 }
 
 TEST(SignedGlobalConfTest, MalformedSignatureFilesNameTheField) {
-  const std::string doc = Document(1);
+  const std::string doc = MinimalDocument(1);
   json good = json::parse(*SignDocument(doc, ConfKey()));
   struct Case {
     std::string what;
@@ -194,7 +175,7 @@ TEST(SignedGlobalConfTest, MalformedSignatureFilesNameTheField) {
 }
 
 TEST(SignedGlobalConfTest, SignedButMalformedDocumentNamesThePath) {
-  json doc = json::parse(Document(1));
+  json doc = json::parse(MinimalDocument(1));
   doc["members"][0]["id"] = "not an id";
   const std::string text = doc.dump();
   auto sig = SignDocument(text, ConfKey());
@@ -204,7 +185,7 @@ TEST(SignedGlobalConfTest, SignedButMalformedDocumentNamesThePath) {
 }
 
 TEST(SignedGlobalConfTest, OlderThanHeldIsRefusedSameVersionIsAccepted) {
-  const std::string doc = Document(4);
+  const std::string doc = MinimalDocument(4);
   auto sig = SignDocument(doc, ConfKey());
   ASSERT_TRUE(sig);
   ExpectRefused(VerifySignedDocument(doc, *sig, Options(5)), ErrorCode::kFailedPrecondition,
@@ -213,13 +194,13 @@ TEST(SignedGlobalConfTest, OlderThanHeldIsRefusedSameVersionIsAccepted) {
 }
 
 TEST(SignedGlobalConfTest, ExpiredOrOtherInstanceIsRefused) {
-  const std::string expired = Document(2, "TW", "2026-01-10T00:00:00Z");
+  const std::string expired = MinimalDocument(2, "TW", "2026-01-10T00:00:00Z");
   auto sig = SignDocument(expired, ConfKey());
   ASSERT_TRUE(sig);
   ExpectRefused(VerifySignedDocument(expired, *sig, Options()), ErrorCode::kFailedPrecondition,
                 "expired at 2026-01-10T00:00:00");
 
-  const std::string other = Document(2, "EE");
+  const std::string other = MinimalDocument(2, "EE");
   auto other_sig = SignDocument(other, ConfKey());
   ASSERT_TRUE(other_sig);
   ExpectRefused(VerifySignedDocument(other, *other_sig, Options()), ErrorCode::kInvalidArgument,
@@ -229,13 +210,13 @@ TEST(SignedGlobalConfTest, ExpiredOrOtherInstanceIsRefused) {
 // Gateways count refusals by reason (troad_gateway_globalconf_rejected_total{reason}):
 // each check reports its own, in the documented order.
 TEST(SignedGlobalConfTest, EachRefusalSaysWhichCheckFailed) {
-  const std::string doc = Document(4);
+  const std::string doc = MinimalDocument(4);
   const std::string sig = *SignDocument(doc, ConfKey());
-  json malformed = json::parse(Document(4));
+  json malformed = json::parse(MinimalDocument(4));
   malformed["members"][0]["id"] = "not an id";
   const std::string malformed_text = malformed.dump();
-  const std::string expired = Document(4, "TW", "2026-01-10T00:00:00Z");
-  const std::string other = Document(4, "EE");
+  const std::string expired = MinimalDocument(4, "TW", "2026-01-10T00:00:00Z");
+  const std::string other = MinimalDocument(4, "EE");
   auto untrusted = crypto::PrivateKey::GenerateEcP256();
   ASSERT_TRUE(untrusted);
   struct Case {
