@@ -6,9 +6,8 @@
 // the subject the CA issues to that owner (SubjectFor): C, serialNumber = the member
 // id, CN = the gateway or member id. An operator approves or rejects it; approval
 // issues the certificate and records it in the registry, so the next global
-// configuration carries it. A request from a gateway that proves possession of its
-// current authentication certificate for a renewal may be approved at once
-// (CaOptions::auto_approve_renewals).
+// configuration carries it. (Renewal by a gateway that proves its current key is not
+// built yet: issue 3's notes.)
 //
 // Enrollment codes let a new gateway submit its first requests: an administrator of the
 // owner member creates one for a registered gateway; it is shown once (only its SHA-256
@@ -36,7 +35,6 @@ struct CaOptions {
   std::chrono::hours signing_validity{24 * 365 * 2};
   std::chrono::hours enrollment_validity{24 * 7};
   std::string country = "TW";  // the C of every subject
-  bool auto_approve_renewals = true;
 };
 
 enum class RequestStatus { kPending, kApproved, kRejected };
@@ -50,7 +48,7 @@ struct CertificateRequestInfo {
   std::string subject;  // RFC 2253, for review
   RequestStatus status = RequestStatus::kPending;
   SystemTime submitted_at{};
-  std::string submitted_by;  // "enrollment:<gateway>", "renewal:<gateway>" or an admin
+  std::string submitted_by;  // "enrollment:<gateway>" or an admin
   std::string submitted_from;
   std::optional<int64_t> enrollment_id;
   std::string decided_by;

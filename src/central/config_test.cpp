@@ -1,0 +1,59 @@
+// central.toml: what an operator's mistakes look like.
+#include "central/config.h"
+
+#include <gtest/gtest.h>
+
+#include "crypto/test_util.h"
+
+namespace troad::central {
+namespace {
+
+using crypto::testutil::TempDir;
+using crypto::testutil::WriteFile;
+
+constexpr std::string_view kMinimal =
+    "[central]\ninstance = \"TW\"\npublic_url = \"https://127.0.0.1:4400\"\n";
+
+Result<CentralConfig> LoadText(const TempDir& dir, std::string_view text) {
+  WriteFile(dir.File("central.toml"), text);
+  return CentralConfig::Load(dir.File("central.toml"));
+}
+
+void ExpectRefused(const Result<CentralConfig>& c, std::string_view part) {
+  ASSERT_FALSE(c) << "accepted; expected: " << part;
+  EXPECT_EQ(c.error().code(), ErrorCode::kInvalidArgument) << c.error().ToString();
+  EXPECT_NE(c.error().message().find(part), std::string::npos) << c.error().ToString();
+}
+
+TEST(CentralConfigTest, DefaultsAndRelativePaths) {
+  TempDir dir;
+  auto c = LoadText(dir, kMinimal);
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->instance, "TW");
+  EXPECT_EQ(c->listen, "127.0.0.1:4400");
+  EXPECT_EQ(c->DatabaseFile(), dir.File("data/central.db"));
+  EXPECT_EQ(c->ca_key_file, dir.File("keys/ca.key"));
+  EXPECT_EQ(c->publisher.validity, std::chrono::seconds(600));
+  EXPECT_EQ(c->publisher.refresh_interval, std::chrono::seconds(60));
+  EXPECT_EQ(c->admin.max_failures_per_user, 5);
+  EXPECT_TRUE(c->log_json);
+}
+
+TEST(CentralConfigTest, MistakesAreNamed) {
+  TempDir dir;
+  ExpectRefused(LoadText(dir, "[central]\npublic_url = \"https://x:1\"\n"), "instance");
+  ExpectRefused(LoadText(dir, "[central]\ninstance = \"TW\"\npublic_url = \"http://x:1\"\n"),
+                "https://");
+  ExpectRefused(LoadText(dir, std::string(kMinimal) + "listen = \"nowhere\"\n"), "listen");
+  ExpectRefused(LoadText(dir, std::string(kMinimal) + "lisen = \"127.0.0.1:1\"\n"), "lisen");
+  ExpectRefused(LoadText(dir, std::string(kMinimal) +
+                                  "[globalconf]\nvalidity_s = 60\nrefresh_interval_s = 40\n"),
+                "half of validity_s");
+  ExpectRefused(LoadText(dir, std::string(kMinimal) + "[globalconf]\nvalidity_s = 5\n"),
+                "validity_s");
+  ExpectRefused(LoadText(dir, std::string(kMinimal) + "[ca]\ncountry = \"Taiwan\"\n"), "country");
+  ExpectRefused(LoadText(dir, std::string(kMinimal) + "[logging]\nformat = \"xml\"\n"), "format");
+}
+
+}  // namespace
+}  // namespace troad::central
