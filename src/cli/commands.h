@@ -11,6 +11,23 @@ struct GatewayOptions {
 };
 int RunGateway(const GatewayOptions& options);
 
+// `troad gateway enroll`: keys, CSRs to the central, certificates installed
+// (gateway/enroll.h).
+struct EnrollOptions {
+  std::string anchor_file;
+  std::string gateway;    // "TW/GOV/MOI/moi-gw"
+  std::string code_file;  // "-": standard input; else $TROAD_ENROLLMENT_CODE
+  std::string dir;        // where keys, certificates and gateway.toml go
+  std::vector<std::string> sign_for;  // members besides the owner
+  std::vector<std::string> clients;   // local subsystems for a new gateway.toml
+  std::string consumer_listen = "127.0.0.1:8080";
+  std::string provider_listen = "0.0.0.0:8443";
+  std::string admin_listen = "127.0.0.1:4000";
+  int wait_s = 3600;
+  int poll_s = 5;
+};
+int RunGatewayEnroll(const EnrollOptions& options);
+
 struct InitOptions {
   std::string network_file;
   std::string out_dir;

@@ -14,7 +14,38 @@ int main(int argc, char** argv) {
 
   troad::cli::GatewayOptions gateway;
   auto* gw = app.add_subcommand("gateway", "Run a gateway (consumer, provider and admin ports)");
-  gw->add_option("-c,--config", gateway.config_file, "gateway.toml")->required();
+  gw->add_option("-c,--config", gateway.config_file, "gateway.toml");
+  gw->require_subcommand(0, 1);
+  troad::cli::EnrollOptions enroll;
+  auto* gw_enroll = gw->add_subcommand(
+      "enroll",
+      "Join a central: make this gateway's keys, send certificate requests with the enrollment "
+      "code, wait for approval, install the certificates (and write gateway.toml if absent)");
+  gw_enroll->add_option("--anchor", enroll.anchor_file, "the central's anchor.json")->required();
+  gw_enroll->add_option("--gateway", enroll.gateway, "this gateway's id, e.g. TW/GOV/MOI/moi-gw")
+      ->required();
+  gw_enroll->add_option("--code-file", enroll.code_file,
+                        "file with the enrollment code ('-': standard input; default: "
+                        "$TROAD_ENROLLMENT_CODE)");
+  gw_enroll->add_option("--dir", enroll.dir, "directory for keys, certificates and gateway.toml")
+      ->required();
+  gw_enroll->add_option("--sign-for", enroll.sign_for,
+                        "also ask for a signing certificate of this member (repeatable)");
+  gw_enroll->add_option("--client", enroll.clients,
+                        "a local subsystem this gateway serves, for a new gateway.toml "
+                        "(repeatable)");
+  gw_enroll->add_option("--consumer-listen", enroll.consumer_listen,
+                        "for a new gateway.toml (default 127.0.0.1:8080)");
+  gw_enroll->add_option("--provider-listen", enroll.provider_listen,
+                        "for a new gateway.toml (default 0.0.0.0:8443)");
+  gw_enroll->add_option("--admin-listen", enroll.admin_listen,
+                        "for a new gateway.toml (default 127.0.0.1:4000)");
+  gw_enroll->add_option("--wait", enroll.wait_s,
+                        "seconds to wait for approval (default 3600; 0: submit and return, run "
+                        "again to collect)")
+      ->check(CLI::Range(0, 7 * 24 * 3600));
+  gw_enroll->add_option("--poll", enroll.poll_s, "seconds between status checks (default 5)")
+      ->check(CLI::Range(1, 3600));
 
   troad::cli::InitOptions init;
   auto* in =
@@ -53,7 +84,14 @@ int main(int argc, char** argv) {
   dm->add_flag("--once", once, "run the scenarios, then stop instead of waiting for Ctrl-C");
 
   CLI11_PARSE(app, argc, argv);
-  if (*gw) return troad::cli::RunGateway(gateway);
+  if (*gw) {
+    if (*gw_enroll) return troad::cli::RunGatewayEnroll(enroll);
+    if (gateway.config_file.empty()) {
+      std::fprintf(stderr, "troad gateway: --config gateway.toml is required (or `troad gateway enroll`)\n");
+      return 2;
+    }
+    return troad::cli::RunGateway(gateway);
+  }
   if (*in) return troad::cli::RunInit(init);
   if (*ce) {
     if (*ce_init) return troad::cli::RunCentralInit(central);

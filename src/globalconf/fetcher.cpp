@@ -1,7 +1,5 @@
 #include "globalconf/fetcher.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/field.hpp>
@@ -39,22 +37,6 @@ FetchResult UnexpectedStatus(const http::Response& response, std::string_view wh
                               response.result_int(), EscapeForLog(response.body(), 200)));
 }
 
-// Makes the client context check that the central's certificate names `host`
-// (MakeClientTlsContext checks only the chain: gateways pin peers by fingerprint).
-Status RequireHost(http::SslContext& context, const std::string& host) {
-  X509_VERIFY_PARAM* param = SSL_CTX_get0_param(context.native_handle());
-  boost::system::error_code ec;
-  boost::asio::ip::make_address(host, ec);
-  const int ok = !ec ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
-                     : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
-  if (ok != 1) {
-    return Fail(ErrorCode::kInvalidArgument, "cannot require the central's host name \"{}\"",
-                EscapeForLog(host));
-  }
-  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  return Ok();
-}
-
 }  // namespace
 
 std::string_view FetchOutcomeName(FetchOutcome outcome) {
@@ -83,7 +65,7 @@ Result<std::unique_ptr<Fetcher>> Fetcher::Create(Anchor anchor, std::string cach
   tls.trust_anchors = {anchor.ca_certificate};
   tls.tls13_only = false;
   TROAD_ASSIGN_OR_RETURN(auto context, http::MakeClientTlsContext(tls));
-  TROAD_RETURN_IF_ERROR(RequireHost(*context, url->endpoint.host));
+  TROAD_RETURN_IF_ERROR(http::RequireServerName(*context, url->endpoint.host));
 
   http::ClientOptions client_options;
   client_options.tls = std::move(context);

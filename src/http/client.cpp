@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -461,6 +463,31 @@ void Client::Shutdown() {
     for (auto& connection : pool.idle) closing.push_back(std::move(connection));
     pool.idle.clear();
   }
+}
+
+BlockingClient::BlockingClient(ClientOptions options)
+    : io_(std::make_unique<asio::io_context>()),
+      client_(std::make_unique<Client>(std::move(options))) {}
+
+BlockingClient::~BlockingClient() {
+  client_->Shutdown();  // idle sockets close while their io_context still exists
+  client_.reset();
+}
+
+Result<ClientResponse> BlockingClient::Send(const Endpoint& endpoint, Request request,
+                                            std::chrono::milliseconds timeout) {
+  std::optional<Result<ClientResponse>> out;
+  std::exception_ptr failure;
+  asio::co_spawn(*io_, client_->Send(endpoint, std::move(request), timeout),
+                 [&](std::exception_ptr error, Result<ClientResponse> result) {
+                   failure = error;
+                   if (!error) out.emplace(std::move(result));
+                 });
+  io_->restart();
+  io_->run();
+  if (failure) std::rethrow_exception(failure);
+  if (!out) return Fail(ErrorCode::kInternal, "the request to {} did not finish", endpoint.Key());
+  return std::move(*out);
 }
 
 }  // namespace troad::http

@@ -8,6 +8,7 @@
 // from, the calling coroutine's io_context. The pool is guarded by a mutex.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -70,6 +71,25 @@ class Client {
 
  private:
   std::shared_ptr<Impl> impl_;
+};
+
+// A Client for a caller without an event loop (command-line tools): Send runs the
+// request on the object's own io_context in the calling thread and returns when it is
+// done. Kept connections are reused by later calls on the same object.
+// Thread-safety: one thread at a time.
+class BlockingClient {
+ public:
+  explicit BlockingClient(ClientOptions options);
+  ~BlockingClient();
+  BlockingClient(const BlockingClient&) = delete;
+  BlockingClient& operator=(const BlockingClient&) = delete;
+
+  Result<ClientResponse> Send(const Endpoint& endpoint, Request request,
+                              std::chrono::milliseconds timeout);
+
+ private:
+  std::unique_ptr<asio::io_context> io_;  // declared first: destroyed after client_
+  std::unique_ptr<Client> client_;
 };
 
 }  // namespace troad::http

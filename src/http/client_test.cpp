@@ -420,5 +420,34 @@ TEST_F(ClientTest, TlsEndpointWithoutTlsContextIsRefused) {
   EXPECT_EQ(result.error().code(), ErrorCode::kFailedPrecondition);
 }
 
+
+TEST_F(ClientTest, BlockingClientSendsFromAThreadWithoutALoopAndReusesItsConnection) {
+  auto server = StartServer(Ok("blocking"));
+  BlockingClient client({});
+  const Endpoint endpoint = Local(server->local_endpoint().port());
+
+  auto first = client.Send(endpoint, Request(bhttp::verb::get, "/a", 11), 5s);
+  auto second = client.Send(endpoint, Request(bhttp::verb::get, "/b", 11), 5s);
+
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  ASSERT_TRUE(second.has_value()) << second.error().ToString();
+  EXPECT_EQ(first->response.body(), "blocking");
+  EXPECT_EQ(second->response.body(), "blocking");
+  EXPECT_EQ(calls_, 2);
+  EXPECT_EQ(ClientPorts(), 1u);  // the second call went over the kept connection
+}
+
+TEST_F(ClientTest, BlockingClientReportsAClosedPort) {
+  uint16_t port = 0;
+  {
+    auto server = StartServer(Ok());
+    port = server->local_endpoint().port();
+  }
+  BlockingClient client({});
+  auto result = client.Send(Local(port), Request(bhttp::verb::get, "/", 11), 5s);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code(), ErrorCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace troad::http

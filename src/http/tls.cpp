@@ -6,7 +6,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <exception>
+
+#include "core/encoding.h"
 
 namespace troad::http {
 namespace {
@@ -154,6 +157,21 @@ Result<std::shared_ptr<SslContext>> MakeClientTlsContext(const TlsOptions& optio
   // internal client cache would never be consulted.
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   return context;
+}
+
+Status RequireServerName(SslContext& context, const std::string& host) {
+  X509_VERIFY_PARAM* param = SSL_CTX_get0_param(context.native_handle());
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  const int ok = !ec ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
+                     : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+  if (ok != 1) {
+    ERR_clear_error();
+    return Fail(ErrorCode::kInvalidArgument, "cannot require the server name \"{}\"",
+                EscapeForLog(host));
+  }
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  return Ok();
 }
 
 }  // namespace troad::http

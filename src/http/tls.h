@@ -38,4 +38,9 @@ Result<std::shared_ptr<SslContext>> MakeServerTlsContext(const TlsOptions& optio
 // (Endpoint::expected_peer_sha256).
 Result<std::shared_ptr<SslContext>> MakeClientTlsContext(const TlsOptions& options);
 
+// Makes a client context also check that the server's certificate names `host` (an IP
+// address or a DNS name, no partial wildcards): for servers reached by name rather than
+// pinned by fingerprint (the central). kInvalidArgument when OpenSSL refuses the name.
+Status RequireServerName(SslContext& context, const std::string& host);
+
 }  // namespace troad::http
