@@ -123,6 +123,14 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
   TROAD_RETURN_IF_ERROR(store::Migrate(*c->db_, CentralMigrations(), clock));
   TROAD_ASSIGN_OR_RETURN(auto ca_cert, crypto::Certificate::LoadPemFile(cfg.ca_certificate_file));
   TROAD_ASSIGN_OR_RETURN(auto ca_key, crypto::PrivateKey::LoadPemFile(cfg.ca_key_file));
+  // Enrolling gateways take the C of their subjects from the CA certificate in the
+  // anchor (gateway/enroll.h): the CA must issue with that same C.
+  if (!ca_cert.Country().empty() && ca_cert.Country() != cfg.ca.country) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "{}: [ca] country = \"{}\", but the CA certificate {} says C={}; they must be "
+                "the same (gateways ask for subjects with the CA certificate's C)",
+                cfg.config_file, cfg.ca.country, cfg.ca_certificate_file, ca_cert.Country());
+  }
   TROAD_ASSIGN_OR_RETURN(auto conf_key,
                          crypto::PrivateKey::LoadPemFile(cfg.configuration_key_file));
   c->registry_ = std::make_unique<Registry>(*c->db_, clock, cfg.instance);

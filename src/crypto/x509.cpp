@@ -166,12 +166,13 @@ std::string Certificate::Subject() const {
 
 std::string Certificate::Issuer() const { return NameToString(X509_get_issuer_name(cert_.get())); }
 
-std::string Certificate::CommonName() const {
-  const X509_NAME* name = X509_get_subject_name(cert_.get());
-  // The last CN is the most specific one when a name carries several.
+namespace {
+// The last `nid` entry of `name` as UTF-8 (the most specific one when a name carries
+// several), or empty.
+std::string LastNameEntry(const X509_NAME* name, int nid) {
   int index = -1;
-  for (int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1); i >= 0;
-       i = X509_NAME_get_index_by_NID(name, NID_commonName, i)) {
+  for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(name, nid, i)) {
     index = i;
   }
   if (index < 0) return {};
@@ -185,6 +186,15 @@ std::string Certificate::CommonName() const {
   std::string out(reinterpret_cast<const char*>(utf8), static_cast<size_t>(len));
   OPENSSL_free(utf8);
   return out;
+}
+}  // namespace
+
+std::string Certificate::CommonName() const {
+  return LastNameEntry(X509_get_subject_name(cert_.get()), NID_commonName);
+}
+
+std::string Certificate::Country() const {
+  return LastNameEntry(X509_get_subject_name(cert_.get()), NID_countryName);
 }
 
 std::string Certificate::SerialHex() const {

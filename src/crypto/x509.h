@@ -38,6 +38,7 @@ class Certificate {
   // \XX-escaped, so it matches `openssl x509 -nameopt RFC2253,-esc_msb`.
   std::string Subject() const;
   std::string CommonName() const;  // empty when there is none
+  std::string Country() const;     // the subject's C; empty when there is none
   std::string Issuer() const;
   std::string SerialHex() const;  // lower-case hex, no leading zeros
   SystemTime NotBefore() const;

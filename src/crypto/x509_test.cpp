@@ -72,6 +72,8 @@ TEST_F(X509Test, Accessors) {
   EXPECT_EQ(leaf_->Subject(),
             "CN=gw1,serialNumber=10000001,OU=Department of Household Registration,O=MOI,C=TW");
   EXPECT_EQ(leaf_->CommonName(), "gw1");
+  EXPECT_EQ(leaf_->Country(), "TW");
+  EXPECT_EQ(Certificate::FromPem(leaf_->ToPem())->Country(), "TW");
   EXPECT_EQ(leaf_->Issuer(), "CN=troad test root,O=MODA,C=TW");
   EXPECT_EQ(ca_->Issuer(), ca_->Subject());
   EXPECT_TRUE(ca_->IsCa());

@@ -1,0 +1,134 @@
+// `troad gateway enroll`: joins a central (gateway/enroll.h). Exit status 0 when the
+// certificates are installed, 3 when requests are still waiting for an operator
+// (`--wait 0`, or the wait ran out: run the same command again), 1 when a request was
+// rejected or something failed, 2 for bad options.
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/file.h"
+#include "core/ids.h"
+#include "gateway/enroll.h"
+#include "globalconf/anchor.h"
+
+namespace troad::cli {
+namespace {
+
+constexpr int kStillPending = 3;
+
+int Fail(const std::string& message, int status = 1) {
+  std::fprintf(stderr, "troad gateway enroll: %s\n", message.c_str());
+  return status;
+}
+
+Result<std::string> ReadCode(const EnrollOptions& options) {
+  std::string code;
+  if (options.code_file == "-") {
+    std::getline(std::cin, code);
+  } else if (!options.code_file.empty()) {
+    TROAD_ASSIGN_OR_RETURN(std::string text, ReadFile(options.code_file));
+    code = text.substr(0, text.find('\n'));
+  } else if (const char* env = std::getenv("TROAD_ENROLLMENT_CODE")) {
+    code = env;
+  }
+  while (!code.empty() && (code.back() == '\r' || code.back() == ' ')) code.pop_back();
+  if (code.empty()) {
+    return troad::Fail(ErrorCode::kInvalidArgument,
+                       "the enrollment code is missing: --code-file FILE, '-' for standard "
+                       "input, or TROAD_ENROLLMENT_CODE (your member's administrator creates "
+                       "it: troad gateway code)");
+  }
+  return code;
+}
+
+void PrintItems(const std::vector<gateway::EnrollmentItem>& items) {
+  for (const auto& item : items) {
+    std::printf("  request %-6lld %-15s %-40s %s%s%s\n", static_cast<long long>(item.request_id),
+                item.kind.c_str(), item.owner.c_str(), item.status.c_str(),
+                item.reason.empty() ? "" : ": ", item.reason.c_str());
+  }
+}
+
+}  // namespace
+
+int RunGatewayEnroll(const EnrollOptions& options) {
+  auto gateway = GatewayId::Parse(options.gateway);
+  if (!gateway) return Fail("--gateway: " + gateway.error().message(), 2);
+  std::vector<ClientId> sign_for, clients;
+  for (const std::string& m : options.sign_for) {
+    auto id = ClientId::Parse(m);
+    if (!id || id->is_subsystem()) return Fail("--sign-for " + m + ": not a member id", 2);
+    sign_for.push_back(*id);
+  }
+  for (const std::string& c : options.clients) {
+    auto id = ClientId::Parse(c);
+    if (!id || !id->is_subsystem()) return Fail("--client " + c + ": not a subsystem id", 2);
+    clients.push_back(*id);
+  }
+  auto code = ReadCode(options);
+  if (!code) return Fail(code.error().message(), 2);
+  auto anchor_text = ReadFile(options.anchor_file);
+  if (!anchor_text) return Fail(anchor_text.error().message(), 2);
+  auto anchor = globalconf::ParseAnchor(*anchor_text);
+  if (!anchor) return Fail(options.anchor_file + ": " + anchor.error().message(), 2);
+  auto transport = gateway::HttpsEnrollmentTransport(*anchor);
+  if (!transport) return Fail(transport.error().message());
+  auto enroller = gateway::Enroller::Open({options.dir, *gateway, sign_for}, *anchor, *anchor_text,
+                                          std::move(*transport), SystemClock::Get());
+  if (!enroller) return Fail(enroller.error().message());
+
+  if (enroller->HasPendingRequests()) {
+    std::printf("requests sent earlier are on record; checking on them\n");
+  } else {
+    if (auto st = enroller->Submit(*code); !st) return Fail(st.error().message());
+    std::printf("sent to %s; an operator of the central reviews them:\n",
+                anchor->central_url.c_str());
+    PrintItems(enroller->items());
+  }
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.wait_s);
+  std::vector<gateway::EnrollmentItem> last;
+  for (;;) {
+    auto progress = enroller->Check(*code);
+    if (!progress) return Fail(progress.error().message());
+    if (progress->rejected) {
+      PrintItems(progress->items);
+      return Fail(
+          "a request was rejected (reason above); fix what it says and run this command again "
+          "with a new code");
+    }
+    if (progress->installed) {
+      PrintItems(progress->items);
+      auto written = gateway::WriteStarterConfig(
+          options.dir, *gateway, gateway::SigningMembers(*gateway, sign_for),
+          {clients, options.consumer_listen, options.provider_listen, options.admin_listen});
+      if (!written) return Fail(written.error().message());
+      std::printf("certificates installed in %s\n", options.dir.c_str());
+      std::printf(*written ? "wrote %s/gateway.toml; add its [[service]] entries, then:\n"
+                           : "kept the existing %s/gateway.toml (check that it names anchor.json, "
+                             "auth.crt and the sign-*.crt files), then:\n",
+                  options.dir.c_str());
+      std::printf("  troad gateway --config %s/gateway.toml\n", options.dir.c_str());
+      return 0;
+    }
+    bool changed = progress->items.size() != last.size();
+    for (size_t i = 0; !changed && i < last.size(); ++i) {
+      changed = last[i].status != progress->items[i].status;
+    }
+    if (changed) {
+      std::printf("waiting for approval (troad cert approve ID, by an operator):\n");
+      PrintItems(progress->items);
+      std::fflush(stdout);
+      last = progress->items;
+    }
+    if (std::chrono::steady_clock::now() + std::chrono::seconds(options.poll_s) > deadline) {
+      std::printf("still pending; run the same command again to collect the certificates\n");
+      return kStillPending;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(options.poll_s));
+  }
+}
+
+}  // namespace troad::cli

@@ -1,0 +1,473 @@
+// Enrolling a gateway with the central: see enroll.h.
+#include "gateway/enroll.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "core/config.h"
+#include "core/encoding.h"
+#include "core/file.h"
+#include "core/json.h"
+#include "crypto/key.h"
+#include "crypto/x509.h"
+#include "gateway/config.h"
+#include "http/client.h"
+#include "http/tls.h"
+
+namespace troad::gateway {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kRecordFormat = "troad-enrollment/1";
+constexpr std::string_view kAuthentication = "authentication";
+constexpr std::string_view kSigning = "signing";
+constexpr auto kRequestTimeout = std::chrono::seconds(30);
+constexpr size_t kMaxRecordBytes = 1024 * 1024;
+
+std::string KeyFile(const std::string& stem) { return stem + ".key"; }
+std::string PendingKeyFile(const std::string& stem) { return stem + ".key.pending"; }
+std::string CertificateFile(const std::string& stem) { return stem + ".crt"; }
+
+// The error an HTTP status stands for, with the central's own message when it sent one.
+Error CentralError(int status, std::string_view body, std::string_view path) {
+  ErrorCode code = ErrorCode::kInternal;
+  switch (status) {
+    case 400:
+      code = ErrorCode::kInvalidArgument;
+      break;
+    case 401:
+      code = ErrorCode::kUnauthenticated;
+      break;
+    case 403:
+      code = ErrorCode::kPermissionDenied;
+      break;
+    case 404:
+      code = ErrorCode::kNotFound;
+      break;
+    case 409:
+      code = ErrorCode::kFailedPrecondition;
+      break;
+    case 429:
+      code = ErrorCode::kResourceExhausted;
+      break;
+    case 502:
+    case 503:
+    case 504:
+      code = ErrorCode::kUnavailable;
+      break;
+    default:
+      break;
+  }
+  std::string message;
+  auto parsed = ParseJson(body, "the central's answer");
+  if (parsed && parsed->is_object() && parsed->contains("error") &&
+      (*parsed)["error"].is_object() && (*parsed)["error"].value("message", json()).is_string()) {
+    message = (*parsed)["error"]["message"].get<std::string>();
+  } else {
+    message = EscapeForLog(body, 200);
+  }
+  return Error(code, fmt::format("the central refused {} (HTTP {}): {}", path, status,
+                                 EscapeForLog(message, 1000)));
+}
+
+// The record of pending requests, as enrollment.json holds it.
+json RecordJson(const GatewayId& gateway, const std::string& central_url,
+                const std::vector<EnrollmentItem>& items) {
+  json requests = json::array();
+  for (const EnrollmentItem& item : items) {
+    requests.push_back(
+        {{"id", item.request_id}, {"kind", item.kind}, {"owner", item.owner}, {"stem", item.stem}});
+  }
+  return {{"format", kRecordFormat},
+          {"gateway", gateway.ToString()},
+          {"central_url", central_url},
+          {"requests", requests}};
+}
+
+// A file stem we made ourselves: letters, digits, '-', '_' only (no path).
+bool IsPlainStem(const std::string& stem) {
+  return !stem.empty() && stem.size() <= 200 && std::all_of(stem.begin(), stem.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+Result<std::vector<EnrollmentItem>> ParseRecord(std::string_view text, const std::string& path,
+                                                const GatewayId& gateway,
+                                                const std::string& central_url) {
+  TROAD_ASSIGN_OR_RETURN(json doc, ParseJson(text, path));
+  auto bad = [&](std::string_view why) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "{}: {} (remove the file to start the enrollment over)", path, why);
+  };
+  if (!doc.is_object() || doc.value("format", "") != kRecordFormat) {
+    return bad(fmt::format("not a {} record", kRecordFormat));
+  }
+  if (doc.value("gateway", "") != gateway.ToString()) {
+    return bad(fmt::format("it records an enrollment of {}, not {}",
+                           EscapeForLog(doc.value("gateway", "")), gateway.ToString()));
+  }
+  if (doc.value("central_url", "") != central_url) {
+    return bad(fmt::format("it records an enrollment with {}, not {}",
+                           EscapeForLog(doc.value("central_url", "")), central_url));
+  }
+  if (!doc.contains("requests") || !doc["requests"].is_array() || doc["requests"].empty()) {
+    return bad("requests: missing or empty");
+  }
+  std::vector<EnrollmentItem> items;
+  for (const json& r : doc["requests"]) {
+    if (!r.is_object() || !r.value("id", json()).is_number_integer() ||
+        !r.value("kind", json()).is_string() || !r.value("owner", json()).is_string() ||
+        !r.value("stem", json()).is_string()) {
+      return bad("requests: each needs an integer id and kind, owner and stem strings");
+    }
+    EnrollmentItem item;
+    item.request_id = r["id"].get<int64_t>();
+    item.kind = r["kind"].get<std::string>();
+    item.owner = r["owner"].get<std::string>();
+    item.stem = r["stem"].get<std::string>();
+    item.status = "pending";
+    if ((item.kind != kAuthentication && item.kind != kSigning) || !IsPlainStem(item.stem) ||
+        item.request_id <= 0) {
+      return bad(fmt::format("request {}: bad kind or file stem", item.request_id));
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+}  // namespace
+
+std::string SigningFileStem(const ClientId& member) {
+  std::string s = "sign-" + member.member_class + "-" + member.member_code;
+  for (char& c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  }
+  return s;
+}
+
+crypto::CsrSubject EnrollmentSubject(std::string_view kind, const GatewayId& gateway,
+                                     const ClientId& member, const std::string& country) {
+  crypto::CsrSubject s;
+  s.country = country;
+  s.serial_number_attr = member.ToString();
+  s.common_name = kind == kAuthentication ? gateway.ToString() : member.ToString();
+  return s;
+}
+
+std::vector<ClientId> SigningMembers(const GatewayId& gateway,
+                                     const std::vector<ClientId>& sign_for) {
+  std::vector<ClientId> out = {gateway.owner};
+  for (const ClientId& m : sign_for) {
+    if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+  }
+  return out;
+}
+
+Result<EnrollmentTransport> HttpsEnrollmentTransport(const globalconf::Anchor& anchor) {
+  TROAD_ASSIGN_OR_RETURN(auto url, http::ParseUrl(anchor.central_url));
+  if (!url.endpoint.tls) {
+    return Fail(ErrorCode::kInvalidArgument, "anchor central_url {} is not https",
+                EscapeForLog(anchor.central_url));
+  }
+  http::TlsOptions tls;
+  tls.trust_anchors = {anchor.ca_certificate};
+  tls.tls13_only = false;
+  TROAD_ASSIGN_OR_RETURN(auto context, http::MakeClientTlsContext(tls));
+  TROAD_RETURN_IF_ERROR(http::RequireServerName(*context, url.endpoint.host));
+  http::ClientOptions options;
+  options.tls = std::move(context);
+  options.body_limit = 4 * 1024 * 1024;
+  auto client = std::make_shared<http::BlockingClient>(std::move(options));
+  const std::string base = url.path == "/" ? std::string() : url.path;
+  http::Endpoint endpoint = url.endpoint;
+  return EnrollmentTransport(
+      [client, base, endpoint](std::string_view path, const json& body) -> Result<json> {
+        http::Request request(boost::beast::http::verb::post, base + std::string(path), 11);
+        request.set(boost::beast::http::field::content_type, "application/json");
+        request.set(boost::beast::http::field::accept, "application/json");
+        request.body() = body.dump();
+        auto answer = client->Send(endpoint, std::move(request), kRequestTimeout);
+        if (!answer) {
+          return Fail(
+              std::move(answer).error().Context(fmt::format("reaching the central for {}", path)));
+        }
+        const http::Response& response = answer->response;
+        if (response.result_int() < 200 || response.result_int() > 299) {
+          return tl::unexpected(CentralError(response.result_int(), response.body(), path));
+        }
+        return ParseJson(response.body(), fmt::format("the central's answer to {}", path));
+      });
+}
+
+Result<Enroller> Enroller::Open(EnrollmentPlan plan, globalconf::Anchor anchor,
+                                std::string anchor_text, EnrollmentTransport transport,
+                                const Clock& clock) {
+  if (plan.gateway.owner.instance != anchor.instance) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "gateway {} is not in instance {}, which the anchor is for",
+                plan.gateway.ToString(), anchor.instance);
+  }
+  for (const ClientId& m : plan.sign_for) {
+    if (m.is_subsystem() || m.instance != anchor.instance) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "--sign-for {}: must name a member (INSTANCE/CLASS/MEMBER) of instance {}",
+                  m.ToString(), anchor.instance);
+    }
+  }
+  std::error_code ec;
+  fs::create_directories(plan.dir, ec);
+  if (ec) return Fail(ErrorCode::kIo, "cannot create {}: {}", plan.dir, ec.message());
+  // Private keys live here.
+  if (::chmod(plan.dir.c_str(), 0700) != 0) {
+    return Fail(ErrorCode::kIo, "cannot make {} private (chmod 0700)", plan.dir);
+  }
+
+  // The anchor the gateway.toml names: the same central's, or refused.
+  const std::string anchor_path = (fs::path(plan.dir) / kEnrolledAnchorFile).string();
+  if (auto held = globalconf::LoadAnchorFile(anchor_path); held) {
+    if (held->central_url != anchor.central_url ||
+        held->ca_certificate.Sha256Fingerprint() != anchor.ca_certificate.Sha256Fingerprint()) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "{} is the anchor of another central ({}); this gateway directory belongs to "
+                  "it — use a new directory to join {}",
+                  anchor_path, held->central_url, anchor.central_url);
+    }
+  } else if (held.error().code() != ErrorCode::kNotFound) {
+    return Fail(std::move(held).error());
+  }
+  TROAD_RETURN_IF_ERROR(WriteFileAtomically(anchor_path, anchor_text, 0644));
+
+  Enroller enroller(std::move(plan), std::move(anchor), std::move(transport), clock);
+  const std::string record_path = enroller.PathOf(kEnrollmentStateFile);
+  auto record = ReadFile(record_path);
+  if (record) {
+    if (record->size() > kMaxRecordBytes) {
+      return Fail(ErrorCode::kInvalidArgument, "{}: too large to be an enrollment record",
+                  record_path);
+    }
+    TROAD_ASSIGN_OR_RETURN(
+        enroller.record_,
+        ParseRecord(*record, record_path, enroller.plan_.gateway, enroller.anchor_.central_url));
+  } else if (record.error().code() != ErrorCode::kNotFound) {
+    return Fail(std::move(record).error());
+  }
+  return enroller;
+}
+
+std::string Enroller::PathOf(std::string_view name) const {
+  return (fs::path(plan_.dir) / name).string();
+}
+
+Status Enroller::SaveRecord() const {
+  return WriteFileAtomically(PathOf(kEnrollmentStateFile),
+                             RecordJson(plan_.gateway, anchor_.central_url, record_).dump(2) + "\n",
+                             0600);
+}
+
+Status Enroller::RemoveRecord() const {
+  std::error_code ec;
+  fs::remove(PathOf(kEnrollmentStateFile), ec);
+  if (ec) {
+    return Fail(ErrorCode::kIo, "cannot remove {}: {}", PathOf(kEnrollmentStateFile), ec.message());
+  }
+  return SyncDirectory(plan_.dir);
+}
+
+Status Enroller::Submit(std::string_view code) {
+  if (!record_.empty()) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "requests {} are already on record in {}; check on them instead",
+                record_.front().request_id, PathOf(kEnrollmentStateFile));
+  }
+  const std::string country = anchor_.ca_certificate.Country().empty()
+                                  ? std::string("TW")
+                                  : anchor_.ca_certificate.Country();
+  std::vector<EnrollmentItem> items;
+  items.push_back({std::string(kAuthentication), plan_.gateway.ToString(), "auth", 0, "", ""});
+  for (const ClientId& m : SigningMembers(plan_.gateway, plan_.sign_for)) {
+    items.push_back({std::string(kSigning), m.ToString(), SigningFileStem(m), 0, "", ""});
+  }
+  json requests = json::array();
+  for (const EnrollmentItem& item : items) {
+    // A pending key from an earlier, rejected or interrupted run is used again.
+    const std::string key_path = PathOf(PendingKeyFile(item.stem));
+    auto key = crypto::PrivateKey::LoadPemFile(key_path);
+    if (!key && key.error().code() == ErrorCode::kNotFound) {
+      key = crypto::PrivateKey::GenerateEcP256();
+      if (key) TROAD_RETURN_IF_ERROR(key->SavePemFile(key_path));
+    }
+    if (!key) return Fail(std::move(key).error().Context(key_path));
+    const ClientId member =
+        item.kind == kAuthentication ? plan_.gateway.owner : *ClientId::Parse(item.owner);
+    TROAD_ASSIGN_OR_RETURN(
+        std::string csr,
+        crypto::CreateCsrPem(*key, EnrollmentSubject(item.kind, plan_.gateway, member, country)));
+    requests.push_back({{"kind", item.kind}, {"owner", item.owner}, {"csr", csr}});
+  }
+  TROAD_ASSIGN_OR_RETURN(json answer,
+                         transport_(kEnrollmentPath, {{"gateway", plan_.gateway.ToString()},
+                                                      {"code", std::string(code)},
+                                                      {"requests", requests}}));
+  if (!answer.is_object() || !answer.value("requests", json()).is_array() ||
+      answer["requests"].size() != items.size()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the central's answer to {} does not list the {} requests sent", kEnrollmentPath,
+                items.size());
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    const json& r = answer["requests"][i];
+    if (!r.is_object() || !r.value("id", json()).is_number_integer() ||
+        r.value("owner", "") != items[i].owner || r.value("kind", "") != items[i].kind) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "the central's answer to {}: request {} is not the one sent ({} {})",
+                  kEnrollmentPath, i, items[i].kind, items[i].owner);
+    }
+    items[i].request_id = r["id"].get<int64_t>();
+    items[i].status = "pending";
+  }
+  record_ = std::move(items);
+  return SaveRecord();
+}
+
+Result<EnrollmentProgress> Enroller::Check(std::string_view code) {
+  if (record_.empty()) {
+    return Fail(ErrorCode::kFailedPrecondition, "no requests on record in {}; submit first",
+                PathOf(kEnrollmentStateFile));
+  }
+  json ids = json::array();
+  for (const EnrollmentItem& item : record_) ids.push_back(item.request_id);
+  TROAD_ASSIGN_OR_RETURN(json answer,
+                         transport_(kEnrollmentStatusPath, {{"gateway", plan_.gateway.ToString()},
+                                                            {"code", std::string(code)},
+                                                            {"ids", ids}}));
+  if (!answer.is_object() || !answer.value("requests", json()).is_array()) {
+    return Fail(ErrorCode::kInvalidArgument, "the central's answer to {} has no requests",
+                kEnrollmentStatusPath);
+  }
+  std::map<int64_t, const json*> by_id;
+  for (const json& r : answer["requests"]) {
+    if (r.is_object() && r.value("id", json()).is_number_integer()) {
+      by_id[r["id"].get<int64_t>()] = &r;
+    }
+  }
+  EnrollmentProgress progress;
+  bool all_approved = true;
+  for (EnrollmentItem& item : record_) {
+    auto it = by_id.find(item.request_id);
+    if (it == by_id.end() || !it->second->value("status", json()).is_string()) {
+      return Fail(ErrorCode::kInvalidArgument, "the central's answer to {} omits request {}",
+                  kEnrollmentStatusPath, item.request_id);
+    }
+    item.status = (*it->second)["status"].get<std::string>();
+    item.reason = it->second->value("decision_reason", "");
+    if (item.status == "rejected") progress.rejected = true;
+    if (item.status != "approved") all_approved = false;
+  }
+  if (progress.rejected) {
+    progress.items = record_;
+    record_.clear();
+    TROAD_RETURN_IF_ERROR(RemoveRecord());
+    return progress;
+  }
+  if (all_approved) {
+    for (EnrollmentItem& item : record_) {
+      const json& r = *by_id[item.request_id];
+      if (!r.value("certificate", json()).is_string()) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "the central's answer to {}: approved request {} has no certificate",
+                    kEnrollmentStatusPath, item.request_id);
+      }
+      TROAD_RETURN_IF_ERROR(Install(item, r["certificate"].get<std::string>()));
+      item.status = "installed";
+    }
+    progress.items = record_;
+    progress.installed = true;
+    record_.clear();
+    TROAD_RETURN_IF_ERROR(RemoveRecord());
+    return progress;
+  }
+  progress.items = record_;
+  return progress;
+}
+
+Status Enroller::Install(EnrollmentItem& item, const std::string& certificate_pem) {
+  auto where = [&](std::string_view what) {
+    return fmt::format("request {} ({} certificate of {}): {}", item.request_id, item.kind,
+                       item.owner, what);
+  };
+  auto cert = crypto::Certificate::FromPem(certificate_pem);
+  if (!cert) return Fail(ErrorCode::kInvalidArgument, "{}", where(cert.error().message()));
+  // The pending key; after an interrupted install it may already be in place.
+  const std::string pending = PathOf(PendingKeyFile(item.stem));
+  const std::string key_path = PathOf(KeyFile(item.stem));
+  const bool has_pending = fs::exists(pending);
+  TROAD_ASSIGN_OR_RETURN(auto key,
+                         crypto::PrivateKey::LoadPemFile(has_pending ? pending : key_path));
+  if (cert->GetPublicKey().ToDer() != key.Public().ToDer()) {
+    return Fail(ErrorCode::kUnauthenticated, "{}",
+                where("the certificate does not carry this gateway's key"));
+  }
+  TROAD_ASSIGN_OR_RETURN(auto trust, crypto::TrustStore::Create({anchor_.ca_certificate}));
+  if (auto st = trust.Verify(*cert, {}, clock_.Now()); !st) {
+    return Fail(ErrorCode::kUnauthenticated, "{}",
+                where("it does not verify against the anchor's CA: " + st.error().message()));
+  }
+  if (cert->CommonName() != item.owner) {
+    return Fail(
+        ErrorCode::kUnauthenticated, "{}",
+        where(fmt::format("it names CN={}, not {}", EscapeForLog(cert->CommonName()), item.owner)));
+  }
+  if (has_pending) {
+    std::error_code ec;
+    fs::rename(pending, key_path, ec);
+    if (ec)
+      return Fail(ErrorCode::kIo, "cannot rename {} to {}: {}", pending, key_path, ec.message());
+    TROAD_RETURN_IF_ERROR(SyncDirectory(plan_.dir));
+  }
+  return WriteFileAtomically(PathOf(CertificateFile(item.stem)), cert->ToPem(), 0644);
+}
+
+Result<bool> WriteStarterConfig(const std::string& dir, const GatewayId& gateway,
+                                const std::vector<ClientId>& signing_members,
+                                const StarterConfig& starter) {
+  const fs::path path = fs::path(dir) / kEnrolledConfigFile;
+  if (fs::exists(path)) return false;
+  std::string toml = fmt::format(
+      "# Gateway {} — written by `troad gateway enroll`; edit it to suit this machine.\n"
+      "# Every key is described in docs/configuration.md.\n\n"
+      "[gateway]\nid = {}\nanchor = {}\ndata_dir = \"data\"\n\n"
+      "[listen]\nconsumer = {}\nprovider = {}\nadmin = {}\n\n"
+      "[tls]\ncertificate = \"auth.crt\"\nkey = \"auth.key\"\n",
+      gateway.ToString(), TomlQuote(gateway.ToString()), TomlQuote(kEnrolledAnchorFile),
+      TomlQuote(starter.consumer_listen), TomlQuote(starter.provider_listen),
+      TomlQuote(starter.admin_listen));
+  for (const ClientId& m : signing_members) {
+    const std::string stem = SigningFileStem(m);
+    toml += fmt::format("\n[[signing]]\nmember = {}\ncertificate = {}\nkey = {}\n",
+                        TomlQuote(m.ToString()), TomlQuote(CertificateFile(stem)),
+                        TomlQuote(KeyFile(stem)));
+  }
+  for (const ClientId& c : starter.clients) {
+    toml += fmt::format("\n[[client]]\nid = {}\nconnection = \"http\"\n", TomlQuote(c.ToString()));
+  }
+  toml +=
+      "\n# A service this gateway provides (registered at the central, `troad service add`):\n"
+      "# [[service]]\n# id = \"INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE\"\n"
+      "# backend = \"http://127.0.0.1:9001/api\"\n";
+  TROAD_RETURN_IF_ERROR(WriteFileAtomically(path.string(), toml, 0644));
+  // Checked as the gateway will read it; a file it would refuse is not left behind.
+  if (auto loaded = GatewayConfig::Load(path.string()); !loaded) {
+    std::error_code ec;
+    fs::remove(path, ec);
+    return Fail(std::move(loaded).error().Context("the gateway.toml enroll would write"));
+  }
+  return true;
+}
+
+}  // namespace troad::gateway

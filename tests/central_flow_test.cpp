@@ -1,0 +1,427 @@
+// The whole life of a T-Road network run by a central, with real processes only:
+// `troad central init` and `troad central`; an operator registers MOI and BLI, their
+// subsystems, gateways and MOI's service over the management API; each gateway joins
+// with `troad gateway enroll` (its keys stay with it, CSRs travel, an operator approves,
+// the certificates are installed and checked with `openssl verify`); the gateways start
+// from the anchor and the gateway.toml enroll wrote. Then:
+//   - no grant → refused; BLI applies, MOI approves → the first exchange; the grant is
+//     withdrawn → refused again; granted again → exchanges;
+//   - BLI's authentication certificate is revoked → MOI's gateway refuses it;
+//   - the central stops → the gateways' copy expires → exchanges are refused
+//     (OutdatedGlobalConf); the central is back → exchanges resume.
+// The central publishes with validity_s = 10 and the gateways refresh every second, so
+// each change is waited for (bounded polls), never slept on.
+#include <fmt/format.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "crypto/x509.h"
+#include "http/client.h"
+#include "http/tls.h"
+#include "network_fixture.h"
+
+namespace troad::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using http::bhttp::verb;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr auto kWait = 30s;
+const std::string kPassword = "central operator password 1";
+const std::string kEcho = "TW/GOV/MOI/household/echo";
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  ASSERT_TRUE(out.flush()) << path;
+}
+
+std::string Tail(const std::string& text, size_t max = 3000) {
+  return text.size() <= max ? text : text.substr(text.size() - max);
+}
+
+// Replaces the first `from` in the file with `to`; fails the test when it is absent.
+void Patch(const std::string& path, const std::string& from, const std::string& to) {
+  std::string text = ReadText(path);
+  const size_t at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << path << " has no \"" << from << "\":\n" << text;
+  text.replace(at, from.size(), to);
+  WriteText(path, text);
+}
+
+struct Reply {
+  unsigned status = 0;
+  json doc;
+  std::string body;
+};
+std::ostream& operator<<(std::ostream& os, const Reply& r) {
+  return os << "HTTP " << r.status << " " << r.body.substr(0, 2000);
+}
+
+struct GatewaySetup {
+  std::string name;  // "moi-gw"
+  std::string id;    // "TW/GOV/MOI/moi-gw"
+  std::string client;
+  uint16_t consumer = 0, provider = 0, admin = 0;
+  std::string dir;
+  std::optional<Subprocess> process;
+};
+
+class CentralFlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "troad-central-flow-XXXXXX").string();
+    ASSERT_NE(mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+    auto backends = TestBackends::Start();
+    ASSERT_TRUE(backends) << backends.error().ToString();
+    backends_ = std::move(*backends);
+    for (uint16_t* port : {&central_port_, &moi_.consumer, &moi_.provider, &moi_.admin,
+                           &bli_.consumer, &bli_.provider, &bli_.admin}) {
+      auto p = PickFreePort();
+      ASSERT_TRUE(p) << p.error().ToString();
+      *port = *p;
+    }
+    moi_.name = "moi-gw";
+    moi_.id = "TW/GOV/MOI/moi-gw";
+    moi_.client = "TW/GOV/MOI/household";
+    moi_.dir = dir_ + "/moi-gw";
+    bli_.name = "bli-gw";
+    bli_.id = "TW/GOV/BLI/bli-gw";
+    bli_.client = "TW/GOV/BLI/insurance";
+    bli_.dir = dir_ + "/bli-gw";
+
+    // The central, publishing short-lived copies so that expiry can be seen.
+    WriteText(dir_ + "/admin-password", kPassword + "\n");
+    ASSERT_EQ(Run({TROAD_BINARY, "central", "init", "--dir", CentralDir(), "--listen",
+                   fmt::format("127.0.0.1:{}", central_port_), "--admin-password-file",
+                   dir_ + "/admin-password"},
+                  "init"),
+              0)
+        << ReadText(dir_ + "/init.log");
+    Patch(CentralDir() + "/central.toml", "validity_s = 600\nrefresh_interval_s = 60\n",
+          "validity_s = 10\nrefresh_interval_s = 1\n");
+    auto ca = crypto::Certificate::LoadPemFile(CentralDir() + "/keys/ca.crt");
+    ASSERT_TRUE(ca) << ca.error().ToString();
+    http::TlsOptions tls;
+    tls.trust_anchors = {*ca};
+    tls.tls13_only = false;
+    auto context = http::MakeClientTlsContext(tls);
+    ASSERT_TRUE(context) << context.error().ToString();
+    ASSERT_TRUE(http::RequireServerName(**context, "127.0.0.1"));
+    http::ClientOptions options;
+    options.tls = *context;
+    api_ = std::make_unique<http::BlockingClient>(options);
+    consumer_ = std::make_unique<http::BlockingClient>(http::ClientOptions{});
+    StartCentral();
+    ASSERT_FALSE(HasFatalFailure());
+
+    // The operator registers the network.
+    Reply login = Post("/api/v1/login", {{"username", "operator"}, {"password", kPassword}});
+    ASSERT_EQ(login.status, 200u) << login;
+    token_ = login.doc["token"].get<std::string>();
+    Expect(201, "/api/v1/members",
+           {{"id", "TW/GOV/MOI"}, {"name", "內政部"}, {"name_en", "Ministry of the Interior"}});
+    Expect(201, "/api/v1/members", {{"id", "TW/GOV/BLI"}, {"name", "勞動部勞工保險局"}});
+    Expect(201, "/api/v1/subsystems", {{"id", moi_.client}, {"name", "戶政"}});
+    Expect(201, "/api/v1/subsystems", {{"id", bli_.client}, {"name", "勞保"}});
+    for (GatewaySetup* gw : {&moi_, &bli_}) {
+      Expect(201, "/api/v1/gateways",
+             {{"id", gw->id},
+              {"address", fmt::format("127.0.0.1:{}", gw->provider)},
+              {"clients", {gw->client}}});
+    }
+    Expect(201, "/api/v1/services", {{"id", kEcho}, {"description", "echo"}});
+    ASSERT_FALSE(HasFailure());
+
+    // Each gateway joins.
+    for (GatewaySetup* gw : {&moi_, &bli_}) {
+      Enroll(*gw);
+      ASSERT_FALSE(HasFatalFailure());
+    }
+    // MOI provides the echo service; both follow the central every second.
+    Patch(moi_.dir + "/gateway.toml", "# [[service]]",
+          fmt::format("[[service]]\nid = \"{}\"\nbackend = \"http://127.0.0.1:{}{}\"\n\n# "
+                      "[[service]]",
+                      kEcho, backends_->echo_port(), kEchoBase));
+    for (GatewaySetup* gw : {&moi_, &bli_}) {
+      Patch(gw->dir + "/gateway.toml", "anchor = \"anchor.json\"\n",
+            "anchor = \"anchor.json\"\nglobalconf_refresh_s = 1\n");
+      StartGateway(*gw);
+      ASSERT_FALSE(HasFatalFailure());
+    }
+  }
+
+  void TearDown() override {
+    for (GatewaySetup* gw : {&bli_, &moi_}) {
+      if (gw->process) gw->process->Stop(5s);
+    }
+    if (central_) central_->Stop(5s);
+    if (api_) api_.reset();
+    consumer_.reset();
+    backends_.reset();
+    if (HasFailure()) {
+      std::fprintf(stderr, "central flow test directory kept: %s\n", dir_.c_str());
+    } else {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+  }
+
+  std::string CentralDir() const { return dir_ + "/central"; }
+
+  std::string Diag() const {
+    std::string out;
+    for (const char* name : {"central", "moi-gw", "bli-gw", "enroll-moi-gw", "enroll-bli-gw"}) {
+      out += fmt::format("\n--- {}.log:\n{}", name, Tail(ReadText(dir_ + "/" + name + ".log")));
+    }
+    return out;
+  }
+
+  // Runs a command to its end (60 s at most); its exit code, -1 if it did not finish.
+  int Run(const std::vector<std::string>& argv, const std::string& log) {
+    auto child = Subprocess::Start(argv, dir_ + "/" + log + ".log");
+    if (!child) return -1;
+    const int status = child->Wait(60s);
+    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  void StartCentral() {
+    auto child =
+        Subprocess::Start({TROAD_BINARY, "central", "--config", CentralDir() + "/central.toml"},
+                          dir_ + "/central.log");
+    ASSERT_TRUE(child) << child.error().ToString();
+    central_.emplace(std::move(*child));
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      ASSERT_TRUE(central_->Running()) << Diag();
+      if (Call(verb::get, "/globalconf/v1/document").status == 200) return;
+      std::this_thread::sleep_for(100ms);
+    }
+    FAIL() << "the central did not serve a configuration" << Diag();
+  }
+
+  Reply Call(verb method, const std::string& target, const std::optional<json>& body = {}) {
+    http::Request req{method, target, 11};
+    if (!token_.empty()) req.set(http::bhttp::field::authorization, "Bearer " + token_);
+    if (body) {
+      req.set(http::bhttp::field::content_type, "application/json");
+      req.body() = body->dump();
+    }
+    auto res =
+        api_->Send(http::Endpoint{"127.0.0.1", central_port_, true, ""}, std::move(req), 20s);
+    if (!res) return Reply{0, json(), res.error().ToString()};
+    return Reply{res->response.result_int(), json::parse(res->response.body(), nullptr, false),
+                 res->response.body()};
+  }
+  Reply Post(const std::string& target, const json& body) { return Call(verb::post, target, body); }
+  Reply Expect(unsigned status, const std::string& target, const json& body) {
+    Reply r = Post(target, body);
+    EXPECT_EQ(r.status, status) << target << ": " << r << Diag();
+    return r;
+  }
+
+  // `troad gateway enroll` as the gateway's operator runs it, while the central's
+  // operator approves what it sent.
+  void Enroll(GatewaySetup& gw) {
+    Reply code = Expect(201, "/api/v1/gateways/enrollment-codes", {{"gateway", gw.id}});
+    ASSERT_TRUE(code.doc.contains("code")) << code;
+    const std::string code_file = dir_ + "/code-" + gw.name;
+    WriteText(code_file, code.doc["code"].get<std::string>() + "\n");
+    const std::string log = dir_ + "/enroll-" + gw.name + ".log";
+    auto enroll = Subprocess::Start({TROAD_BINARY,
+                                     "gateway",
+                                     "enroll",
+                                     "--anchor",
+                                     CentralDir() + "/anchor.json",
+                                     "--gateway",
+                                     gw.id,
+                                     "--code-file",
+                                     code_file,
+                                     "--dir",
+                                     gw.dir,
+                                     "--client",
+                                     gw.client,
+                                     "--consumer-listen",
+                                     fmt::format("127.0.0.1:{}", gw.consumer),
+                                     "--provider-listen",
+                                     fmt::format("127.0.0.1:{}", gw.provider),
+                                     "--admin-listen",
+                                     fmt::format("127.0.0.1:{}", gw.admin),
+                                     "--wait",
+                                     "60",
+                                     "--poll",
+                                     "1"},
+                                    log);
+    ASSERT_TRUE(enroll) << enroll.error().ToString();
+
+    // The requests arrive for review; the operator approves each.
+    std::vector<int64_t> approved;
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    while (approved.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+      Reply listed = Call(verb::get, "/api/v1/certificate-requests?status=pending");
+      ASSERT_EQ(listed.status, 200u) << listed;
+      for (const json& q : listed.doc["certificate_requests"]) {
+        if (q["status"] != "pending") continue;
+        EXPECT_EQ(q["submitted_by"], "enrollment:" + gw.id);
+        const int64_t id = q["id"].get<int64_t>();
+        Expect(200, fmt::format("/api/v1/certificate-requests/{}/approve", id), json::object());
+        approved.push_back(id);
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_EQ(approved.size(), 2u) << "requests never arrived" << Diag();
+    const int status = enroll->Wait(kWait);
+    ASSERT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "troad gateway enroll: wait status " << status << "\n"
+        << ReadText(log);
+    EXPECT_NE(ReadText(log).find("certificates installed"), std::string::npos) << ReadText(log);
+
+    // What was installed verifies with openssl against the central's CA, and the keys
+    // never left: the private key files are the gateway's own, mode 0600.
+    for (const std::string& stem :
+         std::vector<std::string>{"auth", "sign-GOV-" + gw.id.substr(7, 3)}) {
+      const std::string cert = gw.dir + "/" + stem + ".crt";
+      EXPECT_EQ(Run({"openssl", "verify", "-CAfile", CentralDir() + "/keys/ca.crt", cert},
+                    "openssl-" + stem),
+                0)
+          << ReadText(dir_ + "/openssl-" + stem + ".log");
+      EXPECT_EQ(fs::status(gw.dir + "/" + stem + ".key").permissions() & fs::perms::all,
+                fs::perms::owner_read | fs::perms::owner_write);
+    }
+    EXPECT_FALSE(fs::exists(gw.dir + "/enrollment.json"));
+  }
+
+  void StartGateway(GatewaySetup& gw) {
+    auto child = Subprocess::Start({TROAD_BINARY, "gateway", "--config", gw.dir + "/gateway.toml"},
+                                   dir_ + "/" + gw.name + ".log");
+    ASSERT_TRUE(child) << child.error().ToString();
+    gw.process.emplace(std::move(*child));
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      ASSERT_TRUE(gw.process->Running()) << gw.name << " exited" << Diag();
+      auto res = consumer_->Send(http::Endpoint{"127.0.0.1", gw.admin, false, ""},
+                                 http::Request{verb::get, "/healthz", 11}, 5s);
+      if (res && res->response.result_int() == 200) return;
+      std::this_thread::sleep_for(100ms);
+    }
+    FAIL() << gw.name << " never became healthy (no configuration from the central?)" << Diag();
+  }
+
+  // BLI's information system calls MOI's echo service through BLI's gateway.
+  Answer Exchange(const std::string& tag) {
+    auto res = consumer_->Send(
+        http::Endpoint{"127.0.0.1", bli_.consumer, false, ""},
+        MakeRestRequest(verb::get, "/r1/" + kEcho + "/" + tag, bli_.client, NewTestMessageId(tag)),
+        20s);
+    if (!res) return Answer{0, {}, res.error().message()};
+    return FromResponse(res->response);
+  }
+
+  // Polls until `done` holds for the exchange's answer (the change has reached the
+  // gateways), up to kWait.
+  template <typename Predicate>
+  ::testing::AssertionResult WaitForExchange(const std::string& tag, Predicate done) {
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    Answer last;
+    while (std::chrono::steady_clock::now() < deadline) {
+      last = Exchange(tag);
+      if (done(last)) return ::testing::AssertionSuccess();
+      std::this_thread::sleep_for(200ms);
+    }
+    return ::testing::AssertionFailure()
+           << "last answer: HTTP " << last.status << " " << last.Header("x-road-error") << " "
+           << last.body.substr(0, 500);
+  }
+  static bool Succeeded(const Answer& a) { return a.status == 200; }
+  static auto FaultIs(std::string type) {
+    return [type](const Answer& a) { return a.Header("x-road-error") == type; };
+  }
+
+  // BLI applies for the echo service; MOI's side approves. Returns the application id.
+  int64_t Grant() {
+    Reply app = Expect(201, "/api/v1/applications",
+                       {{"client", bli_.client},
+                        {"service", kEcho},
+                        {"rules", {{{"method", "GET"}, {"path", "/*"}}}},
+                        {"purpose", "eligibility checks"}});
+    const int64_t id = app.doc.value("id", int64_t{0});
+    Expect(200, fmt::format("/api/v1/applications/{}/approve", id),
+           {{"reason", "agreement 2026-17"}});
+    return id;
+  }
+
+  std::string dir_;
+  uint16_t central_port_ = 0;
+  GatewaySetup moi_, bli_;
+  std::unique_ptr<TestBackends> backends_;
+  std::unique_ptr<http::BlockingClient> api_;       // to the central
+  std::unique_ptr<http::BlockingClient> consumer_;  // to the gateways, plain http
+  std::optional<Subprocess> central_;
+  std::string token_;
+};
+
+TEST_F(CentralFlowTest, ApplicationApprovalExchangeWithdrawalAndRevocation) {
+  EXPECT_TRUE(IsFault(Exchange("before"), 500, "Server.ServerProxy.AccessDenied")) << Diag();
+
+  const int64_t application = Grant();
+  ASSERT_TRUE(WaitForExchange("first", Succeeded)) << Diag();
+  Answer first = Exchange("first");
+  EXPECT_EQ(first.status, 200u);
+  EXPECT_NE(first.body.find(std::string(kEchoBase) + "/first"), std::string::npos) << first.body;
+  std::vector<SeenRequest> seen = backends_->Seen();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().target, std::string(kEchoBase) + "/first");
+
+  // MOI withdraws the grant: refused again within one refresh.
+  Expect(200, fmt::format("/api/v1/applications/{}/withdraw", application),
+         {{"reason", "agreement ended"}});
+  EXPECT_TRUE(WaitForExchange("withdrawn", FaultIs("Server.ServerProxy.AccessDenied"))) << Diag();
+
+  Grant();
+  ASSERT_TRUE(WaitForExchange("again", Succeeded)) << Diag();
+
+  // BLI's authentication certificate is revoked: MOI's gateway refuses the connection.
+  auto bli_cert = crypto::Certificate::LoadPemFile(bli_.dir + "/auth.crt");
+  ASSERT_TRUE(bli_cert);
+  Expect(200, fmt::format("/api/v1/certificates/{}/revoke", bli_cert->Sha256Fingerprint()),
+         {{"reason", "key compromise (test)"}});
+  EXPECT_TRUE(WaitForExchange("revoked", FaultIs("Server.ServerProxy.SslAuthenticationFailed")))
+      << Diag();
+  Reply conf = Call(verb::get, "/globalconf/v1/document");
+  EXPECT_NE(conf.body.find(bli_cert->Sha256Fingerprint()), std::string::npos)
+      << "the published configuration does not list the revoked certificate";
+}
+
+TEST_F(CentralFlowTest, ExpiredConfigurationStopsExchangesUntilTheCentralIsBack) {
+  Grant();
+  ASSERT_TRUE(WaitForExchange("granted", Succeeded)) << Diag();
+
+  // The central goes away: the gateways keep their copy until it expires (10 s).
+  ASSERT_NE(central_->Stop(5s), -1);
+  central_.reset();
+  EXPECT_TRUE(WaitForExchange("expired", FaultIs("Server.ClientProxy.OutdatedGlobalConf")))
+      << Diag();
+
+  // It comes back: a fresh copy reaches the gateways and exchanges resume.
+  StartCentral();
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_TRUE(WaitForExchange("recovered", Succeeded)) << Diag();
+}
+
+}  // namespace
+}  // namespace troad::testing
