@@ -168,8 +168,17 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
       co_return self->Metrics();
     }
     std::string remote = conn.remote.address().to_string();
-    http::Response r = self->api_->Handle(req, remote);
-    co_return r;
+    // The published copy is read from memory (Publisher is thread-safe): gateways'
+    // downloads never wait behind the management API.
+    if (req.target().starts_with("/globalconf/")) co_return self->api_->Handle(req, remote);
+    // Everything else touches the database, and a login runs Argon2id (~0.1 s): on the
+    // worker thread, one call at a time, while this loop goes on serving connections.
+    co_return co_await asio::co_spawn(
+        self->worker_,
+        [self, &req, &remote]() -> asio::awaitable<http::Response> {
+          co_return self->api_->Handle(req, remote);
+        },
+        asio::use_awaitable);
   };
   TROAD_ASSIGN_OR_RETURN(
       c->server_,
@@ -212,7 +221,14 @@ asio::awaitable<void> Central::PublishLoop() {
     boost::system::error_code ec;
     co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
-    Publish(false);
+    // On the worker, where every other database access happens.
+    co_await asio::co_spawn(
+        worker_,
+        [this]() -> asio::awaitable<void> {
+          Publish(false);
+          co_return;
+        },
+        asio::use_awaitable);
   }
 }
 

@@ -3,16 +3,19 @@
 // publishes the global configuration when the registry changed and before the current
 // copy passes half its validity (central/publisher.h).
 //
-// Threads: one event loop thread runs everything, including SQLite calls and Argon2id
-// at login — administrative traffic is small, and the configuration download is served
-// from memory. (A login therefore pauses other requests for ~0.1 s.)
+// Threads: one event loop thread runs the listener, TLS, HTTP and the configuration
+// download (from memory). One worker thread runs everything that touches the database —
+// each management API call, including Argon2id at login (~0.1 s), and publishing — one
+// at a time, so the registry needs no locks and a login never stalls the downloads.
 //
 // Thread-safety: Create, Start and Run from one thread; Stop from another (not from
 // the loop's own thread).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 
 #include "central/api.h"
@@ -70,8 +73,11 @@ class Central {
   std::unique_ptr<Api> api_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::asio::steady_timer> timer_;
-  uint64_t requests_ = 0;
-  uint64_t publish_failures_ = 0;
+  std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> publish_failures_{0};
+  // Runs every database access (the management API, publishing) on one thread, off
+  // the event loop. Declared last: joined first when the central is destroyed.
+  http::asio::thread_pool worker_{1};
 };
 
 }  // namespace troad::central
