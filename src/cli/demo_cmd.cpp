@@ -1,21 +1,40 @@
-// `troad demo`: a whole T-Road network on loopback — the two sample agencies'
-// information systems (examples/), their gateways with keys and certificates made by
-// `troad init`, the scenarios run through them — and then everything is left running
-// until Ctrl-C, with the addresses to try by hand.
+// `troad demo`: a whole T-Road network on loopback, built the way a real one is — a
+// central (`troad central init`, `troad central`), an operator who registers the sample
+// agencies of examples/demo/network.toml with the operator CLI, gateways that join with
+// `troad gateway enroll` while the operator approves their certificates, an access
+// application applied for and approved — then the agencies' information systems and the
+// scenarios through the gateways. Everything is left running until Ctrl-C, with the
+// addresses to try by hand. Each command is printed as a user would type it.
+#include <fmt/format.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <thread>
 
+#include "central/central.h"
 #include "cli/commands.h"
 #include "cli/init.h"
+#include "core/config.h"
+#include "core/encoding.h"
+#include "core/file.h"
+#include "core/net.h"
 #include "core/subprocess.h"
+#include "crypto/random.h"
+#include "gateway/enroll.h"
 
 namespace troad::cli {
 namespace fs = std::filesystem;
 namespace {
+
+constexpr uint16_t kCentralPort = 4400;
+constexpr auto kWait = std::chrono::seconds(60);
 
 // examples/ next to the source tree the binary was built from, or installed.
 std::string FindExamples(const std::string& option) {
@@ -40,14 +59,295 @@ struct Step {
   bool expect_success;
 };
 
+std::string ReadAll(const std::string& path) { return ReadFile(path).value_or(""); }
+
+// `troad <args>` as one would type it into a shell.
+std::string CommandLine(const std::vector<std::string>& args) {
+  std::string line = "troad";
+  for (const std::string& a : args) {
+    line += " " + (a.find_first_of(" {}'\"") == std::string::npos ? a : "'" + a + "'");
+  }
+  return line;
+}
+
+// A command's outcome without its output.
+Status Done(Result<std::string> result) {
+  if (!result) return Fail(std::move(result).error());
+  return Ok();
+}
+
+// The demo's working state: where things are, the processes it started.
+class Demo {
+ public:
+  Demo(fs::path dir, std::string examples)
+      : dir_(std::move(dir)), examples_(std::move(examples)), self_(SelfExecutable()) {}
+  ~Demo() { StopAll(); }
+
+  const fs::path& dir() const { return dir_; }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string Session() const { return Path("operator-session.json"); }
+
+  // Runs `troad <args>` to its end, printing the command line and its output indented.
+  // Returns its output; fails unless it exits 0.
+  Result<std::string> Troad(std::vector<std::string> args, bool show = true) {
+    const std::string line = CommandLine(args);
+    if (show) std::printf("   $ %s\n", line.c_str());
+    std::fflush(stdout);
+    args.insert(args.begin(), self_);
+    const std::string log = Path("logs/command.log");
+    std::error_code ec;
+    fs::remove(log, ec);
+    TROAD_ASSIGN_OR_RETURN(Subprocess child, Subprocess::Start(args, log));
+    const int status = child.Wait(kWait);
+    std::string out = ReadAll(log);
+    if (show) {
+      std::istringstream lines(out);
+      for (std::string l; std::getline(lines, l);) std::printf("     %s\n", l.c_str());
+    }
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      return Fail(ErrorCode::kFailedPrecondition, "`{}` failed:\n{}", line, out);
+    }
+    return out;
+  }
+
+  // An operator command with the demo's session.
+  Result<std::string> Operator(std::vector<std::string> args, bool show = true) {
+    args.push_back("--session");
+    args.push_back(Session());
+    return Troad(std::move(args), show);
+  }
+
+  // Starts a long-running process and waits until `port` accepts connections.
+  Status Start(const std::string& name, std::vector<std::string> argv, uint16_t port) {
+    const std::string log = Path("logs/" + name + ".log");
+    TROAD_ASSIGN_OR_RETURN(Subprocess child, Subprocess::Start(argv, log));
+    children_.push_back(std::move(child));
+    if (auto st = WaitForPort("127.0.0.1", port, std::chrono::seconds(20)); !st) {
+      return Fail(ErrorCode::kUnavailable, "{}: {} (see {})", name, st.error().message(), log);
+    }
+    return Ok();
+  }
+
+  Status StartTroad(const std::string& name, std::vector<std::string> args, uint16_t port) {
+    args.insert(args.begin(), self_);
+    return Start(name, std::move(args), port);
+  }
+
+  // Joins one gateway: a code from its member's administrator (here the operator),
+  // `troad gateway enroll` in the background, the operator approving what it sent.
+  Status Enroll(const NetGateway& gw, const std::string& anchor) {
+    const GatewayId id{gw.owner, gw.name};
+    const std::string code_file = Path(gw.name + ".code");
+    TROAD_RETURN_IF_ERROR(Done(Operator({"gateway", "code", id.ToString(), "--out", code_file})));
+    std::vector<std::string> args = {"gateway",
+                                     "enroll",
+                                     "--anchor",
+                                     anchor,
+                                     "--gateway",
+                                     id.ToString(),
+                                     "--code-file",
+                                     code_file,
+                                     "--dir",
+                                     Path(gw.name),
+                                     "--consumer-listen",
+                                     gw.local_listen,
+                                     "--provider-listen",
+                                     gw.peer_listen,
+                                     "--admin-listen",
+                                     gw.admin_listen,
+                                     "--poll",
+                                     "1"};
+    std::set<std::string> sign_for;
+    for (const ClientId& c : gw.clients) {
+      args.push_back("--client");
+      args.push_back(c.ToString());
+      if (c.Member() != gw.owner) sign_for.insert(c.Member().ToString());
+    }
+    for (const std::string& m : sign_for) {
+      args.push_back("--sign-for");
+      args.push_back(m);
+    }
+    std::printf("   $ %s &\n", CommandLine(args).c_str());
+    args.insert(args.begin(), self_);
+    const std::string log = Path("logs/enroll-" + gw.name + ".log");
+    TROAD_ASSIGN_OR_RETURN(Subprocess enroll, Subprocess::Start(args, log));
+
+    // The operator reviews what arrived and approves it.
+    size_t approved = 0;
+    const size_t wanted = 2 + sign_for.size();
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    bool shown = false;
+    while (approved < wanted && std::chrono::steady_clock::now() < deadline) {
+      TROAD_ASSIGN_OR_RETURN(
+          std::string listed,
+          Operator({"cert", "requests", "--status", "pending", "--json"}, false));
+      auto doc = nlohmann::json::parse(listed, nullptr, false);
+      if (doc.is_object() && doc.contains("certificate_requests")) {
+        for (const auto& q : doc["certificate_requests"]) {
+          if (!shown) {
+            TROAD_RETURN_IF_ERROR(Done(Operator({"cert", "requests", "--status", "pending"})));
+            shown = true;
+          }
+          TROAD_RETURN_IF_ERROR(
+              Done(Operator({"cert", "approve", std::to_string(q["id"].get<int64_t>())})));
+          ++approved;
+        }
+      }
+      if (approved < wanted) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    const int status = enroll.Wait(kWait);
+    std::istringstream lines(ReadAll(log));
+    for (std::string l; std::getline(lines, l);) std::printf("     %s\n", l.c_str());
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      return Fail(ErrorCode::kFailedPrecondition, "enrolling {} failed (see {})", gw.name, log);
+    }
+    return Ok();
+  }
+
+  void StopAll() {
+    for (auto it = children_.rbegin(); it != children_.rend(); ++it) it->Stop();
+    children_.clear();
+  }
+  std::vector<Subprocess>& children() { return children_; }
+
+ private:
+  fs::path dir_;
+  std::string examples_;
+  std::string self_;
+  std::vector<Subprocess> children_;
+};
+
+std::string RuleText(const NetEndpoint& e) { return e.method + " " + e.path; }
+
+Status BuildNetwork(Demo& demo, const Network& net, const std::string& network_file) {
+  // 1. The central.
+  const std::string password = HexEncode(crypto::RandomBytes(12));
+  central::InitCentralOptions init;
+  init.dir = demo.Path("central");
+  init.instance = net.instance;
+  init.listen = fmt::format("127.0.0.1:{}", kCentralPort);
+  init.admin_password = password;
+  TROAD_ASSIGN_OR_RETURN(auto made, central::InitCentral(init, SystemClock::Get()));
+  const std::string password_file = demo.Path("central/operator-password");
+  TROAD_RETURN_IF_ERROR(WriteFileAtomically(password_file, password + "\n", 0600));
+  // Changes made by hand should reach the gateways quickly in a demo.
+  {
+    std::string toml = ReadAll(made.config_file);
+    const std::string from = "refresh_interval_s = 60";
+    if (auto at = toml.find(from); at != std::string::npos) {
+      toml.replace(at, from.size(), "refresh_interval_s = 5");
+      TROAD_RETURN_IF_ERROR(WriteFileAtomically(made.config_file, toml, 0600));
+    }
+  }
+  std::printf(
+      "1. The central: CA, configuration key, first operator (password in %s)\n"
+      "   $ troad central init --dir %s --listen 127.0.0.1:%u --admin-password-file …\n"
+      "   $ troad central --config %s &\n\n",
+      password_file.c_str(), init.dir.c_str(), kCentralPort, made.config_file.c_str());
+  TROAD_RETURN_IF_ERROR(
+      demo.StartTroad("central", {"central", "--config", made.config_file}, kCentralPort));
+
+  // 2. The operator registers the agencies.
+  std::printf("2. The central's operator registers the agencies (from %s)\n", network_file.c_str());
+  TROAD_RETURN_IF_ERROR(Done(demo.Operator({"login", "--anchor", made.anchor_file, "--user",
+                                            "operator", "--password-file", password_file})));
+  for (const NetMember& m : net.members) {
+    std::vector<std::string> args = {"member", "add", "--id", m.id.ToString(), "--name", m.name};
+    if (!m.name_en.empty()) {
+      args.push_back("--name-en");
+      args.push_back(m.name_en);
+    }
+    TROAD_RETURN_IF_ERROR(Done(demo.Operator(args)));
+    for (const auto& [code, name] : m.subsystems) {
+      ClientId sub = m.id;
+      sub.subsystem = code;
+      TROAD_RETURN_IF_ERROR(Done(demo.Operator(
+          {"subsystem", "add", "--id", sub.ToString(), "--name", name.empty() ? m.name : name})));
+    }
+  }
+  for (const NetGateway& gw : net.gateways) {
+    std::vector<std::string> args = {"gateway",   "register",
+                                     "--id",      GatewayId{gw.owner, gw.name}.ToString(),
+                                     "--address", gw.advertise};
+    for (const ClientId& c : gw.clients) {
+      args.push_back("--client");
+      args.push_back(c.ToString());
+    }
+    TROAD_RETURN_IF_ERROR(Done(demo.Operator(args)));
+  }
+  for (const NetService& s : net.services) {
+    std::vector<std::string> args = {"service", "add", "--id", s.id.ToString(), "--type", s.type};
+    for (const NetEndpoint& e : s.endpoints) {
+      args.push_back("--endpoint");
+      args.push_back(RuleText(e));
+    }
+    if (!s.openapi.empty()) {
+      args.push_back("--openapi");
+      args.push_back(s.openapi);
+    }
+    TROAD_RETURN_IF_ERROR(Done(demo.Operator(args)));
+  }
+
+  // 3. The gateways join.
+  std::printf("\n3. Each gateway joins: its own keys, CSRs, the operator approves\n");
+  for (const NetGateway& gw : net.gateways) {
+    TROAD_RETURN_IF_ERROR(demo.Enroll(gw, made.anchor_file));
+    const std::string services = ServiceEntries(net, gw);
+    if (!services.empty()) {
+      // What the providing agency's operator adds by hand: where the service really runs.
+      const std::string file = demo.Path(gw.name + "/gateway.toml");
+      std::string toml = ReadAll(file);
+      const std::string marker = "# A service this gateway provides";
+      auto at = toml.find(marker);
+      toml.insert(at == std::string::npos ? toml.size() : at, services);
+      TROAD_RETURN_IF_ERROR(WriteFileAtomically(file, toml, 0644));
+      std::printf("   (added to %s:)\n", file.c_str());
+      std::istringstream lines(services);
+      for (std::string l; std::getline(lines, l);) std::printf("     %s\n", l.c_str());
+    }
+  }
+
+  // 4. Access: the client applies, the provider approves.
+  std::printf("\n4. Access: the consuming agency applies, the providing agency approves\n");
+  for (const NetGrant& g : net.grants) {
+    std::vector<std::string> args = {"grant",     "apply",
+                                     "--client",  g.client.ToString(),
+                                     "--service", g.service.ToString(),
+                                     "--purpose", "demo: eligibility checks"};
+    for (const NetEndpoint& r : g.rules) {
+      args.push_back("--rule");
+      args.push_back(RuleText(r));
+    }
+    std::printf("   $ %s\n", CommandLine(args).c_str());
+    args.push_back("--json");
+    TROAD_ASSIGN_OR_RETURN(std::string applied, demo.Operator(args, false));
+    auto doc = nlohmann::json::parse(applied, nullptr, false);
+    if (!doc.is_object() || !doc.value("id", nlohmann::json()).is_number_integer()) {
+      return Fail(ErrorCode::kInternal, "grant apply printed no application id: {}", applied);
+    }
+    std::printf("     application %lld: pending until %s approves\n",
+                static_cast<long long>(doc["id"].get<int64_t>()),
+                g.service.provider.Member().ToString().c_str());
+    TROAD_RETURN_IF_ERROR(
+        Done(demo.Operator({"grant", "approve", std::to_string(doc["id"].get<int64_t>()),
+                            "--reason", "demo agreement"})));
+  }
+  return Ok();
+}
+
 }  // namespace
 
 int RunDemo(const DemoOptions& options) {
   std::string examples = FindExamples(options.examples_dir);
-  fs::path network = fs::path(examples) / "demo" / "network.toml";
-  if (!fs::exists(network)) {
-    std::fprintf(stderr, "troad demo: cannot find %s (use --examples DIR)\n", network.c_str());
+  fs::path network_file = fs::path(examples) / "demo" / "network.toml";
+  if (!fs::exists(network_file)) {
+    std::fprintf(stderr, "troad demo: cannot find %s (use --examples DIR)\n", network_file.c_str());
     return 2;
+  }
+  auto net = ReadNetwork(network_file.string());
+  if (!net) {
+    std::fprintf(stderr, "troad demo: %s\n", net.error().message().c_str());
+    return 1;
   }
   fs::path dir = fs::absolute(options.dir);
   std::error_code ec;
@@ -60,56 +360,56 @@ int RunDemo(const DemoOptions& options) {
   std::printf("troad demo — a T-Road network on this machine (working directory %s)\n\n",
               dir.c_str());
 
-  // 1. Keys, certificates, configurations.
-  auto net = InitNetwork(network.string(), (dir / "network").string(), SystemClock::Get());
-  if (!net) {
-    std::fprintf(stderr, "troad demo: %s\n", net.error().message().c_str());
-    return 1;
-  }
-  std::printf(
-      "1. troad init: a local CA, gateway and signing certificates, global configuration\n"
-      "   %s\n\n",
-      net->globalconf_file.c_str());
-
   // Ctrl-C ends the demo: children are stopped by PID below.
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  // 2. The providing agency's information system.
-  std::vector<Subprocess> children;
-  auto start = [&](const std::string& name, std::vector<std::string> argv, uint16_t port) -> bool {
-    auto child = Subprocess::Start(argv, (dir / "logs" / (name + ".log")).string());
-    if (!child) {
-      std::fprintf(stderr, "troad demo: starting %s: %s\n", name.c_str(),
-                   child.error().message().c_str());
-      return false;
+  Demo demo(dir, examples);
+  if (auto st = BuildNetwork(demo, *net, network_file.string()); !st) {
+    std::fprintf(stderr, "troad demo: %s\n(logs in %s/logs)\n", st.error().message().c_str(),
+                 dir.c_str());
+    return 1;
+  }
+
+  // 5. The agencies' systems and gateways.
+  Status started = demo.Start(
+      "moi-household", {"python3", examples + "/moi-household/backend.py", "--port", "9001"}, 9001);
+  for (const NetGateway& gw : net->gateways) {
+    if (!started) break;
+    auto port = SplitHostPort(gw.admin_listen);
+    if (!port) {
+      started = Fail(std::move(port).error());
+      break;
     }
-    children.push_back(std::move(*child));
-    if (auto st = WaitForPort("127.0.0.1", port, std::chrono::seconds(20)); !st) {
-      std::fprintf(stderr, "troad demo: %s: %s (see %s)\n", name.c_str(),
-                   st.error().message().c_str(), (dir / "logs" / (name + ".log")).c_str());
-      return false;
-    }
-    return true;
-  };
-  std::string self = SelfExecutable();
-  bool ok =
-      start("moi-household", {"python3", examples + "/moi-household/backend.py", "--port", "9001"},
-            9001) &&
-      start("moi-gw", {self, "gateway", "--config", (dir / "network/moi-gw/gateway.toml").string()},
-            8444) &&
-      start("bli-gw", {self, "gateway", "--config", (dir / "network/bli-gw/gateway.toml").string()},
-            8080);
-  if (!ok) return 1;
+    started = demo.StartTroad(
+        gw.name, {"gateway", "--config", demo.Path(gw.name + "/gateway.toml")}, port->second);
+  }
+  if (!started) {
+    std::fprintf(stderr, "troad demo: %s\n", started.error().message().c_str());
+    return 1;
+  }
   std::printf(
-      "2. running on 127.0.0.1:\n"
+      "\n5. running on 127.0.0.1:\n"
+      "   central      https://127.0.0.1:%u  (troad member list --session %s)\n"
       "   內政部戶政司 information system (provider)  http://127.0.0.1:9001/api\n"
       "   MOI gateway  TW/GOV/MOI/moi-gw   local 8081, peers (mTLS) 8444, admin 4001\n"
-      "   BLI gateway  TW/GOV/BLI/bli-gw   local 8080, peers (mTLS) 8443, admin 4000\n\n");
+      "   BLI gateway  TW/GOV/BLI/bli-gw   local 8080, peers (mTLS) 8443, admin 4000\n\n",
+      kCentralPort, demo.Session().c_str());
 
-  // 3. Scenarios: the consuming agency's information system calls its own gateway.
+  // 6. Scenarios: the consuming agency's information system calls its own gateway. The
+  // gateways fetched the configuration at start; wait until they serve (healthz).
+  for (const NetGateway& gw : net->gateways) {
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto curl = Subprocess::Start(
+          {"curl", "-sf", "-o", "/dev/null", "http://" + gw.admin_listen + "/healthz"},
+          "/dev/null");
+      if (curl && curl->Wait(std::chrono::seconds(10)) == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
   std::string client = examples + "/bli-insurance/client.py";
   const Step steps[] = {
       {"勞保局 reads one person's household record (granted: GET /persons/{id})",
@@ -123,7 +423,7 @@ int RunDemo(const DemoOptions& options) {
        true},
   };
   std::printf(
-      "3. scenarios (examples/bli-insurance/client.py → BLI gateway → MOI gateway → "
+      "6. scenarios (examples/bli-insurance/client.py → BLI gateway → MOI gateway → "
       "backend)\n");
   int failures = 0;
   for (const Step& step : steps) {
@@ -138,12 +438,14 @@ int RunDemo(const DemoOptions& options) {
     }
   }
   std::printf(
-      "\n4. every exchange was signed, checked and recorded on both gateways:\n"
-      "   sqlite3 %s/network/bli-gw/data/messagelog.db 'SELECT side, message_id, status, fault "
+      "\n7. every exchange was signed, checked and recorded on both gateways:\n"
+      "   sqlite3 %s/bli-gw/data/messagelog.db 'SELECT side, message_id, status, fault "
       "FROM transfer_record'\n"
-      "   sqlite3 %s/network/moi-gw/data/messagelog.db 'SELECT side, message_id, status, fault "
-      "FROM transfer_record'\n\n",
-      dir.c_str(), dir.c_str());
+      "   sqlite3 %s/moi-gw/data/messagelog.db 'SELECT side, message_id, status, fault "
+      "FROM transfer_record'\n"
+      "   and every administrative step is in the central's audit log:\n"
+      "   troad audit export --session %s\n\n",
+      dir.c_str(), dir.c_str(), demo.Session().c_str());
   if (failures > 0) {
     std::printf("troad demo: %d scenario(s) did not behave as expected; logs in %s/logs\n",
                 failures, dir.c_str());
@@ -155,10 +457,13 @@ int RunDemo(const DemoOptions& options) {
       "   curl -H 'X-Road-Client: TW/GOV/BLI/insurance' "
       "http://127.0.0.1:8080/r1/TW/GOV/MOI/household/registry/persons/A223456781\n"
       "   curl http://127.0.0.1:8080/listClients\n"
-      "   curl http://127.0.0.1:4000/metrics\n");
+      "   curl http://127.0.0.1:4000/metrics\n"
+      "   troad grant list --session %s\n"
+      "   troad grant withdraw ID --reason 'demo' --session %s   (refused within 5 s)\n",
+      demo.Session().c_str(), demo.Session().c_str());
   std::fflush(stdout);
   while (!g_stop) {
-    for (auto& c : children) {
+    for (auto& c : demo.children()) {
       if (!c.Running()) {
         std::printf("troad demo: a process (pid %d) stopped; see %s/logs\n", c.pid(), dir.c_str());
         g_stop = 1;
@@ -167,7 +472,7 @@ int RunDemo(const DemoOptions& options) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   std::printf("\nstopping…\n");
-  for (auto it = children.rbegin(); it != children.rend(); ++it) it->Stop();
+  demo.StopAll();
   return 0;
 }
 

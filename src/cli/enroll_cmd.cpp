@@ -81,6 +81,7 @@ int RunGatewayEnroll(const EnrollOptions& options) {
 
   if (enroller->HasPendingRequests()) {
     std::printf("requests sent earlier are on record; checking on them\n");
+    PrintItems(enroller->items());
   } else {
     if (auto st = enroller->Submit(*code); !st) return Fail(st.error().message());
     std::printf("sent to %s; an operator of the central reviews them:\n",
@@ -89,7 +90,7 @@ int RunGatewayEnroll(const EnrollOptions& options) {
   }
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.wait_s);
-  std::vector<gateway::EnrollmentItem> last;
+  std::vector<gateway::EnrollmentItem> last = enroller->items();  // as just printed
   for (;;) {
     auto progress = enroller->Check(*code);
     if (!progress) return Fail(progress.error().message());

@@ -11,10 +11,10 @@
 #include "core/config.h"
 #include "core/file.h"
 #include "core/ids.h"
+#include "core/net.h"
 #include "crypto/ca.h"
 #include "crypto/key.h"
 #include "crypto/x509.h"
-#include "core/net.h"
 #include "globalconf/document.h"
 #include "globalconf/model.h"
 
@@ -23,44 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct NetMember {
-  ClientId id;
-  std::string name, name_en;
-  std::vector<std::pair<std::string, std::string>> subsystems;  // code, name
-};
-struct NetGateway {
-  std::string name;
-  ClientId owner;
-  std::string local_listen, local_tls_listen, peer_listen, admin_listen;
-  std::vector<ClientId> clients;
-  std::string advertise;  // host:port others connect to; default peer_listen
-};
-struct NetEndpoint {
-  std::string method, path;
-};
-struct NetService {
-  ServiceId id;
-  std::string backend, openapi, type;
-  std::vector<NetEndpoint> endpoints;
-  bool enabled = true;
-  std::string disabled_notice;
-  int64_t timeout_ms = 30'000;
-};
-struct NetGrant {
-  ClientId client;
-  ServiceId service;
-  std::vector<NetEndpoint> rules;
-};
-struct Network {
-  std::string instance;
-  int64_t validity_days = 30;
-  int64_t max_clock_skew_ms = 60'000;
-  std::vector<NetMember> members;
-  std::vector<NetGateway> gateways;
-  std::vector<NetService> services;
-  std::vector<NetGrant> grants;
-};
-
 std::vector<NetEndpoint> ReadEndpoints(ConfigSection& s, const std::string& key) {
   std::vector<NetEndpoint> out;
   for (ConfigSection& e : s.SectionList(key)) {
@@ -68,6 +30,20 @@ std::vector<NetEndpoint> ReadEndpoints(ConfigSection& s, const std::string& key)
   }
   return out;
 }
+
+Status WriteFile(const fs::path& path, std::string_view content, bool secret = false) {
+  return WriteFileAtomically(path.string(), content, secret ? 0600 : 0644);
+}
+
+std::string SafeFileName(const ClientId& member) {
+  std::string s = member.member_class + "-" + member.member_code;
+  for (char& c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  }
+  return s;
+}
+
+}  // namespace
 
 Result<Network> ReadNetwork(const std::string& file) {
   TROAD_ASSIGN_OR_RETURN(auto doc, TomlDocument::Load(file));
@@ -167,19 +143,18 @@ Result<Network> ReadNetwork(const std::string& file) {
   return net;
 }
 
-Status WriteFile(const fs::path& path, std::string_view content, bool secret = false) {
-  return WriteFileAtomically(path.string(), content, secret ? 0600 : 0644);
-}
-
-std::string SafeFileName(const ClientId& member) {
-  std::string s = member.member_class + "-" + member.member_code;
-  for (char& c : s) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+std::string ServiceEntries(const Network& net, const NetGateway& gw) {
+  std::string toml;
+  for (const NetService& s : net.services) {
+    if (std::find(gw.clients.begin(), gw.clients.end(), s.id.provider) == gw.clients.end()) {
+      continue;
+    }
+    toml += fmt::format("\n[[service]]\nid = {}\nbackend = {}\ntimeout_ms = {}\n",
+                        TomlQuote(s.id.ToString()), TomlQuote(s.backend), s.timeout_ms);
+    if (!s.openapi.empty()) toml += "openapi = " + TomlQuote(s.openapi) + "\n";
   }
-  return s;
+  return toml;
 }
-
-}  // namespace
 
 Result<InitResult> InitNetwork(const std::string& network_file, const std::string& out_dir,
                                const Clock& clock) {
@@ -286,14 +261,7 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
       toml +=
           fmt::format("\n[[client]]\nid = {}\nconnection = \"http\"\n", TomlQuote(c.ToString()));
     }
-    for (const NetService& s : net.services) {
-      if (std::find(gw.clients.begin(), gw.clients.end(), s.id.provider) == gw.clients.end()) {
-        continue;
-      }
-      toml += fmt::format("\n[[service]]\nid = {}\nbackend = {}\ntimeout_ms = {}\n",
-                          TomlQuote(s.id.ToString()), TomlQuote(s.backend), s.timeout_ms);
-      if (!s.openapi.empty()) toml += "openapi = " + TomlQuote(s.openapi) + "\n";
-    }
+    toml += ServiceEntries(net, gw);
     fs::path config_file = dir / "gateway.toml";
     TROAD_RETURN_IF_ERROR(WriteFile(config_file, toml));
     result.gateway_configs.push_back(config_file.string());

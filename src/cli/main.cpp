@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/operator_cmd.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -83,7 +84,12 @@ int main(int argc, char** argv) {
   bool once = false;
   dm->add_flag("--once", once, "run the scenarios, then stop instead of waiting for Ctrl-C");
 
+  // login, member, subsystem, service, cert, grant, admin, audit, globalconf, and
+  // gateway list|register|update|code: the central's management API (operator_cmd.h).
+  auto operator_commands = troad::cli::AddOperatorCommands(app);
+
   CLI11_PARSE(app, argc, argv);
+  if (auto code = troad::cli::RunOperatorCommand(*operator_commands)) return *code;
   if (*gw) {
     if (*gw_enroll) return troad::cli::RunGatewayEnroll(enroll);
     if (gateway.config_file.empty()) {
