@@ -94,6 +94,29 @@ ordered_json ToJson(const Application& a) {
           {"withdrawn_at", OptionalTime(a.withdrawn_at)},
           {"withdrawal_reason", a.withdrawal_reason}};
 }
+ordered_json ToJson(const GlobalGroupInfo& g) {
+  ordered_json members = ordered_json::array();
+  for (const ClientId& c : g.members) members.push_back(c.ToString());
+  return {{"code", g.code},
+          {"description", g.description},
+          {"description_en", g.description_en},
+          {"members", members},
+          {"created_at", Time(g.created_at)},
+          {"updated_at", Time(g.updated_at)}};
+}
+ordered_json ToJson(const GroupGrant& g) {
+  return {{"id", g.id},
+          {"group", g.group},
+          {"service", g.service.ToString()},
+          {"rules", EndpointsJson(g.rules)},
+          {"reason", g.reason},
+          {"in_force", g.in_force()},
+          {"granted_by", g.granted_by},
+          {"granted_at", Time(g.granted_at)},
+          {"withdrawn_by", g.withdrawn_by},
+          {"withdrawn_at", OptionalTime(g.withdrawn_at)},
+          {"withdrawal_reason", g.withdrawal_reason}};
+}
 ordered_json ToJson(const CertificateInfo& c) {
   return {{"fingerprint", c.fingerprint},
           {"kind", CertKindName(c.kind)},
@@ -447,15 +470,21 @@ http::Response Api::Dispatch(Call& call) {
     return ErrorResponse(Error(ErrorCode::kPermissionDenied,
                                fmt::format("{} is reserved for central operators", action)));
   };
-  // The result of a change: audited, published, answered.
-  auto done = [&](const Status& st, std::string_view action, std::string_view target,
-                  const ordered_json& detail, unsigned status,
-                  const ordered_json& reply) -> http::Response {
+  // The result of a change: audited (under `member`'s entries), published, answered.
+  auto done_for = [&](std::string_view member, const Status& st, std::string_view action,
+                      std::string_view target, const ordered_json& detail, unsigned status,
+                      const ordered_json& reply) -> http::Response {
     audit(action, target, st ? "ok" : "failed",
-          st ? detail : ordered_json({{"error", st.error().message()}}), member_of(target));
+          st ? detail : ordered_json({{"error", st.error().message()}}), member);
     if (!st) return ErrorResponse(st.error());
     if (on_change_) on_change_();
     return JsonResponse(status, reply);
+  };
+  // The same, audited under the member `target` belongs to.
+  auto done = [&](const Status& st, std::string_view action, std::string_view target,
+                  const ordered_json& detail, unsigned status,
+                  const ordered_json& reply) -> http::Response {
+    return done_for(member_of(target), st, action, target, detail, status, reply);
   };
 
   if (call.Is("POST", {"api", "v1", "logout"})) {
@@ -631,6 +660,111 @@ http::Response Api::Dispatch(Call& call) {
         {"application", *id}, {"client", app->client.ToString()}, {"reason", reason}};
     return done(st, action, provider, detail, 200,
                 st ? ToJson(*registry_.GetApplication(*id)) : ordered_json());
+  }
+
+  // Global groups: kept by operators, read by everyone (they are published in the
+  // global configuration anyway). Group changes are central-wide: audited without a
+  // member.
+  if (call.Is("GET", {"api", "v1", "groups"})) {
+    auto r = registry_.Groups();
+    return r ? JsonResponse(200, {{"groups", List(*r)}}) : ErrorResponse(r.error());
+  }
+  if (call.Is("POST", {"api", "v1", "groups"}) ||
+      call.Is("POST", {"api", "v1", "groups", "update"})) {
+    bool create = call.segments.size() == 3;
+    GlobalGroupInfo g;
+    g.code = in.String("code", true, 512);
+    g.description = in.String("description", true, 2000);
+    g.description_en = in.String("description_en", false, 2000);
+    std::vector<std::string> members;
+    if (create) members = in.StringArray("members");
+    if (auto r = bad_input()) return *r;
+    std::string action = create ? "group.create" : "group.update";
+    if (auto r = operator_only(action, g.code)) return *r;
+    for (size_t i = 0; i < members.size(); ++i) {
+      auto cid = ClientId::Parse(members[i]);
+      if (!cid) return ErrorResponse(std::move(cid).error().Context(fmt::format("members[{}]", i)));
+      g.members.push_back(*cid);
+    }
+    auto st = create ? registry_.AddGroup(g) : registry_.UpdateGroup(g);
+    ordered_json detail = {{"description", g.description}, {"description_en", g.description_en}};
+    if (create) detail["members"] = members;
+    return done_for("", st, action, g.code, detail, create ? 201 : 200,
+                    st ? ToJson(*registry_.GetGroup(g.code)) : ordered_json());
+  }
+  if (call.Is("POST", {"api", "v1", "groups", "delete"})) {
+    std::string code = in.String("code", true, 512);
+    if (auto r = bad_input()) return *r;
+    if (auto r = operator_only("group.delete", code)) return *r;
+    auto before = registry_.GetGroup(code);
+    auto st = registry_.DeleteGroup(code);
+    ordered_json detail = ordered_json::object();
+    if (before) detail["members"] = ToJson(*before)["members"];
+    return done_for("", st, "group.delete", code, detail, 200, {{"code", code}, {"deleted", true}});
+  }
+  if (call.Is("POST", {"api", "v1", "groups", "members", "*"})) {
+    const std::string& verb = call.segments[4];
+    if (verb != "add" && verb != "remove") {
+      return ErrorResponse(Error(ErrorCode::kNotFound, "no such action: " + verb));
+    }
+    std::string code = in.String("group", true, 512);
+    std::vector<std::string> members = in.StringArray("members", true);
+    if (auto r = bad_input()) return *r;
+    std::string action = "group.member-" + verb;
+    if (auto r = operator_only(action, code)) return *r;
+    std::vector<ClientId> ids;
+    for (size_t i = 0; i < members.size(); ++i) {
+      auto cid = ClientId::Parse(members[i]);
+      if (!cid) return ErrorResponse(std::move(cid).error().Context(fmt::format("members[{}]", i)));
+      ids.push_back(*cid);
+    }
+    auto st = verb == "add" ? registry_.AddGroupMembers(code, ids)
+                            : registry_.RemoveGroupMembers(code, ids);
+    return done_for("", st, action, code, {{"members", members}}, 200,
+                    st ? ToJson(*registry_.GetGroup(code)) : ordered_json());
+  }
+
+  // Grants to global groups: the provider's administrator decides alone (no
+  // application), with a reason; audited under the provider's member.
+  if (call.Is("GET", {"api", "v1", "groups", "grants"})) {
+    auto r = registry_.GroupGrants(scope);
+    return r ? JsonResponse(200, {{"grants", List(*r)}}) : ErrorResponse(r.error());
+  }
+  if (call.Is("POST", {"api", "v1", "groups", "grants"})) {
+    std::string group = in.String("group", true, 512);
+    std::string service = in.String("service", true, 512);
+    std::string reason = in.String("reason", true, 4000);
+    auto rules = ReadEndpoints(in, "rules");
+    if (auto r = bad_input()) return *r;
+    if (auto r = may_act("group-grant.create", service)) return *r;
+    auto sid = ServiceId::Parse(service);
+    if (!sid) return ErrorResponse(std::move(sid).error().Context("service"));
+    auto id = registry_.GrantToGroup(group, *sid, rules, reason, who.username);
+    Status st = id ? Status() : Status(tl::unexpected(id.error()));
+    return done(st, "group-grant.create", service,
+                {{"group", group},
+                 {"rules", EndpointsJson(rules)},
+                 {"reason", reason},
+                 {"grant", id ? *id : 0}},
+                201, id ? ToJson(*registry_.GetGroupGrant(*id)) : ordered_json());
+  }
+  if (call.Is("POST", {"api", "v1", "groups", "grants", "*", "*"})) {
+    const std::string& verb = call.segments[5];
+    if (verb != "withdraw") {
+      return ErrorResponse(Error(ErrorCode::kNotFound, "no such action: " + verb));
+    }
+    auto id = ParseId(call.segments[4], "group grant id");
+    if (!id) return ErrorResponse(id.error());
+    std::string reason = in.String("reason", true, 4000);
+    if (auto r = bad_input()) return *r;
+    auto grant = registry_.GetGroupGrant(*id);
+    if (!grant) return ErrorResponse(grant.error());
+    const std::string service = grant->service.ToString();
+    if (auto r = may_act("group-grant.withdraw", service)) return *r;
+    auto st = registry_.WithdrawGroupGrant(*id, reason, who.username);
+    return done(st, "group-grant.withdraw", service,
+                {{"grant", *id}, {"group", grant->group}, {"reason", reason}}, 200,
+                st ? ToJson(*registry_.GetGroupGrant(*id)) : ordered_json());
   }
 
   // Certificates and their requests.

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -587,6 +588,282 @@ TEST_F(ApiTest, EnrolledGatewayGetsItsCertificatesIntoTheDocumentUntilRevoked) {
       EXPECT_EQ(c["revocation_reason"], "key lost");
     }
   }
+}
+
+// ---- global groups ----
+
+TEST_F(ApiTest, OperatorsKeepGlobalGroupsAndMemberAdminsOnlyReadThem) {
+  RegisterMembersAndService();
+  ASSERT_FALSE(HasFatalFailure());
+  Reply created = AsOperator("/api/v1/groups", {{"code", "cleared"},
+                                                {"description", "安全查核機關"},
+                                                {"description_en", "Security-cleared agencies"},
+                                                {"members", {kInsurance}}});
+  ASSERT_EQ(created.status, 201u) << created;
+  EXPECT_EQ(created.doc["code"], "cleared");
+  EXPECT_EQ(created.doc["members"], json::array({kInsurance}));
+  EXPECT_EQ(changes_, 6) << "5 registrations, then the group";
+  EXPECT_TRUE(Audited("operator", "group.create", "ok"));
+
+  // A member administrator changes nothing, and each attempt is audited.
+  const int changes = changes_;
+  struct Attempt {
+    std::string path, action;
+    json body;
+  };
+  for (const Attempt& a : std::vector<Attempt>{
+           {"/api/v1/groups", "group.create", {{"code", "mine"}, {"description", "x"}}},
+           {"/api/v1/groups/update", "group.update", {{"code", "cleared"}, {"description", "x"}}},
+           {"/api/v1/groups/delete", "group.delete", {{"code", "cleared"}}},
+           {"/api/v1/groups/members/add",
+            "group.member-add",
+            {{"group", "cleared"}, {"members", {kHousehold}}}},
+           {"/api/v1/groups/members/remove",
+            "group.member-remove",
+            {{"group", "cleared"}, {"members", {kInsurance}}}},
+       }) {
+    SCOPED_TRACE(a.path);
+    Reply denied = AsBli(a.path, a.body);
+    EXPECT_EQ(denied.status, 403u) << denied;
+    EXPECT_EQ(denied.ErrorCode(), "PermissionDenied");
+    EXPECT_NE(denied.ErrorMessage().find("reserved for central operators"), std::string::npos);
+    EXPECT_TRUE(Audited("bli-admin", a.action, "denied"));
+  }
+  EXPECT_EQ(changes_, changes);
+  auto stored = registry_->GetGroup("cleared");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->description, "安全查核機關");
+  EXPECT_EQ(stored->members, std::vector<ClientId>{*ClientId::Parse(kInsurance)});
+  EXPECT_EQ(registry_->Groups()->size(), 1u);
+
+  // …but reads every group, with its members (they are in the public document anyway).
+  Reply listed = Get("/api/v1/groups", moi_, kMoiRemote);
+  ASSERT_EQ(listed.status, 200u) << listed;
+  ASSERT_EQ(listed.doc["groups"].size(), 1u) << listed;
+  EXPECT_EQ(listed.doc["groups"][0]["code"], "cleared");
+  EXPECT_EQ(listed.doc["groups"][0]["description_en"], "Security-cleared agencies");
+  EXPECT_EQ(listed.doc["groups"][0]["members"], json::array({kInsurance}));
+
+  // The operator changes it; each change is in the next configuration.
+  Reply added =
+      AsOperator("/api/v1/groups/members/add", {{"group", "cleared"}, {"members", {kHousehold}}});
+  ASSERT_EQ(added.status, 200u) << added;
+  EXPECT_EQ(added.doc["members"], json::array({kInsurance, kHousehold}));
+  Reply updated =
+      AsOperator("/api/v1/groups/update", {{"code", "cleared"}, {"description", "國安查核機關"}});
+  ASSERT_EQ(updated.status, 200u) << updated;
+  EXPECT_EQ(updated.doc["description"], "國安查核機關");
+  EXPECT_EQ(updated.doc["members"].size(), 2u);
+  auto conf = Published();
+  ASSERT_NE(conf, nullptr);
+  const globalconf::GlobalGroup* group = conf->FindGlobalGroup("cleared");
+  ASSERT_NE(group, nullptr);
+  EXPECT_EQ(group->description, "國安查核機關");
+  EXPECT_EQ(group->members.size(), 2u);
+
+  Reply removed = AsOperator("/api/v1/groups/members/remove",
+                             {{"group", "cleared"}, {"members", {kHousehold}}});
+  ASSERT_EQ(removed.status, 200u) << removed;
+  conf = Published();
+  ASSERT_NE(conf, nullptr);
+  EXPECT_EQ(conf->FindGlobalGroup("cleared")->members,
+            std::vector<ClientId>{*ClientId::Parse(kInsurance)});
+  EXPECT_TRUE(Audited("operator", "group.member-add", "ok"));
+  EXPECT_TRUE(Audited("operator", "group.member-remove", "ok"));
+  EXPECT_TRUE(Audited("operator", "group.update", "ok"));
+
+  Reply deleted = AsOperator("/api/v1/groups/delete", {{"code", "cleared"}});
+  ASSERT_EQ(deleted.status, 200u) << deleted;
+  EXPECT_TRUE(Audited("operator", "group.delete", "ok"));
+  conf = Published();
+  ASSERT_NE(conf, nullptr);
+  EXPECT_TRUE(conf->global_groups().empty());
+  EXPECT_EQ(AsOperator("/api/v1/groups/delete", {{"code", "cleared"}}).status, 404u);
+}
+
+TEST_F(ApiTest, GroupInputIsValidatedWithAClearError) {
+  RegisterMembersAndService();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_EQ(
+      AsOperator("/api/v1/groups", {{"code", "cleared"}, {"description", "安全查核機關"}}).status,
+      201u);
+  struct Case {
+    std::string path;
+    json body;
+    unsigned status;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"/api/v1/groups", {{"code", "a/b"}, {"description", "x"}}, 400, "group code"},
+           {"/api/v1/groups", {{"code", "x"}}, 400, "description"},
+           {"/api/v1/groups", {{"code", 7}, {"description", "x"}}, 400, "code"},
+           {"/api/v1/groups",
+            {{"code", "x"}, {"description", "bad\x01"}},
+            400,
+            "control character"},
+           {"/api/v1/groups",
+            {{"code", "x"}, {"description", "x"}, {"members", {"TW/GOV"}}},
+            400,
+            "members[0]"},
+           {"/api/v1/groups",
+            {{"code", "cleared"}, {"description", "again"}},
+            409,
+            "already exists"},
+           {"/api/v1/groups/update",
+            {{"code", "nothing"}, {"description", "x"}},
+            404,
+            "does not exist"},
+           {"/api/v1/groups/members/add", {{"group", "cleared"}}, 400, "members"},
+           {"/api/v1/groups/members/add",
+            {{"group", "cleared"}, {"members", json::array()}},
+            400,
+            "at least one"},
+           {"/api/v1/groups/members/add",
+            {{"group", "cleared"}, {"members", {kMoi}}},
+            400,
+            "TW/GOV/MOI is a member; a global group holds subsystems"},
+           {"/api/v1/groups/members/add",
+            {{"group", "cleared"}, {"members", {"TW/GOV/MOI/nothing"}}},
+            404,
+            "subsystem TW/GOV/MOI/nothing is not registered"},
+           {"/api/v1/groups/members/add",
+            {{"group", "nothing"}, {"members", {kHousehold}}},
+            404,
+            "global group nothing does not exist"},
+           {"/api/v1/groups/members/remove",
+            {{"group", "cleared"}, {"members", {kHousehold}}},
+            404,
+            "is not a member"},
+           {"/api/v1/groups/grants", {{"group", "cleared"}, {"service", kRegistry}}, 400, "reason"},
+           {"/api/v1/groups/grants",
+            {{"group", "cleared"}, {"service", "TW/GOV/MOI/household"}, {"reason", "x"}},
+            400,
+            "service"},
+           {"/api/v1/groups/grants",
+            {{"group", "nothing"}, {"service", kRegistry}, {"reason", "x"}},
+            404,
+            "global group nothing does not exist"},
+           {"/api/v1/groups/grants",
+            {{"group", "cleared"},
+             {"service", kRegistry},
+             {"reason", "x"},
+             {"rules", {{{"method", "GET"}, {"path", "relative"}}}}},
+            400,
+            "rules[0].path"},
+           {"/api/v1/groups/grants/0/withdraw", {{"reason", "x"}}, 400, "positive integer"},
+           {"/api/v1/groups/grants/7/withdraw", {{"reason", "x"}}, 404, "group grant 7"},
+       }) {
+    SCOPED_TRACE(c.path + " " + c.body.dump());
+    Reply r = AsOperator(c.path, c.body);
+    EXPECT_EQ(r.status, c.status) << r;
+    EXPECT_NE(r.ErrorMessage().find(c.says), std::string::npos) << r;
+  }
+  EXPECT_EQ(registry_->Groups()->size(), 1u);
+  EXPECT_TRUE(registry_->GetGroup("cleared")->members.empty());
+  EXPECT_TRUE(registry_->GroupGrants()->empty());
+}
+
+TEST_F(ApiTest, ProvidersGrantTheirServicesToGroupsAndMembershipDecidesWhoMayCall) {
+  RegisterMembersAndService();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_EQ(AsOperator("/api/v1/members", {{"id", kTax}, {"name", "財政部"}}).status, 201u);
+  ASSERT_EQ(AsOperator("/api/v1/subsystems", {{"id", kIncome}, {"name", "所得"}}).status, 201u);
+  ASSERT_EQ(
+      AsOperator("/api/v1/groups",
+                 {{"code", "cleared"}, {"description", "安全查核機關"}, {"members", {kInsurance}}})
+          .status,
+      201u);
+  const ClientId insurance = *ClientId::Parse(kInsurance);
+  const ClientId income = *ClientId::Parse(kIncome);
+  const ServiceId registry = *ServiceId::Parse(kRegistry);
+
+  // BLI may not give MOI's service away, not even to a group it is in.
+  const json grant_body = {{"group", "cleared"},
+                           {"service", kRegistry},
+                           {"rules", {{{"method", "GET"}, {"path", "/persons/{nationalId}"}}}},
+                           {"reason", "國安查核需要"}};
+  Reply foreign = AsBli("/api/v1/groups/grants", grant_body);
+  EXPECT_EQ(foreign.status, 403u) << foreign;
+  EXPECT_TRUE(Audited("bli-admin", "group-grant.create", "denied"));
+  EXPECT_TRUE(registry_->GroupGrants()->empty());
+
+  // MOI, the provider, grants it.
+  clock_.Advance(std::chrono::minutes(1));
+  Reply granted = AsMoi("/api/v1/groups/grants", grant_body);
+  ASSERT_EQ(granted.status, 201u) << granted;
+  EXPECT_EQ(granted.doc["group"], "cleared");
+  EXPECT_EQ(granted.doc["service"], kRegistry);
+  EXPECT_EQ(granted.doc["reason"], "國安查核需要");
+  EXPECT_EQ(granted.doc["granted_by"], "moi-admin");
+  EXPECT_EQ(granted.doc["granted_at"], FormatRfc3339(clock_.Now()));
+  EXPECT_EQ(granted.doc["in_force"], true);
+  const std::string withdraw =
+      "/api/v1/groups/grants/" + std::to_string(granted.doc["id"].get<int64_t>()) + "/withdraw";
+  EXPECT_EQ(AsMoi("/api/v1/groups/grants", grant_body).status, 409u) << "the same grant twice";
+
+  auto conf = Published();
+  ASSERT_NE(conf, nullptr);
+  auto grants = conf->GrantsFor(insurance, registry);
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0]->group, "cleared");
+  EXPECT_EQ(grants[0]->rules.at(0).path, "/persons/{nationalId}");
+  EXPECT_TRUE(conf->GrantsFor(income, registry).empty()) << "TAX is not in the group";
+
+  // Who sees the grant: the provider and the group's members' administrators.
+  EXPECT_EQ(Get("/api/v1/groups/grants", moi_, kMoiRemote).doc["grants"].size(), 1u);
+  EXPECT_EQ(Get("/api/v1/groups/grants", bli_, kBliRemote).doc["grants"].size(), 1u);
+  EXPECT_EQ(Get("/api/v1/groups/grants", op_).doc["grants"].size(), 1u);
+
+  // Membership changes reach gateways with the next configuration.
+  ASSERT_EQ(AsOperator("/api/v1/groups/members/add", {{"group", "cleared"}, {"members", {kIncome}}})
+                .status,
+            200u);
+  ASSERT_EQ(
+      AsOperator("/api/v1/groups/members/remove", {{"group", "cleared"}, {"members", {kInsurance}}})
+          .status,
+      200u);
+  conf = Published();
+  ASSERT_NE(conf, nullptr);
+  EXPECT_EQ(conf->GrantsFor(income, registry).size(), 1u);
+  EXPECT_TRUE(conf->GrantsFor(insurance, registry).empty());
+  EXPECT_TRUE(Get("/api/v1/groups/grants", bli_, kBliRemote).doc["grants"].empty());
+
+  // The group cannot be deleted from under its grant.
+  Reply busy = AsOperator("/api/v1/groups/delete", {{"code", "cleared"}});
+  EXPECT_EQ(busy.status, 409u) << busy;
+  EXPECT_NE(busy.ErrorMessage().find("withdraw them first"), std::string::npos) << busy;
+  EXPECT_TRUE(Audited("operator", "group.delete", "failed"));
+
+  // Only the provider (or an operator) withdraws it, with a reason.
+  EXPECT_EQ(AsBli(withdraw, {{"reason", "not mine"}}).status, 403u);
+  EXPECT_TRUE(Audited("bli-admin", "group-grant.withdraw", "denied"));
+  Reply no_reason = AsMoi(withdraw, json::object());
+  EXPECT_EQ(no_reason.status, 400u) << no_reason;
+  EXPECT_NE(no_reason.ErrorMessage().find("reason"), std::string::npos) << no_reason;
+  Reply withdrawn = AsMoi(withdraw, {{"reason", "查核期滿"}});
+  ASSERT_EQ(withdrawn.status, 200u) << withdrawn;
+  EXPECT_EQ(withdrawn.doc["in_force"], false);
+  EXPECT_EQ(withdrawn.doc["withdrawn_by"], "moi-admin");
+  EXPECT_EQ(withdrawn.doc["withdrawal_reason"], "查核期滿");
+  EXPECT_EQ(AsMoi(withdraw, {{"reason", "again"}}).status, 409u);
+  conf = Published();
+  ASSERT_NE(conf, nullptr);
+  EXPECT_TRUE(conf->GrantsFor(income, registry).empty());
+  EXPECT_TRUE(conf->grants().empty());
+
+  // The provider's administrator finds its decisions in its audit export.
+  std::vector<std::string> moi_actions;
+  for (const json& line : AuditExport(moi_, kMoiRemote)) {
+    if (line["actor"] == "moi-admin" && line["outcome"] == "ok") {
+      moi_actions.push_back(line["action"].get<std::string>());
+    }
+  }
+  EXPECT_NE(std::find(moi_actions.begin(), moi_actions.end(), "group-grant.create"),
+            moi_actions.end());
+  EXPECT_NE(std::find(moi_actions.begin(), moi_actions.end(), "group-grant.withdraw"),
+            moi_actions.end());
+
+  EXPECT_EQ(AsOperator("/api/v1/groups/delete", {{"code", "cleared"}}).status, 200u);
 }
 
 // ---- the global configuration download ----

@@ -21,6 +21,8 @@ constexpr size_t kMaxNotice = 1000;
 constexpr size_t kMaxDescription = 10'000;
 constexpr size_t kMaxOpenApi = 4 * 1024 * 1024;
 constexpr size_t kMaxEndpoints = 1000;
+constexpr size_t kMaxGroupDescription = 1000;
+constexpr size_t kMaxGroupMembersPerChange = 1000;
 
 // Free text from outside: names are one line, descriptions and reasons may have several.
 Status CheckText(std::string_view field, std::string_view text, size_t max, bool required) {
@@ -120,6 +122,44 @@ Result<Application> ApplicationFromRow(const Row& r) {
   a.withdrawn_at = OptionalTime(r, 12);
   a.withdrawal_reason = OptionalText(r, 13);
   return a;
+}
+
+constexpr std::string_view kGroupGrantColumns =
+    "id, group_code, service, rules, reason, granted_by, granted_at, withdrawn_by, "
+    "withdrawn_at, withdrawal_reason";
+
+Result<GroupGrant> GroupGrantFromRow(const Row& r) {
+  GroupGrant g;
+  TROAD_ASSIGN_OR_RETURN(g.id, r.Int(0));
+  std::string where = "group grant " + std::to_string(g.id);
+  TROAD_ASSIGN_OR_RETURN(g.group, r.Text(1));
+  TROAD_ASSIGN_OR_RETURN(std::string service, r.Text(2));
+  auto s = ServiceId::Parse(service);
+  if (!s || !ValidateIdPart(g.group, "group code")) {
+    return Fail(ErrorCode::kDataLoss, "{}: stored identifiers are malformed", where);
+  }
+  g.service = *s;
+  TROAD_ASSIGN_OR_RETURN(std::string rules, r.Text(3));
+  TROAD_ASSIGN_OR_RETURN(g.rules, ParseEndpointsJson(rules, where));
+  TROAD_ASSIGN_OR_RETURN(g.reason, r.Text(4));
+  TROAD_ASSIGN_OR_RETURN(g.granted_by, r.Text(5));
+  TROAD_ASSIGN_OR_RETURN(int64_t granted_at, r.Int(6));
+  g.granted_at = FromUnixMillis(granted_at);
+  g.withdrawn_by = OptionalText(r, 7);
+  g.withdrawn_at = OptionalTime(r, 8);
+  g.withdrawal_reason = OptionalText(r, 9);
+  return g;
+}
+
+Status CheckMemberList(std::string_view field, const std::vector<ClientId>& members) {
+  if (members.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "{}: name at least one subsystem", field);
+  }
+  if (members.size() > kMaxGroupMembersPerChange) {
+    return Fail(ErrorCode::kInvalidArgument, "{}: more than {} entries in one change", field,
+                kMaxGroupMembersPerChange);
+  }
+  return Ok();
 }
 
 constexpr std::string_view kCertificateColumns =
@@ -638,6 +678,249 @@ Result<std::vector<Application>> Registry::Applications(const Scope& scope) {
   return out;
 }
 
+// ---- global groups and the grants made to them ----
+
+Status Registry::CheckGroupFields(const GlobalGroupInfo& g) const {
+  TROAD_RETURN_IF_ERROR(ValidateIdPart(g.code, "group code"));
+  TROAD_RETURN_IF_ERROR(CheckText("description", g.description, kMaxGroupDescription, true));
+  TROAD_RETURN_IF_ERROR(CheckText("description_en", g.description_en, kMaxGroupDescription, false));
+  return Ok();
+}
+
+Status Registry::InsertGroupMembers(std::string_view code, const std::vector<ClientId>& members) {
+  for (const ClientId& m : members) {
+    if (!m.is_subsystem()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "members: {} is a member; a global group holds subsystems", m.ToString());
+    }
+    TROAD_RETURN_IF_ERROR(CheckInstance(m, "subsystem"));
+    TROAD_ASSIGN_OR_RETURN(bool sub, Exists("SELECT 1 FROM subsystems WHERE id = ?", m.ToString()));
+    if (!sub) return Fail(ErrorCode::kNotFound, "subsystem {} is not registered", m.ToString());
+    TROAD_ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT 1 FROM global_group_members WHERE "
+                                                "group_code = ? AND subsystem = ?",
+                                                {std::string(code), m.ToString()}));
+    if (!rows.empty()) {
+      return Fail(ErrorCode::kAlreadyExists, "subsystem {} is already a member of group {}",
+                  m.ToString(), code);
+    }
+    TROAD_RETURN_IF_ERROR(db_.Execute(
+        "INSERT INTO global_group_members (group_code, subsystem, added_at) VALUES (?, ?, ?)",
+        {std::string(code), m.ToString(), clock_.NowMillis()}));
+  }
+  return Ok();
+}
+
+Status Registry::AddGroup(const GlobalGroupInfo& g) {
+  TROAD_RETURN_IF_ERROR(CheckGroupFields(g));
+  if (!g.members.empty()) TROAD_RETURN_IF_ERROR(CheckMemberList("members", g.members));
+  TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
+  TROAD_ASSIGN_OR_RETURN(bool exists, Exists("SELECT 1 FROM global_groups WHERE code = ?", g.code));
+  if (exists) return Fail(ErrorCode::kAlreadyExists, "global group {} already exists", g.code);
+  int64_t now = clock_.NowMillis();
+  TROAD_RETURN_IF_ERROR(
+      db_.Execute("INSERT INTO global_groups (code, description, description_en, created_at, "
+                  "updated_at) VALUES (?, ?, ?, ?, ?)",
+                  {g.code, g.description, g.description_en, now, now}));
+  TROAD_RETURN_IF_ERROR(InsertGroupMembers(g.code, g.members));
+  TROAD_RETURN_IF_ERROR(Touch());
+  return tx.Commit();
+}
+
+Status Registry::UpdateGroup(const GlobalGroupInfo& g) {
+  TROAD_RETURN_IF_ERROR(CheckGroupFields(g));
+  TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
+  TROAD_ASSIGN_OR_RETURN(
+      int64_t changed,
+      db_.Execute("UPDATE global_groups SET description = ?, description_en = ?, updated_at = ? "
+                  "WHERE code = ?",
+                  {g.description, g.description_en, clock_.NowMillis(), g.code}));
+  if (changed == 0) return Fail(ErrorCode::kNotFound, "global group {} does not exist", g.code);
+  TROAD_RETURN_IF_ERROR(Touch());
+  return tx.Commit();
+}
+
+Status Registry::DeleteGroup(std::string_view code) {
+  TROAD_RETURN_IF_ERROR(ValidateIdPart(code, "group code"));
+  TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
+  TROAD_ASSIGN_OR_RETURN(bool exists,
+                         Exists("SELECT 1 FROM global_groups WHERE code = ?", std::string(code)));
+  if (!exists) return Fail(ErrorCode::kNotFound, "global group {} does not exist", code);
+  TROAD_ASSIGN_OR_RETURN(auto in_force,
+                         db_.Query("SELECT id FROM group_grants WHERE group_code = ? AND "
+                                   "withdrawn_at IS NULL ORDER BY id",
+                                   {std::string(code)}));
+  if (!in_force.empty()) {
+    std::string ids;
+    for (const Row& r : in_force) {
+      TROAD_ASSIGN_OR_RETURN(int64_t id, r.Int(0));
+      ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+    }
+    return Fail(ErrorCode::kFailedPrecondition,
+                "global group {} still has {} grant(s) in force ({}); withdraw them first", code,
+                in_force.size(), ids);
+  }
+  TROAD_RETURN_IF_ERROR(
+      db_.Execute("DELETE FROM global_group_members WHERE group_code = ?", {std::string(code)}));
+  TROAD_RETURN_IF_ERROR(
+      db_.Execute("DELETE FROM global_groups WHERE code = ?", {std::string(code)}));
+  TROAD_RETURN_IF_ERROR(Touch());
+  return tx.Commit();
+}
+
+Status Registry::AddGroupMembers(std::string_view code, const std::vector<ClientId>& members) {
+  TROAD_RETURN_IF_ERROR(CheckMemberList("members", members));
+  TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
+  TROAD_ASSIGN_OR_RETURN(int64_t changed,
+                         db_.Execute("UPDATE global_groups SET updated_at = ? WHERE code = ?",
+                                     {clock_.NowMillis(), std::string(code)}));
+  if (changed == 0) return Fail(ErrorCode::kNotFound, "global group {} does not exist", code);
+  TROAD_RETURN_IF_ERROR(InsertGroupMembers(code, members));
+  TROAD_RETURN_IF_ERROR(Touch());
+  return tx.Commit();
+}
+
+Status Registry::RemoveGroupMembers(std::string_view code, const std::vector<ClientId>& members) {
+  TROAD_RETURN_IF_ERROR(CheckMemberList("members", members));
+  TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
+  TROAD_ASSIGN_OR_RETURN(int64_t changed,
+                         db_.Execute("UPDATE global_groups SET updated_at = ? WHERE code = ?",
+                                     {clock_.NowMillis(), std::string(code)}));
+  if (changed == 0) return Fail(ErrorCode::kNotFound, "global group {} does not exist", code);
+  for (const ClientId& m : members) {
+    TROAD_ASSIGN_OR_RETURN(
+        int64_t removed,
+        db_.Execute("DELETE FROM global_group_members WHERE group_code = ? AND subsystem = ?",
+                    {std::string(code), m.ToString()}));
+    if (removed == 0) {
+      return Fail(ErrorCode::kNotFound, "{} is not a member of global group {}", m.ToString(),
+                  code);
+    }
+  }
+  TROAD_RETURN_IF_ERROR(Touch());
+  return tx.Commit();
+}
+
+Result<std::vector<GlobalGroupInfo>> Registry::Groups() {
+  TROAD_ASSIGN_OR_RETURN(auto rows,
+                         db_.Query("SELECT code, description, description_en, created_at, "
+                                   "updated_at FROM global_groups ORDER BY code"));
+  TROAD_ASSIGN_OR_RETURN(auto member_rows,
+                         db_.Query("SELECT group_code, subsystem FROM global_group_members "
+                                   "ORDER BY group_code, subsystem"));
+  std::map<std::string, std::vector<ClientId>> members;
+  for (const Row& r : member_rows) {
+    TROAD_ASSIGN_OR_RETURN(std::string code, r.Text(0));
+    TROAD_ASSIGN_OR_RETURN(std::string sub, r.Text(1));
+    auto cid = ClientId::Parse(sub);
+    if (!cid) return Fail(ErrorCode::kDataLoss, "global_group_members: \"{}\" is malformed", sub);
+    members[code].push_back(*cid);
+  }
+  std::vector<GlobalGroupInfo> out;
+  for (const Row& r : rows) {
+    GlobalGroupInfo g;
+    TROAD_ASSIGN_OR_RETURN(g.code, r.Text(0));
+    if (!ValidateIdPart(g.code, "group code")) {
+      return Fail(ErrorCode::kDataLoss, "global_groups: stored code \"{}\" is malformed", g.code);
+    }
+    TROAD_ASSIGN_OR_RETURN(g.description, r.Text(1));
+    TROAD_ASSIGN_OR_RETURN(g.description_en, r.Text(2));
+    TROAD_ASSIGN_OR_RETURN(int64_t created, r.Int(3));
+    TROAD_ASSIGN_OR_RETURN(int64_t updated, r.Int(4));
+    g.created_at = FromUnixMillis(created);
+    g.updated_at = FromUnixMillis(updated);
+    g.members = std::move(members[g.code]);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+Result<GlobalGroupInfo> Registry::GetGroup(std::string_view code) {
+  TROAD_ASSIGN_OR_RETURN(auto all, Groups());
+  for (GlobalGroupInfo& g : all) {
+    if (g.code == code) return std::move(g);
+  }
+  return Fail(ErrorCode::kNotFound, "global group {} does not exist", code);
+}
+
+Result<int64_t> Registry::GrantToGroup(std::string_view code, const ServiceId& service,
+                                       const std::vector<globalconf::Endpoint>& rules,
+                                       std::string_view reason, std::string_view actor) {
+  TROAD_RETURN_IF_ERROR(ValidateIdPart(code, "group code"));
+  TROAD_RETURN_IF_ERROR(CheckText("reason", reason, kMaxReason, true));
+  TROAD_RETURN_IF_ERROR(CheckEndpoints("rules", rules));
+  TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
+  TROAD_ASSIGN_OR_RETURN(bool group,
+                         Exists("SELECT 1 FROM global_groups WHERE code = ?", std::string(code)));
+  if (!group) return Fail(ErrorCode::kNotFound, "global group {} does not exist", code);
+  TROAD_ASSIGN_OR_RETURN(bool svc,
+                         Exists("SELECT 1 FROM services WHERE id = ?", service.ToString()));
+  if (!svc) return Fail(ErrorCode::kNotFound, "service {} is not registered", service.ToString());
+  const std::string rules_json = EndpointsJson(rules);
+  // The same decision twice is a mistake; a grant of other rules adds to the first.
+  TROAD_ASSIGN_OR_RETURN(
+      auto same, db_.Query("SELECT id FROM group_grants WHERE group_code = ? AND service = ? AND "
+                           "rules = ? AND withdrawn_at IS NULL",
+                           {std::string(code), service.ToString(), rules_json}));
+  if (!same.empty()) {
+    TROAD_ASSIGN_OR_RETURN(int64_t other, same[0].Int(0));
+    return Fail(ErrorCode::kAlreadyExists,
+                "global group {} already holds the same grant ({}) for {}", code, other,
+                service.ToString());
+  }
+  TROAD_RETURN_IF_ERROR(db_.Execute(
+      "INSERT INTO group_grants (group_code, service, rules, reason, granted_by, granted_at) "
+      "VALUES (?, ?, ?, ?, ?, ?)",
+      {std::string(code), service.ToString(), rules_json, std::string(reason), std::string(actor),
+       clock_.NowMillis()}));
+  TROAD_ASSIGN_OR_RETURN(auto id_rows, db_.Query("SELECT MAX(id) FROM group_grants"));
+  TROAD_ASSIGN_OR_RETURN(int64_t id, id_rows.at(0).Int(0));
+  TROAD_RETURN_IF_ERROR(Touch());
+  TROAD_RETURN_IF_ERROR(tx.Commit());
+  return id;
+}
+
+Status Registry::WithdrawGroupGrant(int64_t id, std::string_view reason, std::string_view actor) {
+  TROAD_RETURN_IF_ERROR(CheckText("reason", reason, kMaxReason, true));
+  TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
+  TROAD_ASSIGN_OR_RETURN(GroupGrant g, GetGroupGrant(id));
+  if (!g.in_force()) {
+    return Fail(ErrorCode::kFailedPrecondition, "group grant {} was withdrawn at {}", id,
+                FormatRfc3339(*g.withdrawn_at));
+  }
+  TROAD_RETURN_IF_ERROR(db_.Execute(
+      "UPDATE group_grants SET withdrawn_by = ?, withdrawn_at = ?, withdrawal_reason = ? "
+      "WHERE id = ?",
+      {std::string(actor), clock_.NowMillis(), std::string(reason), id}));
+  TROAD_RETURN_IF_ERROR(Touch());
+  return tx.Commit();
+}
+
+Result<GroupGrant> Registry::GetGroupGrant(int64_t id) {
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows,
+      db_.Query(fmt::format("SELECT {} FROM group_grants WHERE id = ?", kGroupGrantColumns), {id}));
+  if (rows.empty()) return Fail(ErrorCode::kNotFound, "group grant {} does not exist", id);
+  return GroupGrantFromRow(rows[0]);
+}
+
+Result<std::vector<GroupGrant>> Registry::GroupGrants(const Scope& scope) {
+  std::string sql = fmt::format("SELECT {} FROM group_grants", kGroupGrantColumns);
+  std::vector<Value> params;
+  if (!scope.member.empty()) {
+    // Parameters are appended in the order the conditions are written.
+    sql += " WHERE " + scope.Matches("service", params);
+    sql += " OR group_code IN (SELECT group_code FROM global_group_members WHERE ";
+    sql += scope.Matches("subsystem", params) + ")";
+  }
+  TROAD_ASSIGN_OR_RETURN(auto rows, db_.Query(sql + " ORDER BY id", params));
+  std::vector<GroupGrant> out;
+  for (const Row& r : rows) {
+    TROAD_ASSIGN_OR_RETURN(GroupGrant g, GroupGrantFromRow(r));
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
 // ---- certificates ----
 
 Status Registry::AddCertificate(CertKind kind, std::string_view owner,
@@ -762,11 +1045,23 @@ Result<globalconf::Document> Registry::Snapshot() {
     doc.services.push_back(
         globalconf::Service{s.id, s.type, s.enabled, s.disabled_notice, s.endpoints});
   }
+  TROAD_ASSIGN_OR_RETURN(auto groups, Groups());
+  for (GlobalGroupInfo& g : groups) {
+    doc.global_groups.push_back(globalconf::GlobalGroup{std::move(g.code), std::move(g.description),
+                                                        std::move(g.description_en),
+                                                        std::move(g.members)});
+  }
   TROAD_ASSIGN_OR_RETURN(auto applications, Applications());
   for (const Application& a : applications) {
     if (a.status == ApplicationStatus::kApproved) {
-      doc.grants.push_back(globalconf::Grant{a.client, a.service, a.rules});
+      doc.grants.push_back(globalconf::Grant{a.client, a.service, a.rules, ""});
     }
+  }
+  TROAD_ASSIGN_OR_RETURN(auto group_grants, GroupGrants());
+  for (GroupGrant& g : group_grants) {
+    if (!g.in_force()) continue;
+    doc.grants.push_back(
+        globalconf::Grant{ClientId{}, g.service, std::move(g.rules), std::move(g.group)});
   }
   doc.instance = instance_;
   return doc;

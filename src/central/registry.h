@@ -1,5 +1,6 @@
 // The central's registry: members, subsystems, gateways, services, access applications
-// (and the grants their approvals make), and the certificates the CA issued. Every
+// (and the grants their approvals make), global groups and the grants providers make
+// to them, and the certificates the CA issued. Every
 // write validates its input and says what was wrong; every write that the global
 // configuration reflects advances the registry revision, so the publisher knows to
 // publish again. Who may do what is decided by the API layer (central/api.h); the
@@ -74,6 +75,33 @@ struct Application {
   std::string withdrawal_reason;
 };
 
+// A global group: a named set of subsystems kept by the central operator.
+struct GlobalGroupInfo {
+  std::string code;               // an identifier part (ValidateIdPart), unique
+  std::string description;        // zh-TW, required
+  std::string description_en;     // may be empty
+  std::vector<ClientId> members;  // subsystems, sorted by id
+  SystemTime created_at{};
+  SystemTime updated_at{};
+};
+
+// A provider's grant of a service (or `rules` of it) to every member of a group, in
+// force until withdrawn.
+struct GroupGrant {
+  int64_t id = 0;
+  std::string group;  // the group's code
+  ServiceId service;
+  std::vector<globalconf::Endpoint> rules;  // empty: the whole service
+  std::string reason;
+  std::string granted_by;
+  SystemTime granted_at{};
+  std::string withdrawn_by;
+  std::optional<SystemTime> withdrawn_at;
+  std::string withdrawal_reason;
+
+  bool in_force() const { return !withdrawn_at.has_value(); }
+};
+
 enum class CertKind { kAuthentication, kSigning };
 std::string_view CertKindName(CertKind k);  // "authentication", "signing"
 Result<CertKind> ParseCertKind(std::string_view name);
@@ -141,6 +169,34 @@ class Registry {
   // Scope: applications whose client or service belongs to the member.
   Result<std::vector<Application>> Applications(const Scope& scope = {});
 
+  // Global groups. A new group may come with members. kInvalidArgument for a bad code
+  // or description, or a member that is not a subsystem; kAlreadyExists for a code in
+  // use; kNotFound for an unknown subsystem.
+  Status AddGroup(const GlobalGroupInfo& group);
+  // Replaces the descriptions (members are changed with Add/RemoveGroupMembers).
+  Status UpdateGroup(const GlobalGroupInfo& group);
+  // Deletes a group and its memberships. kFailedPrecondition while a grant to it is in
+  // force (withdraw those first: deleting must not silently take access away).
+  Status DeleteGroup(std::string_view code);
+  // All or nothing: kAlreadyExists when one is a member already, kNotFound (remove)
+  // when one is not a member.
+  Status AddGroupMembers(std::string_view code, const std::vector<ClientId>& members);
+  Status RemoveGroupMembers(std::string_view code, const std::vector<ClientId>& members);
+  Result<std::vector<GlobalGroupInfo>> Groups();
+  Result<GlobalGroupInfo> GetGroup(std::string_view code);
+
+  // The provider grants `service` (or `rules` of it) to every member of group `code`,
+  // with a reason. kAlreadyExists when the same grant is already in force.
+  Result<int64_t> GrantToGroup(std::string_view code, const ServiceId& service,
+                               const std::vector<globalconf::Endpoint>& rules,
+                               std::string_view reason, std::string_view actor);
+  // Withdraws a grant in force; needs a reason. kFailedPrecondition when already withdrawn.
+  Status WithdrawGroupGrant(int64_t id, std::string_view reason, std::string_view actor);
+  Result<GroupGrant> GetGroupGrant(int64_t id);
+  // Scope: grants of the member's services, and grants to groups one of its subsystems
+  // is a member of.
+  Result<std::vector<GroupGrant>> GroupGrants(const Scope& scope = {});
+
   // Records a certificate the CA issued. kInvalidArgument when the owner does not
   // exist or is of the wrong kind.
   Status AddCertificate(CertKind kind, std::string_view owner, const crypto::Certificate& cert,
@@ -156,9 +212,9 @@ class Registry {
 
   // The registry's part of the global configuration: members with their current
   // signing certificates, subsystems, gateways that hold a current authentication
-  // certificate, services, approved grants, and the fingerprints of revoked
-  // certificates that have not yet expired. Instance, version, times, settings and
-  // trusted CAs are the publisher's.
+  // certificate, services, global groups, approved grants and group grants in force,
+  // and the fingerprints of revoked certificates that have not yet expired. Instance,
+  // version, times, settings and trusted CAs are the publisher's.
   Result<globalconf::Document> Snapshot();
 
   const std::string& instance() const { return instance_; }
@@ -167,6 +223,8 @@ class Registry {
   Status CheckInstance(const ClientId& id, std::string_view what) const;
   Result<bool> Exists(std::string_view sql, const std::string& key);
   Status AddGatewayClients(const GatewayInfo& g);  // inside the caller's transaction
+  Status CheckGroupFields(const GlobalGroupInfo& g) const;
+  Status InsertGroupMembers(std::string_view code, const std::vector<ClientId>& members);
 
   store::Database& db_;
   const Clock& clock_;

@@ -6,6 +6,7 @@
 #include "central/schema.h"
 #include "crypto/ca.h"
 #include "crypto/test_util.h"
+#include "globalconf/document.h"
 #include "store/database.h"
 #include "store/migrate.h"
 
@@ -30,8 +31,11 @@ class RegistryTest : public ::testing::Test {
     ASSERT_TRUE(registry_->AddMember({Id("TW/GOV/BLI"), "勞動部勞工保險局", "", {}}));
     ASSERT_TRUE(registry_->AddSubsystem({Id("TW/GOV/MOI/household"), "戶政", {}}));
     ASSERT_TRUE(registry_->AddSubsystem({Id("TW/GOV/BLI/insurance"), "勞保", {}}));
-    ASSERT_TRUE(registry_->AddGateway(
-        {*GatewayId::Parse("TW/GOV/MOI/moi-gw"), "127.0.0.1", 8444, {Id("TW/GOV/MOI/household")}, {}}));
+    ASSERT_TRUE(registry_->AddGateway({*GatewayId::Parse("TW/GOV/MOI/moi-gw"),
+                                       "127.0.0.1",
+                                       8444,
+                                       {Id("TW/GOV/MOI/household")},
+                                       {}}));
     ServiceInfo s;
     s.id = Svc("TW/GOV/MOI/household/registry");
     s.endpoints = {{"GET", "/persons/{nationalId}"}, {"GET", "/households/{householdId}"}};
@@ -69,6 +73,12 @@ void ExpectError(const Status& st, ErrorCode code, std::string_view part) {
   EXPECT_NE(st.error().message().find(part), std::string::npos) << st.error().ToString();
 }
 
+template <typename T>
+void ExpectError(const Result<T>& r, ErrorCode code, std::string_view part) {
+  ASSERT_FALSE(r) << "accepted; expected: " << part;
+  ExpectError(Status(tl::unexpected(r.error())), code, part);
+}
+
 TEST_F(RegistryTest, MembersAreValidatedAndUnique) {
   ASSERT_TRUE(registry_->AddMember({Id("TW/GOV/MOI"), "內政部", "Ministry of the Interior", {}}));
   ExpectError(registry_->AddMember({Id("TW/GOV/MOI"), "again", "", {}}), ErrorCode::kAlreadyExists,
@@ -92,9 +102,10 @@ TEST_F(RegistryTest, ReferencesMustExist) {
   ExpectError(registry_->AddSubsystem({Id("TW/GOV/MOI/household"), "戶政", {}}),
               ErrorCode::kNotFound, "member TW/GOV/MOI is not registered");
   ASSERT_TRUE(registry_->AddMember({Id("TW/GOV/MOI"), "內政部", "", {}}));
-  ExpectError(registry_->AddGateway({*GatewayId::Parse("TW/GOV/MOI/gw"), "127.0.0.1", 8443,
-                                     {Id("TW/GOV/MOI/nothing")}, {}}),
-              ErrorCode::kNotFound, "subsystem TW/GOV/MOI/nothing is not registered");
+  ExpectError(
+      registry_->AddGateway(
+          {*GatewayId::Parse("TW/GOV/MOI/gw"), "127.0.0.1", 8443, {Id("TW/GOV/MOI/nothing")}, {}}),
+      ErrorCode::kNotFound, "subsystem TW/GOV/MOI/nothing is not registered");
   // The failed insert left nothing behind.
   EXPECT_TRUE(registry_->Gateways()->empty());
   ExpectError(registry_->AddGateway({*GatewayId::Parse("TW/GOV/MOI/gw"), "127.0.0.1", 0, {}, {}}),
@@ -169,8 +180,8 @@ TEST_F(RegistryTest, ScopeShowsOnlyWhatConcernsTheMember) {
   Populate();
   ASSERT_TRUE(registry_->AddMember({Id("TW/GOV/NHI"), "衛福部中央健康保險署", "", {}}));
   ASSERT_TRUE(registry_->AddSubsystem({Id("TW/GOV/NHI/claims"), "健保", {}}));
-  ASSERT_TRUE(registry_->Apply(Id("TW/GOV/BLI/insurance"), Svc("TW/GOV/MOI/household/registry"),
-                               {}, "a", "x"));
+  ASSERT_TRUE(registry_->Apply(Id("TW/GOV/BLI/insurance"), Svc("TW/GOV/MOI/household/registry"), {},
+                               "a", "x"));
   ASSERT_TRUE(registry_->Apply(Id("TW/GOV/NHI/claims"), Svc("TW/GOV/MOI/household/registry"), {},
                                "b", "y"));
   EXPECT_EQ(registry_->Applications(Scope{"TW/GOV/MOI"})->size(), 2u);  // provider sees both
@@ -220,6 +231,196 @@ TEST_F(RegistryTest, SnapshotFollowsCertificatesAndRevocations) {
   clock_.Advance(std::chrono::hours(24 * 366));
   EXPECT_TRUE(registry_->Snapshot()->revoked_certificates.empty());
   EXPECT_TRUE(registry_->Snapshot()->members[1].signing_certificates.empty());
+}
+
+TEST_F(RegistryTest, GlobalGroupsAreValidatedAndEveryChangeIsPublished) {
+  Populate();
+  const ClientId household = Id("TW/GOV/MOI/household");
+  const ClientId insurance = Id("TW/GOV/BLI/insurance");
+  int64_t revision = *registry_->Revision();
+  auto moved = [&] {
+    int64_t now = *registry_->Revision();
+    bool advanced = now > revision;
+    revision = now;
+    return advanced;
+  };
+
+  ASSERT_TRUE(registry_->AddGroup(
+      {"municipalities", "直轄市及縣市政府", "Municipalities", {insurance}, {}, {}}));
+  EXPECT_TRUE(moved());
+  ExpectError(registry_->AddGroup({"municipalities", "again", "", {}, {}, {}}),
+              ErrorCode::kAlreadyExists, "already exists");
+  ExpectError(registry_->AddGroup({"bad/code", "x", "", {}, {}, {}}), ErrorCode::kInvalidArgument,
+              "group code");
+  ExpectError(registry_->AddGroup({"", "x", "", {}, {}, {}}), ErrorCode::kInvalidArgument,
+              "group code");
+  ExpectError(registry_->AddGroup({"cleared", "", "", {}, {}, {}}), ErrorCode::kInvalidArgument,
+              "description is required");
+  ExpectError(registry_->AddGroup({"cleared", "x", "", {Id("TW/GOV/MOI")}, {}, {}}),
+              ErrorCode::kInvalidArgument, "TW/GOV/MOI is a member");
+  ExpectError(registry_->AddGroup({"cleared", "x", "", {Id("TW/GOV/MOI/nothing")}, {}, {}}),
+              ErrorCode::kNotFound, "subsystem TW/GOV/MOI/nothing is not registered");
+  ExpectError(registry_->AddGroup({"cleared", "x", "", {Id("EE/GOV/RIA/x")}, {}, {}}),
+              ErrorCode::kInvalidArgument, "instance is not TW");
+  // None of the refused groups was left half-made.
+  EXPECT_FALSE(moved());
+  ASSERT_EQ(registry_->Groups()->size(), 1u);
+
+  // Members: all or nothing.
+  ExpectError(registry_->AddGroupMembers("municipalities", {household, insurance}),
+              ErrorCode::kAlreadyExists, "TW/GOV/BLI/insurance is already a member");
+  EXPECT_EQ(registry_->GetGroup("municipalities")->members, std::vector<ClientId>{insurance});
+  ExpectError(registry_->AddGroupMembers("municipalities", {}), ErrorCode::kInvalidArgument,
+              "at least one");
+  ExpectError(registry_->AddGroupMembers("villages", {household}), ErrorCode::kNotFound,
+              "global group villages does not exist");
+  EXPECT_FALSE(moved());
+  clock_.Advance(std::chrono::minutes(1));
+  ASSERT_TRUE(registry_->AddGroupMembers("municipalities", {household}));
+  EXPECT_TRUE(moved());
+  auto group = registry_->GetGroup("municipalities");
+  ASSERT_TRUE(group);
+  EXPECT_EQ(group->members, (std::vector<ClientId>{insurance, household}));  // sorted by id
+  EXPECT_EQ(group->created_at, kStart);
+  EXPECT_EQ(group->updated_at, kStart + std::chrono::minutes(1));
+
+  ASSERT_TRUE(
+      registry_->UpdateGroup({"municipalities", "地方政府", "Local governments", {}, {}, {}}));
+  EXPECT_TRUE(moved());
+  EXPECT_EQ(registry_->GetGroup("municipalities")->description_en, "Local governments");
+  EXPECT_EQ(registry_->GetGroup("municipalities")->members.size(), 2u) << "update keeps members";
+  ExpectError(registry_->UpdateGroup({"villages", "x", "", {}, {}, {}}), ErrorCode::kNotFound,
+              "does not exist");
+
+  auto doc = registry_->Snapshot();
+  ASSERT_TRUE(doc);
+  ASSERT_EQ(doc->global_groups.size(), 1u);
+  EXPECT_EQ(doc->global_groups[0].code, "municipalities");
+  EXPECT_EQ(doc->global_groups[0].description, "地方政府");
+  EXPECT_EQ(doc->global_groups[0].members, (std::vector<ClientId>{insurance, household}));
+
+  ExpectError(registry_->RemoveGroupMembers("municipalities", {household, Id("TW/GOV/MOI/x")}),
+              ErrorCode::kNotFound, "TW/GOV/MOI/x is not a member");
+  EXPECT_EQ(registry_->GetGroup("municipalities")->members.size(), 2u) << "all or nothing";
+  ASSERT_TRUE(registry_->RemoveGroupMembers("municipalities", {insurance}));
+  EXPECT_TRUE(moved());
+  EXPECT_EQ(registry_->Snapshot()->global_groups[0].members, std::vector<ClientId>{household});
+
+  ASSERT_TRUE(registry_->DeleteGroup("municipalities"));
+  EXPECT_TRUE(moved());
+  EXPECT_TRUE(registry_->Snapshot()->global_groups.empty());
+  ExpectError(registry_->DeleteGroup("municipalities"), ErrorCode::kNotFound, "does not exist");
+  // The code is free again.
+  ASSERT_TRUE(registry_->AddGroup({"municipalities", "新", "", {}, {}, {}}));
+  EXPECT_TRUE(registry_->GetGroup("municipalities")->members.empty());
+}
+
+TEST_F(RegistryTest, GroupGrantsKeepWhoWhenAndWhyAndReachTheDocument) {
+  Populate();
+  const ServiceId registry = Svc("TW/GOV/MOI/household/registry");
+  ASSERT_TRUE(registry_->AddGroup({"cleared",
+                                   "安全查核機關",
+                                   "Security-cleared agencies",
+                                   {Id("TW/GOV/BLI/insurance")},
+                                   {},
+                                   {}}));
+
+  ExpectError(registry_->GrantToGroup("cleared", registry, {}, "", "moi-admin"),
+              ErrorCode::kInvalidArgument, "reason is required");
+  ExpectError(registry_->GrantToGroup("nobody", registry, {}, "why", "moi-admin"),
+              ErrorCode::kNotFound, "global group nobody does not exist");
+  ExpectError(
+      registry_->GrantToGroup("cleared", Svc("TW/GOV/MOI/household/none"), {}, "why", "moi-admin"),
+      ErrorCode::kNotFound, "service TW/GOV/MOI/household/none is not registered");
+  ExpectError(registry_->GrantToGroup("cleared", registry, {{"FETCH", "/x"}}, "why", "moi-admin"),
+              ErrorCode::kInvalidArgument, "rules[0].method");
+
+  int64_t before = *registry_->Revision();
+  clock_.Advance(std::chrono::minutes(2));
+  auto id = registry_->GrantToGroup("cleared", registry, {{"GET", "/persons/{nationalId}"}},
+                                    "國安查核需要", "moi-admin");
+  ASSERT_TRUE(id) << id.error().ToString();
+  EXPECT_GT(*registry_->Revision(), before);
+  auto grant = registry_->GetGroupGrant(*id);
+  ASSERT_TRUE(grant);
+  EXPECT_EQ(grant->group, "cleared");
+  EXPECT_EQ(grant->service, registry);
+  EXPECT_EQ(grant->reason, "國安查核需要");
+  EXPECT_EQ(grant->granted_by, "moi-admin");
+  EXPECT_EQ(grant->granted_at, kStart + std::chrono::minutes(2));
+  EXPECT_TRUE(grant->in_force());
+  // The same decision twice is refused; other rules add to it.
+  ExpectError(registry_->GrantToGroup("cleared", registry, {{"GET", "/persons/{nationalId}"}},
+                                      "again", "moi-admin"),
+              ErrorCode::kAlreadyExists, "already holds the same grant");
+  auto whole = registry_->GrantToGroup("cleared", registry, {}, "全部", "operator");
+  ASSERT_TRUE(whole) << whole.error().ToString();
+
+  auto doc = registry_->Snapshot();
+  ASSERT_TRUE(doc);
+  ASSERT_EQ(doc->grants.size(), 2u);
+  EXPECT_EQ(doc->grants[0].group, "cleared");
+  EXPECT_EQ(doc->grants[0].client, ClientId{});
+  EXPECT_EQ(doc->grants[0].rules.at(0).path, "/persons/{nationalId}");
+  EXPECT_TRUE(doc->grants[1].rules.empty());
+  // The document the registry makes is one a gateway accepts.
+  doc->version = 1;
+  doc->issued_at = clock_.Now();
+  doc->expires_at = clock_.Now() + std::chrono::minutes(10);
+  crypto::CertificateRequest ca_req;
+  ca_req.common_name = "TW test CA";
+  doc->trusted_cas = {
+      *crypto::CreateSelfSignedCa(*crypto::PrivateKey::GenerateEcP256(), ca_req, clock_)};
+  ASSERT_TRUE(globalconf::WriteDocument(*doc))
+      << globalconf::WriteDocument(*doc).error().ToString();
+
+  // A group with a grant in force cannot be deleted: that would take access silently.
+  ExpectError(registry_->DeleteGroup("cleared"), ErrorCode::kFailedPrecondition,
+              "2 grant(s) in force");
+
+  ExpectError(registry_->WithdrawGroupGrant(*id, "", "moi-admin"), ErrorCode::kInvalidArgument,
+              "reason is required");
+  clock_.Advance(std::chrono::minutes(3));
+  ASSERT_TRUE(registry_->WithdrawGroupGrant(*id, "查核期滿", "moi-admin"));
+  grant = registry_->GetGroupGrant(*id);
+  EXPECT_FALSE(grant->in_force());
+  EXPECT_EQ(grant->withdrawn_by, "moi-admin");
+  EXPECT_EQ(grant->withdrawn_at, kStart + std::chrono::minutes(5));
+  EXPECT_EQ(grant->withdrawal_reason, "查核期滿");
+  ExpectError(registry_->WithdrawGroupGrant(*id, "again", "moi-admin"),
+              ErrorCode::kFailedPrecondition, "was withdrawn");
+  ExpectError(registry_->WithdrawGroupGrant(999, "x", "moi-admin"), ErrorCode::kNotFound,
+              "group grant 999 does not exist");
+  ASSERT_EQ(registry_->Snapshot()->grants.size(), 1u);
+
+  ASSERT_TRUE(registry_->WithdrawGroupGrant(*whole, "done", "operator"));
+  EXPECT_TRUE(registry_->Snapshot()->grants.empty());
+  ASSERT_TRUE(registry_->DeleteGroup("cleared"));
+  // The history outlives the group.
+  EXPECT_EQ(registry_->GroupGrants()->size(), 2u);
+}
+
+TEST_F(RegistryTest, GroupGrantsAreScopedToProviderAndMembers) {
+  Populate();
+  ASSERT_TRUE(registry_->AddMember({Id("TW/GOV/NHI"), "衛福部中央健康保險署", "", {}}));
+  ASSERT_TRUE(registry_->AddSubsystem({Id("TW/GOV/NHI/claims"), "健保", {}}));
+  ASSERT_TRUE(
+      registry_->AddGroup({"cleared", "安全查核機關", "", {Id("TW/GOV/BLI/insurance")}, {}, {}}));
+  ASSERT_TRUE(registry_->AddGroup({"health", "衛生", "", {Id("TW/GOV/NHI/claims")}, {}, {}}));
+  const ServiceId registry = Svc("TW/GOV/MOI/household/registry");
+  ASSERT_TRUE(registry_->GrantToGroup("cleared", registry, {}, "a", "moi-admin"));
+  ASSERT_TRUE(registry_->GrantToGroup("health", registry, {}, "b", "moi-admin"));
+
+  EXPECT_EQ(registry_->GroupGrants(Scope{"TW/GOV/MOI"})->size(), 2u);  // the provider: both
+  auto bli = registry_->GroupGrants(Scope{"TW/GOV/BLI"});              // a member of "cleared"
+  ASSERT_EQ(bli->size(), 1u);
+  EXPECT_EQ((*bli)[0].group, "cleared");
+  auto nhi = registry_->GroupGrants(Scope{"TW/GOV/NHI"});
+  ASSERT_EQ(nhi->size(), 1u);
+  EXPECT_EQ((*nhi)[0].group, "health");
+  EXPECT_TRUE(registry_->GroupGrants(Scope{"TW/GOV/TAX"})->empty());
+  EXPECT_TRUE(registry_->GroupGrants(Scope{"TW/GOV/BL"})->empty());
+  EXPECT_TRUE(registry_->GroupGrants(Scope{"TW/GOV/B_I"})->empty());
 }
 
 TEST_F(RegistryTest, DamagedRowsAreReportedNotTrusted) {

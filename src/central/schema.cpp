@@ -122,9 +122,50 @@ CREATE TABLE registry_revision (
 INSERT INTO registry_revision (id, revision) VALUES (1, 1);
 )sql";
 
+// Global groups (named sets of subsystems kept by the operator) and the grants
+// providers make to them. A group grant is its own table rather than an application
+// whose client is the group: an application is a two-party flow (the client applies,
+// the provider decides) whose `client` references subsystems, and every reader of it
+// — the scoped listings, the withdrawal rights of the applicant — assumes a
+// subsystem there. A group grant is one party's decision, kept with who, when and
+// why, and withdrawn the same way. `group_grants.group_code` has no foreign key on
+// purpose: the history of withdrawn grants outlives a deleted group (a group with a
+// grant still in force cannot be deleted; Registry::DeleteGroup).
+constexpr std::string_view kGlobalGroupsSql = R"sql(
+CREATE TABLE global_groups (
+  code TEXT PRIMARY KEY,
+  description TEXT NOT NULL,
+  description_en TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE global_group_members (
+  group_code TEXT NOT NULL REFERENCES global_groups(code),
+  subsystem TEXT NOT NULL REFERENCES subsystems(id),
+  added_at INTEGER NOT NULL,
+  PRIMARY KEY (group_code, subsystem)
+);
+CREATE INDEX global_group_members_subsystem ON global_group_members (subsystem);
+CREATE TABLE group_grants (
+  id INTEGER PRIMARY KEY,
+  group_code TEXT NOT NULL,
+  service TEXT NOT NULL REFERENCES services(id),
+  rules TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  granted_by TEXT NOT NULL,
+  granted_at INTEGER NOT NULL,
+  withdrawn_by TEXT,
+  withdrawn_at INTEGER,
+  withdrawal_reason TEXT
+);
+CREATE INDEX group_grants_group ON group_grants (group_code);
+CREATE INDEX group_grants_service ON group_grants (service);
+)sql";
+
 constexpr store::Migration kMigrations[] = {
     {1, "create registry", kRegistrySql},
     {2, "create administrators, sessions and audit log", kAdminSchemaSql},
+    {3, "create global groups and group grants", kGlobalGroupsSql},
 };
 
 }  // namespace

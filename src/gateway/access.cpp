@@ -46,6 +46,7 @@ bool EndpointMatches(const globalconf::Endpoint& rule, std::string_view method,
 Status CheckGrant(const globalconf::GlobalConf& conf, const ClientId& client,
                   const ServiceId& service, std::string_view method,
                   std::string_view normalized_path) {
+  // The client's own grants and its groups' grants alike.
   for (const globalconf::Grant* grant : conf.GrantsFor(client, service)) {
     if (grant->rules.empty()) return Ok();
     for (const auto& rule : grant->rules) {

@@ -162,8 +162,7 @@ class CheckGrantTest : public ::testing::Test {
 
   static Status Check(const char* client, const char* service, const char* method,
                       const char* path) {
-    return CheckGrant(**conf_, *ClientId::Parse(client), *ServiceId::Parse(service), method,
-                      path);
+    return CheckGrant(**conf_, *ClientId::Parse(client), *ServiceId::Parse(service), method, path);
   }
 
   static void ExpectDenied(const Status& status) {
@@ -193,8 +192,7 @@ TEST_F(CheckGrantTest, NoGrantIsAccessDenied) {
 TEST_F(CheckGrantTest, GrantWithoutRulesAllowsEveryMethodAndPath) {
   for (const char* method : {"GET", "POST", "DELETE", "PATCH"}) {
     for (const char* path : {"/", "", "/records/1", "/a/b/c/", "/admin"}) {
-      EXPECT_TRUE(Check("TW/GOV/BLI/insurance", kGetRecord, method, path))
-          << method << " " << path;
+      EXPECT_TRUE(Check("TW/GOV/BLI/insurance", kGetRecord, method, path)) << method << " " << path;
     }
   }
 }
@@ -223,6 +221,116 @@ TEST_F(CheckGrantTest, GrantForAnotherServiceDoesNotApply) {
   ExpectDenied(Check("TW/GOV/TAX/tax", kOther, "GET", "/records/A123"));
   // Nor for a service of the same code at another provider.
   ExpectDenied(Check("TW/GOV/BLI/insurance", "TW/GOV/BLI/insurance/getRecord", "GET", "/"));
+}
+
+// ---- CheckGrant with global groups ------------------------------------------------
+
+// MOI's getRecord, and a global group "cleared" (security-cleared agencies) that MOI
+// granted GET /records/{id}; BLI/insurance also holds a direct grant of POST /records.
+// Each test takes the configuration a gateway would hold after the central's change.
+class GroupGrantTest : public ::testing::Test {
+ protected:
+  struct Options {
+    std::vector<std::string> members = {"TW/GOV/TAX/tax", "TW/GOV/BLI/insurance"};
+    bool group_grant = true;
+  };
+
+  static std::shared_ptr<const globalconf::GlobalConf> Conf(const Options& options) {
+    static const std::string ca_pem = [] {
+      FakeClock clock(*ParseRfc3339("2026-01-01T00:00:00Z"));
+      auto key = crypto::PrivateKey::GenerateEcP256();
+      crypto::CertificateRequest req;
+      req.common_name = "TW test CA";
+      return crypto::CreateSelfSignedCa(*key, req, clock)->ToPem();
+    }();
+    json grants = {{{"client", "TW/GOV/BLI/insurance"},
+                    {"service", kGetRecord},
+                    {"rules", {{{"method", "POST"}, {"path", "/records"}}}}}};
+    if (options.group_grant) {
+      grants.push_back({{"group", "cleared"},
+                        {"service", kGetRecord},
+                        {"rules", {{{"method", "GET"}, {"path", "/records/{id}"}}}}});
+    }
+    json doc = {
+        {"format", "troad-globalconf/1"},
+        {"instance", "TW"},
+        {"version", 1},
+        {"issued_at", "2026-01-01T00:00:00Z"},
+        {"expires_at", "2026-02-01T00:00:00Z"},
+        {"trusted_cas", {ca_pem}},
+        {"members",
+         {{{"id", "TW/GOV/MOI"}, {"name", "內政部"}},
+          {{"id", "TW/GOV/BLI"}, {"name", "勞動部勞工保險局"}},
+          {{"id", "TW/GOV/TAX"}, {"name", "財政部"}}}},
+        {"subsystems",
+         {{{"id", "TW/GOV/MOI/household"}},
+          {{"id", "TW/GOV/BLI/insurance"}},
+          {{"id", "TW/GOV/TAX/tax"}},
+          {{"id", "TW/GOV/TAX/audit"}}}},
+        {"global_groups",
+         {{{"code", "cleared"}, {"description", "安全查核機關"}, {"members", options.members}}}},
+        {"services", {{{"id", kGetRecord}}}},
+        {"grants", grants},
+    };
+    auto conf = globalconf::GlobalConf::Parse(doc.dump());
+    EXPECT_TRUE(conf) << conf.error().ToString();
+    return conf ? *conf : nullptr;
+  }
+
+  static Status Check(const globalconf::GlobalConf& conf, const char* client, const char* method,
+                      const char* path) {
+    return CheckGrant(conf, *ClientId::Parse(client), *ServiceId::Parse(kGetRecord), method, path);
+  }
+
+  static void ExpectDenied(const Status& status) {
+    ASSERT_FALSE(status) << "allowed";
+    EXPECT_EQ(status.error().code(), ErrorCode::kPermissionDenied);
+    EXPECT_EQ(status.error().fault(), kFaultAccessDenied);
+  }
+
+  static constexpr const char* kGetRecord = "TW/GOV/MOI/household/getRecord";
+};
+
+TEST_F(GroupGrantTest, AGroupGrantAllowsEveryMemberItsRulesOnly) {
+  auto conf = Conf({});
+  ASSERT_NE(conf, nullptr);
+  EXPECT_TRUE(Check(*conf, "TW/GOV/TAX/tax", "GET", "/records/A123"));
+  ExpectDenied(Check(*conf, "TW/GOV/TAX/tax", "POST", "/records"));
+  ExpectDenied(Check(*conf, "TW/GOV/TAX/tax", "GET", "/records"));
+  // A member with a grant of its own holds both: the group's and its own.
+  EXPECT_TRUE(Check(*conf, "TW/GOV/BLI/insurance", "GET", "/records/A123"));
+  EXPECT_TRUE(Check(*conf, "TW/GOV/BLI/insurance", "POST", "/records"));
+}
+
+TEST_F(GroupGrantTest, ANonMemberIsDenied) {
+  auto conf = Conf({});
+  ASSERT_NE(conf, nullptr);
+  // Another subsystem of a member whose subsystem is in the group.
+  ExpectDenied(Check(*conf, "TW/GOV/TAX/audit", "GET", "/records/A123"));
+  // The member itself: membership is per subsystem, not inherited either way.
+  ExpectDenied(Check(*conf, "TW/GOV/TAX", "GET", "/records/A123"));
+  // The provider's own subsystem, and a client the configuration does not know.
+  ExpectDenied(Check(*conf, "TW/GOV/MOI/household", "GET", "/records/A123"));
+  ExpectDenied(Check(*conf, "TW/GOV/XYZ/cleared", "GET", "/records/A123"));
+}
+
+TEST_F(GroupGrantTest, RemovingAMemberDeniesItAtOnce) {
+  auto conf = Conf({.members = {"TW/GOV/BLI/insurance"}, .group_grant = true});
+  ASSERT_NE(conf, nullptr);
+  Status st = Check(*conf, "TW/GOV/TAX/tax", "GET", "/records/A123");
+  ExpectDenied(st);
+  EXPECT_NE(st.error().message().find("TW/GOV/TAX/tax"), std::string::npos);
+  // The remaining member keeps the group's grant.
+  EXPECT_TRUE(Check(*conf, "TW/GOV/BLI/insurance", "GET", "/records/A123"));
+}
+
+TEST_F(GroupGrantTest, WithdrawingTheGroupGrantDeniesEveryMember) {
+  auto conf = Conf({.members = {"TW/GOV/TAX/tax", "TW/GOV/BLI/insurance"}, .group_grant = false});
+  ASSERT_NE(conf, nullptr);
+  ExpectDenied(Check(*conf, "TW/GOV/TAX/tax", "GET", "/records/A123"));
+  ExpectDenied(Check(*conf, "TW/GOV/BLI/insurance", "GET", "/records/A123"));
+  // A direct grant is not the group's to take away.
+  EXPECT_TRUE(Check(*conf, "TW/GOV/BLI/insurance", "POST", "/records"));
 }
 
 }  // namespace

@@ -33,6 +33,15 @@ Result<std::string> WriteDocument(const Document& doc) {
   for (const Subsystem& s : doc.subsystems) {
     subsystems.push_back({{"id", s.id.ToString()}, {"name", s.name}});
   }
+  ordered_json groups = ordered_json::array();
+  for (const GlobalGroup& g : doc.global_groups) {
+    ordered_json group_members = ordered_json::array();
+    for (const ClientId& c : g.members) group_members.push_back(c.ToString());
+    groups.push_back({{"code", g.code},
+                      {"description", g.description},
+                      {"description_en", g.description_en},
+                      {"members", std::move(group_members)}});
+  }
   ordered_json gateways = ordered_json::array();
   for (const Gateway& g : doc.gateways) {
     ordered_json clients = ordered_json::array();
@@ -52,9 +61,16 @@ Result<std::string> WriteDocument(const Document& doc) {
   }
   ordered_json grants = ordered_json::array();
   for (const Grant& g : doc.grants) {
-    grants.push_back({{"client", g.client.ToString()},
-                      {"service", g.service.ToString()},
-                      {"rules", Endpoints(g.rules)}});
+    // A grant names its grantee with exactly one of "client" and "group" (§8).
+    ordered_json grant = ordered_json::object();
+    if (g.is_group_grant()) {
+      grant["group"] = g.group;
+    } else {
+      grant["client"] = g.client.ToString();
+    }
+    grant["service"] = g.service.ToString();
+    grant["rules"] = Endpoints(g.rules);
+    grants.push_back(std::move(grant));
   }
   ordered_json conf = {
       {"format", kFormat},
@@ -69,6 +85,7 @@ Result<std::string> WriteDocument(const Document& doc) {
       {"revoked_certificates", doc.revoked_certificates},
       {"members", std::move(members)},
       {"subsystems", std::move(subsystems)},
+      {"global_groups", std::move(groups)},
       {"gateways", std::move(gateways)},
       {"services", std::move(services)},
       {"grants", std::move(grants)},

@@ -25,9 +25,10 @@ struct Document {
   std::vector<std::string> revoked_certificates;  // lower-case hex SHA-256 fingerprints
   std::vector<Member> members;
   std::vector<Subsystem> subsystems;
+  std::vector<GlobalGroup> global_groups;
   std::vector<Gateway> gateways;  // host and port form "address" ("[v6]:port" for IPv6)
   std::vector<Service> services;
-  std::vector<Grant> grants;
+  std::vector<Grant> grants;  // to a client, or to one of global_groups by its code
 };
 
 // The document's JSON text (two-space indented UTF-8, keys in §8's order). Errors are

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 #include "crypto/ca.h"
 
 namespace troad::globalconf {
@@ -56,9 +59,12 @@ Document SampleDocument() {
   doc.members = {Member{moi, "內政部", "Ministry of the Interior", {pki.member_cert}},
                  Member{bli, "勞動部勞工保險局", "", {}}};
   doc.subsystems = {Subsystem{household, "戶政"}, Subsystem{insurance, "勞保"}};
-  doc.gateways = {Gateway{*GatewayId::Parse("TW/GOV/MOI/moi-gw"), "::1", 8444, pki.gateway_cert,
-                          {household}}};
-  doc.services = {Service{registry, "OPENAPI", false, "維護中 until 10:00",
+  doc.gateways = {
+      Gateway{*GatewayId::Parse("TW/GOV/MOI/moi-gw"), "::1", 8444, pki.gateway_cert, {household}}};
+  doc.services = {Service{registry,
+                          "OPENAPI",
+                          false,
+                          "維護中 until 10:00",
                           {Endpoint{"GET", "/persons/{nationalId}"}}}};
   doc.grants = {Grant{insurance, registry, {Endpoint{"GET", "/persons/*"}}}};
   return doc;
@@ -102,8 +108,7 @@ TEST(WriteDocumentTest, RefusesWhatAGatewayWouldRefuse) {
                              {}});
   auto text = WriteDocument(doc);
   ASSERT_FALSE(text);
-  EXPECT_NE(text.error().message().find("grants[1]"), std::string::npos)
-      << text.error().ToString();
+  EXPECT_NE(text.error().message().find("grants[1]"), std::string::npos) << text.error().ToString();
 
   doc = SampleDocument();
   doc.trusted_cas.clear();
@@ -112,6 +117,167 @@ TEST(WriteDocumentTest, RefusesWhatAGatewayWouldRefuse) {
   doc = SampleDocument();
   doc.expires_at = doc.issued_at;
   EXPECT_FALSE(WriteDocument(doc));
+}
+
+// SampleDocument plus the Taipei city government's subsystem and a global group of
+// municipalities (Taipei's subsystem and BLI's, for the test's sake) that holds a grant
+// of the household registry's GET /persons/*.
+Document DocumentWithGroup() {
+  Document doc = SampleDocument();
+  ClientId tpe = *ClientId::Parse("TW/GOV/TPE");
+  ClientId civil = *ClientId::Parse("TW/GOV/TPE/civil");
+  doc.members.push_back(Member{tpe, "臺北市政府", "Taipei City Government", {}});
+  doc.subsystems.push_back(Subsystem{civil, "民政"});
+  doc.global_groups = {GlobalGroup{"municipalities",
+                                   "直轄市及縣市政府",
+                                   "Municipal and county governments",
+                                   {civil, *ClientId::Parse("TW/GOV/BLI/insurance")}}};
+  doc.grants.push_back(Grant{ClientId{},
+                             *ServiceId::Parse("TW/GOV/MOI/household/registry"),
+                             {Endpoint{"GET", "/persons/*"}},
+                             "municipalities"});
+  return doc;
+}
+
+// Writes `doc` and expects it refused with every one of `parts` in the message.
+void ExpectRefused(const Document& doc, std::initializer_list<std::string_view> parts) {
+  auto text = WriteDocument(doc);
+  ASSERT_FALSE(text) << "accepted";
+  EXPECT_EQ(text.error().code(), ErrorCode::kInvalidArgument);
+  for (std::string_view part : parts) {
+    EXPECT_NE(text.error().message().find(part), std::string::npos)
+        << "wanted \"" << part << "\" in: " << text.error().ToString();
+  }
+}
+
+TEST(WriteDocumentTest, GlobalGroupsAndGroupGrantsReadBack) {
+  auto text = WriteDocument(DocumentWithGroup());
+  ASSERT_TRUE(text) << text.error().ToString();
+  auto conf = GlobalConf::Parse(*text);
+  ASSERT_TRUE(conf) << conf.error().ToString();
+  const GlobalConf& c = **conf;
+  ASSERT_EQ(c.global_groups().size(), 1u);
+  const GlobalGroup* group = c.FindGlobalGroup("municipalities");
+  ASSERT_NE(group, nullptr);
+  EXPECT_EQ(group->description, "直轄市及縣市政府");
+  EXPECT_EQ(group->description_en, "Municipal and county governments");
+  ASSERT_EQ(group->members.size(), 2u);
+  EXPECT_EQ(group->members[0].ToString(), "TW/GOV/TPE/civil");
+  EXPECT_EQ(group->members[1].ToString(), "TW/GOV/BLI/insurance");
+  EXPECT_EQ(c.FindGlobalGroup("Municipalities"), nullptr) << "codes are case-sensitive";
+  EXPECT_EQ(c.GroupsOf(*ClientId::Parse("TW/GOV/TPE/civil")),
+            std::vector<std::string>{"municipalities"});
+  EXPECT_TRUE(c.GroupsOf(*ClientId::Parse("TW/GOV/MOI/household")).empty());
+
+  // The group grant reads back as one, and reaches the group's members.
+  ASSERT_EQ(c.grants().size(), 2u);
+  EXPECT_TRUE(c.grants()[1].is_group_grant());
+  EXPECT_EQ(c.grants()[1].group, "municipalities");
+  EXPECT_EQ(c.grants()[1].client, ClientId{});
+  ServiceId registry = *ServiceId::Parse("TW/GOV/MOI/household/registry");
+  auto civil = c.GrantsFor(*ClientId::Parse("TW/GOV/TPE/civil"), registry);
+  ASSERT_EQ(civil.size(), 1u);
+  EXPECT_EQ(civil[0]->group, "municipalities");
+  EXPECT_EQ(civil[0]->rules.at(0).path, "/persons/*");
+  // BLI's insurance holds its own grant and, as a member, the group's: its own first.
+  auto insurance = c.GrantsFor(*ClientId::Parse("TW/GOV/BLI/insurance"), registry);
+  ASSERT_EQ(insurance.size(), 2u);
+  EXPECT_FALSE(insurance[0]->is_group_grant());
+  EXPECT_TRUE(insurance[1]->is_group_grant());
+  // Not a member: nothing. Nor the member whose subsystem is in the group.
+  EXPECT_TRUE(c.GrantsFor(*ClientId::Parse("TW/GOV/MOI/household"), registry).empty());
+  EXPECT_TRUE(c.GrantsFor(*ClientId::Parse("TW/GOV/TPE"), registry).empty());
+
+  // On the wire: "global_groups" after "subsystems"; a group grant names "group" and
+  // has no "client" (docs/protocol.md §8).
+  auto json = nlohmann::ordered_json::parse(*text);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : json.items()) keys.push_back(key);
+  auto at = std::find(keys.begin(), keys.end(), "global_groups");
+  ASSERT_NE(at, keys.end());
+  EXPECT_EQ(*(at - 1), "subsystems");
+  EXPECT_EQ(json["global_groups"][0]["members"],
+            nlohmann::ordered_json::array({"TW/GOV/TPE/civil", "TW/GOV/BLI/insurance"}));
+  EXPECT_EQ(json["grants"][1]["group"], "municipalities");
+  EXPECT_FALSE(json["grants"][1].contains("client"));
+  EXPECT_FALSE(json["grants"][0].contains("group"));
+  // And a document without groups still says so explicitly.
+  auto plain = nlohmann::json::parse(*WriteDocument(SampleDocument()));
+  EXPECT_EQ(plain["global_groups"], nlohmann::json::array());
+}
+
+TEST(WriteDocumentTest, RefusesBadGlobalGroupsWithWhereAndWhy) {
+  Document doc = DocumentWithGroup();
+  doc.grants[1].group = "villages";
+  ExpectRefused(doc, {"grants[1].group", "global group \"villages\" is not listed"});
+
+  doc = DocumentWithGroup();
+  doc.global_groups.push_back(GlobalGroup{"municipalities", "重複", "", {}});
+  ExpectRefused(doc, {"global_groups[1].code", "\"municipalities\" is listed twice"});
+
+  doc = DocumentWithGroup();
+  doc.global_groups[0].members.push_back(*ClientId::Parse("TW/GOV/MOI"));
+  ExpectRefused(doc, {"global_groups[0].members[2]", "TW/GOV/MOI is a member",
+                      "a global group holds subsystems"});
+
+  doc = DocumentWithGroup();
+  doc.global_groups[0].members.push_back(*ClientId::Parse("TW/GOV/MOI/nothing"));
+  ExpectRefused(doc, {"global_groups[0].members[2]", "subsystem TW/GOV/MOI/nothing is not listed"});
+
+  doc = DocumentWithGroup();
+  doc.global_groups[0].members.push_back(*ClientId::Parse("TW/GOV/TPE/civil"));
+  ExpectRefused(doc, {"global_groups[0].members[2]", "listed twice in the group"});
+
+  doc = DocumentWithGroup();
+  doc.global_groups[0].code = "bad/code";
+  ExpectRefused(doc, {"global_groups[0].code"});
+  doc.global_groups[0].code = "";
+  ExpectRefused(doc, {"global_groups[0].code"});
+
+  doc = DocumentWithGroup();
+  doc.global_groups[0].description = "";
+  ExpectRefused(doc, {"global_groups[0].description"});
+
+  // A member of another instance is refused like any foreign identifier.
+  doc = DocumentWithGroup();
+  doc.global_groups[0].members.push_back(*ClientId::Parse("EE/GOV/RIA/x"));
+  ExpectRefused(doc, {"global_groups[0].members[2]", "is not listed"});
+}
+
+TEST(WriteDocumentTest, AGrantNamesExactlyOneGrantee) {
+  auto text = WriteDocument(DocumentWithGroup());
+  ASSERT_TRUE(text) << text.error().ToString();
+  auto json = nlohmann::json::parse(*text);
+
+  auto both = json;
+  both["grants"][1]["client"] = "TW/GOV/TPE/civil";
+  auto parsed = GlobalConf::Parse(both.dump());
+  ASSERT_FALSE(parsed) << "a grant with a client and a group was accepted";
+  EXPECT_NE(parsed.error().message().find("grants[1]: has both \"client\" and \"group\""),
+            std::string::npos)
+      << parsed.error().ToString();
+
+  auto neither = json;
+  neither["grants"][1].erase("group");
+  parsed = GlobalConf::Parse(neither.dump());
+  ASSERT_FALSE(parsed);
+  EXPECT_NE(parsed.error().message().find("grants[1].client"), std::string::npos)
+      << parsed.error().ToString();
+
+  // A group reference is a code, not an id: "GLOBALGROUP:TW/x" is no group's code.
+  auto xroad_style = json;
+  xroad_style["grants"][1]["group"] = "GLOBALGROUP:TW/municipalities";
+  parsed = GlobalConf::Parse(xroad_style.dump());
+  ASSERT_FALSE(parsed);
+  EXPECT_NE(parsed.error().message().find("grants[1].group"), std::string::npos)
+      << parsed.error().ToString();
+
+  auto empty = json;
+  empty["grants"][1]["group"] = "";
+  parsed = GlobalConf::Parse(empty.dump());
+  ASSERT_FALSE(parsed);
+  EXPECT_NE(parsed.error().message().find("grants[1].group: must not be empty"), std::string::npos)
+      << parsed.error().ToString();
 }
 
 TEST(WriteDocumentTest, InvalidUtf8InANameIsReplacedNotThrown) {

@@ -161,8 +161,8 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
     }
     for (const auto& cert : member.signing_certificates) {
       if (conf->cert_owners_.count(cert.Sha256Fingerprint())) {
-        m.Error("signing_certificates", "certificate " + cert.Sha256Fingerprint() +
-                                            " is listed more than once");
+        m.Error("signing_certificates",
+                "certificate " + cert.Sha256Fingerprint() + " is listed more than once");
       }
       conf->cert_owners_.insert_or_assign(
           cert.Sha256Fingerprint(),
@@ -184,6 +184,41 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
       s.Error("id", fmt::format("subsystem {} is listed twice", id->ToString()));
     }
     conf->subsystems_.push_back(std::move(sub));
+  }
+
+  for (JsonView& g : root.Array("global_groups")) {
+    GlobalGroup group;
+    group.code = g.String("code");
+    if (!group.code.empty()) {
+      if (auto st = ValidateIdPart(group.code, "group code"); !st) {
+        g.Error("code", st.error().message());
+      }
+    }
+    group.description = g.String("description", true, 1000);
+    group.description_en = g.String("description_en", false, 1000);
+    std::set<std::string> seen;
+    for (JsonView& c : g.Array("members")) {
+      std::string member = c.AsString();
+      auto cid = ClientId::Parse(member);
+      if (!cid) {
+        c.Error(cid.error().message());
+      } else if (!cid->is_subsystem()) {
+        c.Error(fmt::format("{} is a member; a global group holds subsystems", member));
+      } else if (!conf->subsystem_index_.count(member)) {
+        c.Error(fmt::format("subsystem {} is not listed", member));
+      } else if (!seen.insert(member).second) {
+        c.Error(fmt::format("subsystem {} is listed twice in the group", member));
+      } else {
+        group.members.push_back(*cid);
+      }
+    }
+    if (group.code.empty()) continue;
+    if (!conf->group_index_.emplace(group.code, conf->global_groups_.size()).second) {
+      g.Error("code", fmt::format("global group \"{}\" is listed twice", group.code));
+      continue;
+    }
+    for (const ClientId& m : group.members) conf->groups_of_.emplace(m.ToString(), group.code);
+    conf->global_groups_.push_back(std::move(group));
   }
 
   for (JsonView& g : root.Array("gateways")) {
@@ -222,8 +257,8 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
       g.Error("id", fmt::format("gateway {} is listed twice", id->ToString()));
     }
     if (conf->cert_owners_.count(cert->Sha256Fingerprint())) {
-      g.Error("auth_certificate", "certificate " + cert->Sha256Fingerprint() +
-                                      " is listed more than once");
+      g.Error("auth_certificate",
+              "certificate " + cert->Sha256Fingerprint() + " is listed more than once");
     }
     conf->cert_owners_.insert_or_assign(
         cert->Sha256Fingerprint(),
@@ -255,26 +290,55 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
     conf->services_.push_back(std::move(service));
   }
 
+  // JsonView reads a key or reports it missing; whether a grant has "group" at all is
+  // asked of the raw element beside it.
+  const nlohmann::json* raw_grants =
+      doc.is_object() && doc.contains("grants") ? &doc["grants"] : nullptr;
+  size_t grant_index = 0;
   for (JsonView& g : root.Array("grants")) {
     Grant grant;
-    std::string client_text = g.String("client");
-    auto client = ClientId::Parse(client_text);
-    if (!client_text.empty() && !client) g.Error("client", client.error().message());
+    const nlohmann::json& raw = (*raw_grants)[grant_index++];
+    // The grantee is a client ("client") or a global group ("group"), never both, so a
+    // group reference cannot be mistaken for a client id, nor one silently ignored.
+    const bool to_group = raw.is_object() && raw.contains("group");
+    if (to_group && raw.contains("client")) {
+      g.Error("has both \"client\" and \"group\"; a grant names one grantee");
+      continue;
+    }
+    std::optional<ClientId> client;
+    if (to_group) {
+      grant.group = g.String("group");
+      if (!grant.group.empty() && !conf->group_index_.count(grant.group)) {
+        g.Error("group", fmt::format("global group \"{}\" is not listed", grant.group));
+      }
+    } else {
+      std::string client_text = g.String("client");
+      if (auto parsed = ClientId::Parse(client_text); parsed) {
+        client = *parsed;
+      } else if (!client_text.empty()) {
+        g.Error("client", parsed.error().message());
+      }
+    }
     std::string service_text = g.String("service");
     auto service = ServiceId::Parse(service_text);
     if (!service_text.empty() && !service) g.Error("service", service.error().message());
     grant.rules = ParseEndpoints(g, "rules");
-    if (!client || !service) continue;
+    if ((!client && grant.group.empty()) || !service) continue;
     if (!conf->service_index_.count(service->ToString())) {
       g.Error("service", fmt::format("service {} is not listed", service->ToString()));
     }
-    if (!conf->IsKnownClient(*client)) {
+    if (client && !conf->IsKnownClient(*client)) {
       g.Error("client", fmt::format("client {} is not listed", client->ToString()));
     }
-    grant.client = *client;
     grant.service = *service;
-    conf->grant_index_.emplace(std::make_pair(client->ToString(), service->ToString()),
-                               conf->grants_.size());
+    if (client) {
+      grant.client = *client;
+      conf->grant_index_.emplace(std::make_pair(client->ToString(), service->ToString()),
+                                 conf->grants_.size());
+    } else {
+      conf->group_grant_index_.emplace(std::make_pair(grant.group, service->ToString()),
+                                       conf->grants_.size());
+    }
     conf->grants_.push_back(std::move(grant));
   }
 
@@ -305,6 +369,19 @@ const Service* GlobalConf::FindService(const ServiceId& id) const {
   return it == service_index_.end() ? nullptr : &services_[it->second];
 }
 
+const GlobalGroup* GlobalConf::FindGlobalGroup(std::string_view code) const {
+  auto it = group_index_.find(code);
+  return it == group_index_.end() ? nullptr : &global_groups_[it->second];
+}
+
+std::vector<std::string> GlobalConf::GroupsOf(const ClientId& client) const {
+  std::vector<std::string> out;
+  auto [begin, end] = groups_of_.equal_range(client.ToString());
+  for (auto it = begin; it != end; ++it) out.push_back(it->second);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<const Gateway*> GlobalConf::GatewaysServing(const ClientId& client) const {
   std::vector<const Gateway*> out;
   for (const Gateway& g : gateways_) {
@@ -318,8 +395,16 @@ std::vector<const Gateway*> GlobalConf::GatewaysServing(const ClientId& client) 
 std::vector<const Grant*> GlobalConf::GrantsFor(const ClientId& client,
                                                 const ServiceId& service) const {
   std::vector<const Grant*> out;
-  auto [begin, end] = grant_index_.equal_range({client.ToString(), service.ToString()});
+  const std::string service_text = service.ToString();
+  auto [begin, end] = grant_index_.equal_range({client.ToString(), service_text});
   for (auto it = begin; it != end; ++it) out.push_back(&grants_[it->second]);
+  size_t direct = out.size();
+  for (const std::string& group : GroupsOf(client)) {
+    auto [gbegin, gend] = group_grant_index_.equal_range({group, service_text});
+    for (auto it = gbegin; it != gend; ++it) out.push_back(&grants_[it->second]);
+  }
+  // Group grants in document order, after the client's own.
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(direct), out.end());
   return out;
 }
 

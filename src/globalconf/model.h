@@ -1,7 +1,8 @@
 // The global configuration: one JSON document that tells every gateway who is in the
-// network — members and their signing certificates, subsystems, gateways with their
-// addresses and authentication certificates, services, access grants, trusted CAs and
-// revoked certificates. Byte-level format: docs/protocol.md §8. The central signs it
+// network — members and their signing certificates, subsystems, global groups of
+// subsystems, gateways with their addresses and authentication certificates, services,
+// access grants (to a client or to a global group), trusted CAs and revoked
+// certificates. Byte-level format: docs/protocol.md §8. The central signs it
 // (globalconf/signed.h, §9); `troad init` still writes it unsigned for local networks.
 //
 // GlobalConf is parsed once, validated completely, indexed, and then immutable: every
@@ -9,10 +10,12 @@
 // Thread-safety: immutable after Parse; share freely.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,7 +30,7 @@ inline constexpr std::string_view kFormat = "troad-globalconf/1";
 
 struct Member {
   ClientId id;
-  std::string name;     // zh-TW
+  std::string name;  // zh-TW
   std::string name_en;
   std::vector<crypto::Certificate> signing_certificates;
 };
@@ -35,6 +38,15 @@ struct Member {
 struct Subsystem {
   ClientId id;
   std::string name;
+};
+
+// A named set of subsystems kept by the central operator ("all municipalities"); a
+// grant to the group is a grant to each of its members (X-Road's global group).
+struct GlobalGroup {
+  std::string code;               // an identifier part (ValidateIdPart), unique in the document
+  std::string description;        // zh-TW
+  std::string description_en;     // may be empty
+  std::vector<ClientId> members;  // subsystems listed in the document
 };
 
 struct Gateway {
@@ -62,11 +74,16 @@ struct Service {
 // is not an HTTP method or \"*\""); nullopt when nothing is.
 std::optional<std::pair<std::string, std::string>> EndpointProblem(const Endpoint& e);
 
-// An access right: `client` may call `service`, restricted to `rules` when not empty.
+// An access right: `client` — or, when `group` is set, every member of that global
+// group — may call `service`, restricted to `rules` when not empty. Exactly one of
+// `client` and `group` is set (a group grant has a default-constructed `client`).
 struct Grant {
   ClientId client;
   ServiceId service;
   std::vector<Endpoint> rules;  // empty: the whole service
+  std::string group = {};       // a GlobalGroup's code, or empty
+
+  bool is_group_grant() const { return !group.empty(); }
 };
 
 struct Settings {
@@ -99,6 +116,7 @@ class GlobalConf {
   const std::vector<Subsystem>& subsystems() const { return subsystems_; }
   const std::vector<Gateway>& gateways() const { return gateways_; }
   const std::vector<Service>& services() const { return services_; }
+  const std::vector<GlobalGroup>& global_groups() const { return global_groups_; }
   const std::vector<Grant>& grants() const { return grants_; }
   const crypto::TrustStore& trust() const { return *trust_; }
   const std::vector<crypto::Certificate>& trusted_cas() const { return trusted_cas_; }
@@ -107,9 +125,14 @@ class GlobalConf {
   const Subsystem* FindSubsystem(const ClientId& subsystem) const;
   const Gateway* FindGateway(const GatewayId& id) const;
   const Service* FindService(const ServiceId& id) const;
+  const GlobalGroup* FindGlobalGroup(std::string_view code) const;
+  // Codes of the global groups `client` is a member of, sorted.
+  std::vector<std::string> GroupsOf(const ClientId& client) const;
   // Gateways that serve `client`, in document order.
   std::vector<const Gateway*> GatewaysServing(const ClientId& client) const;
-  // Grants of `client` for `service` (the subsystem's own, none inherited).
+  // The grants that let `client` call `service`: those naming the client, then those
+  // naming a global group it is a member of, each in document order. Nothing is
+  // inherited between a member and its subsystems.
   std::vector<const Grant*> GrantsFor(const ClientId& client, const ServiceId& service) const;
   bool IsRevoked(const std::string& sha256_fingerprint) const;
   const CertificateOwner* OwnerOf(const std::string& sha256_fingerprint) const;
@@ -132,13 +155,17 @@ class GlobalConf {
   std::vector<Subsystem> subsystems_;
   std::vector<Gateway> gateways_;
   std::vector<Service> services_;
+  std::vector<GlobalGroup> global_groups_;
   std::vector<Grant> grants_;
   std::vector<crypto::Certificate> trusted_cas_;
   std::optional<crypto::TrustStore> trust_;
   std::vector<std::string> revoked_;  // sorted fingerprints
   std::map<std::string, CertificateOwner> cert_owners_;
-  std::map<std::string, size_t> member_index_, subsystem_index_, gateway_index_, service_index_;
-  std::multimap<std::pair<std::string, std::string>, size_t> grant_index_;
+  std::map<std::string, size_t, std::less<>> member_index_, subsystem_index_, gateway_index_,
+      service_index_, group_index_;
+  // (client, service) for direct grants; (group code, service) for group grants.
+  std::multimap<std::pair<std::string, std::string>, size_t> grant_index_, group_grant_index_;
+  std::multimap<std::string, std::string> groups_of_;  // subsystem id -> group code
 };
 
 }  // namespace troad::globalconf
