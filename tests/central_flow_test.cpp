@@ -352,6 +352,17 @@ class CentralFlowTest : public ::testing::Test {
     return [type](const Answer& a) { return a.Header("x-road-error") == type; };
   }
 
+  // The operator CLI with this test's session; its output, and the exit code in *code.
+  std::string Cli(std::vector<std::string> args, int* code) {
+    args.insert(args.begin(), TROAD_BINARY);
+    args.push_back("--session");
+    args.push_back(dir_ + "/session.json");
+    std::error_code ec;
+    fs::remove(dir_ + "/cli.log", ec);  // the log is appended to
+    *code = Run(args, "cli");
+    return ReadText(dir_ + "/cli.log");
+  }
+
   // BLI applies for the echo service; MOI's side approves. Returns the application id.
   int64_t Grant() {
     Reply app = Expect(201, "/api/v1/applications",
@@ -421,6 +432,49 @@ TEST_F(CentralFlowTest, ExpiredConfigurationStopsExchangesUntilTheCentralIsBack)
   StartCentral();
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_TRUE(WaitForExchange("recovered", Succeeded)) << Diag();
+}
+
+TEST_F(CentralFlowTest, AGrantToAGlobalGroupReachesItsMembersOnly) {
+  int code = -1;
+  std::string out = Cli({"login", "--anchor", CentralDir() + "/anchor.json", "--user", "operator",
+                         "--password-file", dir_ + "/admin-password"},
+                        &code);
+  ASSERT_EQ(code, 0) << out;
+  out = Cli(
+      {"group", "add", "--code", "insurers", "--description", "保險機構", "--member", bli_.client},
+      &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("global group insurers created (1 subsystems)"), std::string::npos) << out;
+  out = Cli({"group", "grant", "--code", "insurers", "--service", kEcho, "--rule", "GET /*",
+             "--reason", "agreement 2026-31"},
+            &code);
+  ASSERT_EQ(code, 0) << out;
+  ASSERT_TRUE(WaitForExchange("group", Succeeded)) << Diag();
+
+  out = Cli({"group", "grants", "--json"}, &code);
+  ASSERT_EQ(code, 0) << out;
+  json grants = json::parse(out, nullptr, false);
+  ASSERT_TRUE(grants.is_object()) << out;
+  ASSERT_EQ(grants["grants"].size(), 1u) << out;
+  EXPECT_EQ(grants["grants"][0]["group"], "insurers");
+  EXPECT_EQ(grants["grants"][0]["in_force"], true);
+
+  // BLI leaves the group: refused within one refresh, though the grant stays.
+  out = Cli({"group", "remove-member", "--code", "insurers", "--member", bli_.client}, &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_TRUE(WaitForExchange("left", FaultIs("Server.ServerProxy.AccessDenied"))) << Diag();
+
+  // A group with a grant in force cannot be deleted; withdrawn, it can.
+  out = Cli({"group", "delete", "--code", "insurers"}, &code);
+  EXPECT_EQ(code, 1) << out;
+  const std::string id = grants["grants"][0]["id"].dump();
+  out = Cli({"group", "withdraw", id, "--reason", "agreement ended"}, &code);
+  ASSERT_EQ(code, 0) << out;
+  out = Cli({"group", "delete", "--code", "insurers"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  out = Cli({"group", "add", "--code", "insurers/2", "--description", "x"}, &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("forbidden character '/'"), std::string::npos) << out;
 }
 
 }  // namespace

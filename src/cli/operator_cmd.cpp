@@ -1124,6 +1124,135 @@ Status GrantApprove(Command& c) { return GrantAct(c, "approve"); }
 Status GrantReject(Command& c) { return GrantAct(c, "reject"); }
 Status GrantWithdraw(Command& c) { return GrantAct(c, "withdraw"); }
 
+// ---- global groups and grants to them ----
+
+Status CheckGroupCode(std::string_view text) {
+  if (auto st = ValidateIdPart(text, "group code"); !st) {
+    return Fail(std::move(st).error().Context("--code"));
+  }
+  return Ok();
+}
+
+Status CheckSubsystems(std::string_view what, const std::vector<std::string>& ids) {
+  for (const std::string& id : ids) TROAD_RETURN_IF_ERROR(CheckSubsystem(what, id));
+  return Ok();
+}
+
+Status GroupList(Command& c) {
+  TROAD_RETURN_IF_ERROR(c.Open());
+  TROAD_ASSIGN_OR_RETURN(Reply r, c.Call("GET", "/api/v1/groups"));
+  c.Print(r, [&](const json& d) {
+    std::vector<std::vector<std::string>> rows;
+    for (const json& g : Items(d, "groups")) {
+      rows.push_back({Str(g, "code"), Cut(Str(g, "description"), 30),
+                      std::to_string(Items(g, "members").size()),
+                      Cut(JoinStrings(Items(g, "members")), 60)});
+    }
+    Out(RenderTable({"CODE", "DESCRIPTION", "MEMBERS", "SUBSYSTEMS"}, rows));
+  });
+  return Ok();
+}
+
+Status GroupSave(Command& c, bool create) {
+  const OperatorValues& v = c.v();
+  TROAD_RETURN_IF_ERROR(CheckGroupCode(v.id));
+  TROAD_RETURN_IF_ERROR(CheckText("--description", v.description, kMaxDescription, true, false));
+  TROAD_RETURN_IF_ERROR(CheckText("--description-en", v.name_en, kMaxDescription, false, false));
+  TROAD_RETURN_IF_ERROR(CheckSubsystems("--member", v.clients));
+  TROAD_RETURN_IF_ERROR(c.Open());
+  json body = {{"code", v.id}, {"description", v.description}, {"description_en", v.name_en}};
+  if (create) body["members"] = v.clients;
+  TROAD_ASSIGN_OR_RETURN(Reply r,
+                         c.Call("POST", create ? "/api/v1/groups" : "/api/v1/groups/update", body));
+  c.Print(r, [&](const json& d) {
+    Out(fmt::format("global group {} {} ({} subsystems)\n", Safe(Str(d, "code")),
+                    create ? "created" : "updated", Items(d, "members").size()));
+  });
+  return Ok();
+}
+Status GroupAdd(Command& c) { return GroupSave(c, true); }
+Status GroupUpdate(Command& c) { return GroupSave(c, false); }
+
+Status GroupDelete(Command& c) {
+  const OperatorValues& v = c.v();
+  TROAD_RETURN_IF_ERROR(CheckGroupCode(v.id));
+  TROAD_RETURN_IF_ERROR(c.Open());
+  TROAD_ASSIGN_OR_RETURN(Reply r, c.Call("POST", "/api/v1/groups/delete", json{{"code", v.id}}));
+  c.Print(r, [&](const json&) { Out(fmt::format("global group {} deleted\n", v.id)); });
+  return Ok();
+}
+
+Status GroupMembers(Command& c, std::string_view verb) {
+  const OperatorValues& v = c.v();
+  TROAD_RETURN_IF_ERROR(CheckGroupCode(v.id));
+  if (v.clients.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "--member: name at least one subsystem");
+  }
+  TROAD_RETURN_IF_ERROR(CheckSubsystems("--member", v.clients));
+  TROAD_RETURN_IF_ERROR(c.Open());
+  TROAD_ASSIGN_OR_RETURN(Reply r, c.Call("POST", fmt::format("/api/v1/groups/members/{}", verb),
+                                         json{{"group", v.id}, {"members", v.clients}}));
+  c.Print(r, [&](const json& d) {
+    Out(fmt::format("global group {}: {}; members now: {}\n", v.id,
+                    verb == "add" ? "added" : "removed", Safe(JoinStrings(Items(d, "members")))));
+    Out("gateways follow after their next configuration refresh\n");
+  });
+  return Ok();
+}
+Status GroupAddMember(Command& c) { return GroupMembers(c, "add"); }
+Status GroupRemoveMember(Command& c) { return GroupMembers(c, "remove"); }
+
+Status GroupGrants(Command& c) {
+  TROAD_RETURN_IF_ERROR(c.Open());
+  TROAD_ASSIGN_OR_RETURN(Reply r, c.Call("GET", "/api/v1/groups/grants"));
+  c.Print(r, [&](const json& d) {
+    std::vector<std::vector<std::string>> rows;
+    for (const json& g : Items(d, "grants")) {
+      rows.push_back({Str(g, "id"), Str(g, "group"), Str(g, "service"),
+                      Bool(g, "in_force") ? "in force" : "withdrawn",
+                      JoinEndpoints(Items(g, "rules"), "(whole service)"),
+                      Cut(Str(g, "reason"), 40)});
+    }
+    Out(RenderTable({"ID", "GROUP", "SERVICE", "STATE", "RULES", "REASON"}, rows));
+  });
+  return Ok();
+}
+
+Status GroupGrant(Command& c) {
+  const OperatorValues& v = c.v();
+  TROAD_RETURN_IF_ERROR(CheckGroupCode(v.id));
+  TROAD_RETURN_IF_ERROR(CheckService("--service", v.service));
+  TROAD_RETURN_IF_ERROR(CheckText("--reason", v.reason, kMaxText, true, true));
+  TROAD_ASSIGN_OR_RETURN(json rules, EndpointsJson(v.rules, "--rule"));
+  TROAD_RETURN_IF_ERROR(c.Open());
+  TROAD_ASSIGN_OR_RETURN(
+      Reply r,
+      c.Call(
+          "POST", "/api/v1/groups/grants",
+          json{{"group", v.id}, {"service", v.service}, {"rules", rules}, {"reason", v.reason}}));
+  c.Print(r, [&](const json& d) {
+    Out(fmt::format("grant {}: every subsystem of group {} may call {} ({})\n", Str(d, "id"), v.id,
+                    v.service, Safe(JoinEndpoints(rules, "whole service"))));
+    Out("gateways enforce it after their next configuration refresh\n");
+  });
+  return Ok();
+}
+
+Status GroupWithdraw(Command& c) {
+  const OperatorValues& v = c.v();
+  TROAD_ASSIGN_OR_RETURN(int64_t id, PositiveId("group grant id", v.target));
+  TROAD_RETURN_IF_ERROR(CheckText("--reason", v.reason, kMaxText, true, true));
+  TROAD_RETURN_IF_ERROR(c.Open());
+  TROAD_ASSIGN_OR_RETURN(Reply r,
+                         c.Call("POST", fmt::format("/api/v1/groups/grants/{}/withdraw", id),
+                                json{{"reason", v.reason}}));
+  c.Print(r, [&](const json& d) {
+    Out(fmt::format("grant {} withdrawn: group {} no longer may call {}\n", id,
+                    Safe(Str(d, "group")), Safe(Str(d, "service"))));
+  });
+  return Ok();
+}
+
 // ---- administrators ----
 
 Status AdminList(Command& c) {
@@ -1547,6 +1676,48 @@ std::shared_ptr<OperatorCommands> AddOperatorCommands(CLI::App& app) {
                   openapi);
     }
   }
+
+  CLI::App* group =
+      b.Group(app, "group", "Global groups of subsystems, and grants of services to them");
+  b.Leaf(group, "list", "List the global groups and their subsystems", "group list", GroupList);
+  for (bool update : {false, true}) {
+    CLI::App* g =
+        update ? b.Leaf(group, "update", "Change a group's descriptions (operators)",
+                        "group update", GroupUpdate)
+               : b.Leaf(group, "add", "Create a global group (operators)", "group add", GroupAdd);
+    b.Required(g->add_option("--code", v.id, "group code, e.g. municipalities"));
+    b.Required(g->add_option("--description", v.description, "what it is, e.g. 直轄市及縣市政府"));
+    g->add_option("--description-en", v.name_en, "in English");
+    if (!update) g->add_option("--member", v.clients, "a subsystem in it (repeatable)");
+  }
+  CLI::App* group_delete = b.Leaf(group, "delete",
+                                  "Delete a global group (operators; refused "
+                                  "while a grant to it is in force)",
+                                  "group delete", GroupDelete);
+  b.Required(group_delete->add_option("--code", v.id, "group code"));
+  for (bool add : {true, false}) {
+    CLI::App* m = add ? b.Leaf(group, "add-member", "Add subsystems to a group (operators)",
+                               "group add-member", GroupAddMember)
+                      : b.Leaf(group, "remove-member", "Remove subsystems from a group (operators)",
+                               "group remove-member", GroupRemoveMember);
+    b.Required(m->add_option("--code", v.id, "group code"));
+    m->add_option("--member", v.clients, "subsystem id (repeatable)");
+  }
+  b.Leaf(group, "grants", "List grants of services to groups", "group grants", GroupGrants);
+  CLI::App* group_grant = b.Leaf(group, "grant",
+                                 "Grant a service (or some of its methods and paths) to every "
+                                 "subsystem of a group (the provider's administrator)",
+                                 "group grant", GroupGrant);
+  b.Required(group_grant->add_option("--code", v.id, "group code"));
+  b.Required(group_grant->add_option("--service", v.service,
+                                     "the service, e.g. TW/GOV/MOI/household/registry"));
+  group_grant->add_option("--rule", v.rules,
+                          "\"METHOD /path\" allowed (repeatable; none: the whole service)");
+  b.Required(group_grant->add_option("--reason", v.reason, "why, e.g. the agreement"));
+  CLI::App* group_withdraw =
+      b.Leaf(group, "withdraw", "Withdraw a grant to a group", "group withdraw", GroupWithdraw);
+  b.Required(group_withdraw->add_option("id", v.target, "group grant id (troad group grants)"));
+  b.Required(group_withdraw->add_option("--reason", v.reason, "why"));
 
   CLI::App* cert = b.Group(app, "cert", "Certificates and their requests: review, approve, revoke");
   CLI::App* cert_requests =
