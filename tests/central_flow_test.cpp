@@ -24,6 +24,7 @@
 #include "http/client.h"
 #include "http/tls.h"
 #include "network_fixture.h"
+#include "test_files.h"
 
 namespace troad::testing {
 namespace {
@@ -36,23 +37,6 @@ using namespace std::chrono_literals;
 constexpr auto kWait = 30s;
 const std::string kPassword = "central operator password 1";
 const std::string kEcho = "TW/GOV/MOI/household/echo";
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(out.flush()) << path;
-}
-
-std::string Tail(const std::string& text, size_t max = 3000) {
-  return text.size() <= max ? text : text.substr(text.size() - max);
-}
 
 // Replaces the first `from` in the file with `to`; fails the test when it is absent.
 void Patch(const std::string& path, const std::string& from, const std::string& to) {
@@ -117,12 +101,8 @@ class CentralFlowTest : public ::testing::Test {
           "validity_s = 10\nrefresh_interval_s = 1\n");
     auto ca = crypto::Certificate::LoadPemFile(CentralDir() + "/keys/ca.crt");
     ASSERT_TRUE(ca) << ca.error().ToString();
-    http::TlsOptions tls;
-    tls.trust_anchors = {*ca};
-    tls.tls13_only = false;
-    auto context = http::MakeClientTlsContext(tls);
+    auto context = http::MakeClientTlsContextForHost(*ca, "127.0.0.1");
     ASSERT_TRUE(context) << context.error().ToString();
-    ASSERT_TRUE(http::RequireServerName(**context, "127.0.0.1"));
     http::ClientOptions options;
     options.tls = *context;
     api_ = std::make_unique<http::BlockingClient>(options);
@@ -187,7 +167,8 @@ class CentralFlowTest : public ::testing::Test {
   std::string Diag() const {
     std::string out;
     for (const char* name : {"central", "moi-gw", "bli-gw", "enroll-moi-gw", "enroll-bli-gw"}) {
-      out += fmt::format("\n--- {}.log:\n{}", name, Tail(ReadText(dir_ + "/" + name + ".log")));
+      out += fmt::format("\n--- {}.log:\n{}", name,
+                         TailBytes(ReadText(dir_ + "/" + name + ".log"), 3000));
     }
     return out;
   }

@@ -35,6 +35,7 @@
 #include "http/client.h"
 #include "http/test_util.h"
 #include "http/tls.h"
+#include "test_files.h"
 
 #ifndef TROAD_BINARY
 #error "TROAD_BINARY must name the troad executable"
@@ -57,19 +58,6 @@ const std::string kInsurance = "TW/GOV/BLI/insurance";
 const std::string kRegistry = "TW/GOV/MOI/household/registry";
 const std::string kMoiGateway = "TW/GOV/MOI/moi-gw";
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-void WriteText(const std::string& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  ASSERT_TRUE(out.flush()) << path;
-}
-
 // Runs a command line through the shell; its exit code and its output (both streams).
 struct Command {
   int exit_code = -1;
@@ -79,10 +67,6 @@ Command Shell(const std::string& dir, const std::string& command) {
   const std::string out = dir + "/command-output.txt";
   const int status = std::system(("(" + command + ") > '" + out + "' 2>&1").c_str());
   return Command{WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadText(out)};
-}
-
-std::string Tail(const std::string& text, size_t max = 4000) {
-  return text.size() <= max ? text : text.substr(text.size() - max);
 }
 
 struct Reply {
@@ -177,7 +161,7 @@ class CentralProcessTest : public ::testing::Test {
 
   static std::string ConfigFile() { return central_dir_ + "/central.toml"; }
   static std::string LogFile() { return dir_ + "/central.log"; }
-  static std::string Diag() { return "\ncentral log:\n" + Tail(ReadText(LogFile())); }
+  static std::string Diag() { return "\ncentral log:\n" + TailBytes(ReadText(LogFile())); }
 
   // Starts `troad central` and waits until it serves a global configuration.
   static Status StartCentral() {
@@ -189,7 +173,7 @@ class CentralProcessTest : public ::testing::Test {
     for (;;) {
       if (!central_->Running()) {
         return Fail(ErrorCode::kUnavailable, "troad central exited:\n{}",
-                    Tail(ReadText(LogFile())));
+                    TailBytes(ReadText(LogFile())));
       }
       if (WaitForPort("127.0.0.1", port_, 200ms)) {
         Reply r = Call(http::bhttp::verb::get, "/globalconf/v1/document");
@@ -197,7 +181,7 @@ class CentralProcessTest : public ::testing::Test {
       }
       if (std::chrono::steady_clock::now() >= deadline) {
         return Fail(ErrorCode::kDeadlineExceeded, "troad central did not answer within {} s:\n{}",
-                    kStartTimeout.count(), Tail(ReadText(LogFile())));
+                    kStartTimeout.count(), TailBytes(ReadText(LogFile())));
       }
     }
   }

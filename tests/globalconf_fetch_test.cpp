@@ -21,6 +21,7 @@
 #include "globalconf/signed.h"
 #include "globalconf/test_publisher.h"
 #include "network_fixture.h"
+#include "test_files.h"
 
 namespace troad::testing {
 namespace {
@@ -30,19 +31,6 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr auto kWait = std::chrono::seconds(20);
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(out.flush()) << path;
-}
 
 class GlobalConfFetchTest : public NetworkTest {
  public:

@@ -38,6 +38,7 @@
 #include "globalconf/model.h"
 #include "http/client.h"
 #include "http/tls.h"
+#include "test_files.h"
 
 #ifndef TROAD_BINARY
 #error "TROAD_BINARY must name the troad executable"
@@ -64,23 +65,6 @@ const std::string kRegistry = "TW/GOV/MOI/household/registry";
 const std::string kClaims = "TW/GOV/BLI/insurance/claims";
 const std::string kMoiGateway = "TW/GOV/MOI/moi-gw";
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-void WriteText(const std::string& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  ASSERT_TRUE(out.flush()) << path;
-}
-
-std::string Tail(const std::string& text, size_t max = 4000) {
-  return text.size() <= max ? text : text.substr(text.size() - max);
-}
-
 bool Contains(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
 }
@@ -93,8 +77,8 @@ struct CliRun {
 };
 std::ostream& operator<<(std::ostream& os, const CliRun& r) {
   return os << "exit " << r.exit_code << "\nstdout:\n"
-            << Tail(r.out) << "\nstderr:\n"
-            << Tail(r.err);
+            << TailBytes(r.out, 4000) << "\nstderr:\n"
+            << TailBytes(r.err, 4000);
 }
 
 class OperatorCliTest : public ::testing::Test {
@@ -167,7 +151,7 @@ class OperatorCliTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
 
   static std::string LogFile() { return dir_ + "/central.log"; }
-  static std::string Diag() { return "\ncentral log:\n" + Tail(ReadText(LogFile())); }
+  static std::string Diag() { return "\ncentral log:\n" + TailBytes(ReadText(LogFile())); }
   static std::string Anchor() { return central_dir_ + "/anchor.json"; }
   static std::string Session() { return dir_ + "/session.json"; }
 
@@ -180,7 +164,7 @@ class OperatorCliTest : public ::testing::Test {
     for (;;) {
       if (!central_->Running()) {
         return Fail(ErrorCode::kUnavailable, "troad central exited:\n{}",
-                    Tail(ReadText(LogFile())));
+                    TailBytes(ReadText(LogFile())));
       }
       if (WaitForPort("127.0.0.1", port_, 200ms)) {
         auto r = Http("GET", "/globalconf/v1/document");
@@ -188,7 +172,7 @@ class OperatorCliTest : public ::testing::Test {
       }
       if (std::chrono::steady_clock::now() >= deadline) {
         return Fail(ErrorCode::kDeadlineExceeded, "troad central did not answer within {} s:\n{}",
-                    kStartTimeout.count(), Tail(ReadText(LogFile())));
+                    kStartTimeout.count(), TailBytes(ReadText(LogFile())));
       }
     }
   }

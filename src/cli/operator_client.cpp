@@ -197,11 +197,7 @@ Result<std::unique_ptr<CentralClient>> CentralClient::Create(std::string_view ce
   TROAD_ASSIGN_OR_RETURN(http::ParsedUrl url, http::ParseUrl(*normalized));
   auto ca = crypto::Certificate::FromPem(ca_pem);
   if (!ca) return Fail(std::move(ca).error().Context("the central's CA certificate"));
-  http::TlsOptions tls;
-  tls.trust_anchors = {*ca};
-  tls.tls13_only = false;
-  TROAD_ASSIGN_OR_RETURN(auto context, http::MakeClientTlsContext(tls));
-  TROAD_RETURN_IF_ERROR(http::RequireServerName(*context, url.endpoint.host));
+  TROAD_ASSIGN_OR_RETURN(auto context, http::MakeClientTlsContextForHost(*ca, url.endpoint.host));
   http::ClientOptions options;
   options.tls = std::move(context);
   options.connect_timeout = std::chrono::seconds(10);

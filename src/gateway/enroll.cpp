@@ -175,11 +175,8 @@ Result<EnrollmentTransport> HttpsEnrollmentTransport(const globalconf::Anchor& a
     return Fail(ErrorCode::kInvalidArgument, "anchor central_url {} is not https",
                 EscapeForLog(anchor.central_url));
   }
-  http::TlsOptions tls;
-  tls.trust_anchors = {anchor.ca_certificate};
-  tls.tls13_only = false;
-  TROAD_ASSIGN_OR_RETURN(auto context, http::MakeClientTlsContext(tls));
-  TROAD_RETURN_IF_ERROR(http::RequireServerName(*context, url.endpoint.host));
+  TROAD_ASSIGN_OR_RETURN(
+      auto context, http::MakeClientTlsContextForHost(anchor.ca_certificate, url.endpoint.host));
   http::ClientOptions options;
   options.tls = std::move(context);
   options.body_limit = 4 * 1024 * 1024;

@@ -1,6 +1,5 @@
 #include "globalconf/fetcher.h"
 
-
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/field.hpp>
 #include <filesystem>
@@ -61,11 +60,8 @@ Result<std::unique_ptr<Fetcher>> Fetcher::Create(Anchor anchor, std::string cach
     return Fail(ErrorCode::kInvalidArgument, "anchor central_url: {} is not https",
                 EscapeForLog(anchor.central_url));
   }
-  http::TlsOptions tls;
-  tls.trust_anchors = {anchor.ca_certificate};
-  tls.tls13_only = false;
-  TROAD_ASSIGN_OR_RETURN(auto context, http::MakeClientTlsContext(tls));
-  TROAD_RETURN_IF_ERROR(http::RequireServerName(*context, url->endpoint.host));
+  TROAD_ASSIGN_OR_RETURN(
+      auto context, http::MakeClientTlsContextForHost(anchor.ca_certificate, url->endpoint.host));
 
   http::ClientOptions client_options;
   client_options.tls = std::move(context);

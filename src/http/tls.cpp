@@ -39,8 +39,8 @@ Result<std::shared_ptr<SslContext>> NewContext(boost::asio::ssl::context::method
   }
   // Compression invites CRIME-style attacks; renegotiation is a DoS lever and TLS 1.3
   // has none anyway.
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Idle keep-alive and pooled connections would otherwise each hold about 34 KiB of
   // OpenSSL record buffers (nginx sets this too).
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
@@ -79,12 +79,12 @@ Status UseIdentity(SSL_CTX* native, const TlsOptions& options, bool required) {
   if (X509_check_private_key(leaf.native(), options.private_key->native()) != 1) {
     ERR_clear_error();
     return Fail(ErrorCode::kInvalidArgument,
-                "the TLS private key does not match the certificate {} (sha256 {})",
-                leaf.Subject(), leaf.Sha256Fingerprint());
+                "the TLS private key does not match the certificate {} (sha256 {})", leaf.Subject(),
+                leaf.Sha256Fingerprint());
   }
   if (SSL_CTX_use_PrivateKey(native, options.private_key->native()) != 1) {
-    return Fail(ErrorCode::kInvalidArgument, "using the TLS private key for {}: {}",
-                leaf.Subject(), OpenSslReason("refused"));
+    return Fail(ErrorCode::kInvalidArgument, "using the TLS private key for {}: {}", leaf.Subject(),
+                OpenSslReason("refused"));
   }
   if (SSL_CTX_check_private_key(native) != 1) {
     return Fail(ErrorCode::kInvalidArgument, "checking the TLS private key for {}: {}",
@@ -103,8 +103,8 @@ Status AddTrustAnchors(SSL_CTX* native, const TlsOptions& options, bool advertis
     // Tells clients which issuers the server accepts, so a client holding several
     // identities can pick the right one.
     if (advertise && SSL_CTX_add_client_CA(native, anchor.native()) != 1) {
-      return Fail(ErrorCode::kInvalidArgument, "advertising trust anchor {}: {}",
-                  anchor.Subject(), OpenSslReason("refused"));
+      return Fail(ErrorCode::kInvalidArgument, "advertising trust anchor {}: {}", anchor.Subject(),
+                  OpenSslReason("refused"));
     }
   }
   return Ok();
@@ -159,8 +159,13 @@ Result<std::shared_ptr<SslContext>> MakeClientTlsContext(const TlsOptions& optio
   return context;
 }
 
-Status RequireServerName(SslContext& context, const std::string& host) {
-  X509_VERIFY_PARAM* param = SSL_CTX_get0_param(context.native_handle());
+Result<std::shared_ptr<SslContext>> MakeClientTlsContextForHost(const crypto::Certificate& ca,
+                                                                const std::string& host) {
+  TlsOptions options;
+  options.trust_anchors = {ca};
+  options.tls13_only = false;
+  TROAD_ASSIGN_OR_RETURN(auto context, MakeClientTlsContext(options));
+  X509_VERIFY_PARAM* param = SSL_CTX_get0_param(context->native_handle());
   boost::system::error_code ec;
   boost::asio::ip::make_address(host, ec);
   const int ok = !ec ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
@@ -171,7 +176,7 @@ Status RequireServerName(SslContext& context, const std::string& host) {
                 EscapeForLog(host));
   }
   X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  return Ok();
+  return context;
 }
 
 }  // namespace troad::http

@@ -38,9 +38,11 @@ Result<std::shared_ptr<SslContext>> MakeServerTlsContext(const TlsOptions& optio
 // (Endpoint::expected_peer_sha256).
 Result<std::shared_ptr<SslContext>> MakeClientTlsContext(const TlsOptions& options);
 
-// Makes a client context also check that the server's certificate names `host` (an IP
-// address or a DNS name, no partial wildcards): for servers reached by name rather than
-// pinned by fingerprint (the central). kInvalidArgument when OpenSSL refuses the name.
-Status RequireServerName(SslContext& context, const std::string& host);
+// A client context for a server reached by name rather than pinned by fingerprint (the
+// central): TLS 1.2 or 1.3, the server's chain verified against `ca`, and its certificate
+// must name `host` (an IP address or a DNS name, no partial wildcards).
+// kInvalidArgument for a CA certificate OpenSSL refuses or a host name it cannot check.
+Result<std::shared_ptr<SslContext>> MakeClientTlsContextForHost(const crypto::Certificate& ca,
+                                                                const std::string& host);
 
 }  // namespace troad::http
