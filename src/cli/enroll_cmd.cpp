@@ -79,6 +79,12 @@ int RunGatewayEnroll(const EnrollOptions& options) {
                                           std::move(*transport), SystemClock::Get());
   if (!enroller) return Fail(enroller.error().message());
 
+  if (enroller->RecordedWithAnotherCode(*code)) {
+    std::printf(
+        "the requests on record were sent with another enrollment code; sending them "
+        "again with this one (same keys)\n");
+    if (auto st = enroller->Abandon(); !st) return Fail(st.error().message());
+  }
   if (enroller->HasPendingRequests()) {
     std::printf("requests sent earlier are on record; checking on them\n");
     PrintItems(enroller->items());

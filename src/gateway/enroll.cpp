@@ -12,6 +12,7 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "crypto/hash.h"
 #include "crypto/key.h"
 #include "crypto/x509.h"
 #include "gateway/config.h"
@@ -78,7 +79,7 @@ Error CentralError(int status, std::string_view body, std::string_view path) {
 
 // The record of pending requests, as enrollment.json holds it.
 json RecordJson(const GatewayId& gateway, const std::string& central_url,
-                const std::vector<EnrollmentItem>& items) {
+                const std::string& code_sha256, const std::vector<EnrollmentItem>& items) {
   json requests = json::array();
   for (const EnrollmentItem& item : items) {
     requests.push_back(
@@ -87,6 +88,7 @@ json RecordJson(const GatewayId& gateway, const std::string& central_url,
   return {{"format", kRecordFormat},
           {"gateway", gateway.ToString()},
           {"central_url", central_url},
+          {"code_sha256", code_sha256},
           {"requests", requests}};
 }
 
@@ -97,9 +99,13 @@ bool IsPlainStem(const std::string& stem) {
   });
 }
 
-Result<std::vector<EnrollmentItem>> ParseRecord(std::string_view text, const std::string& path,
-                                                const GatewayId& gateway,
-                                                const std::string& central_url) {
+struct Record {
+  std::vector<EnrollmentItem> items;
+  std::string code_sha256;  // of the code the requests were sent with
+};
+
+Result<Record> ParseRecord(std::string_view text, const std::string& path, const GatewayId& gateway,
+                           const std::string& central_url) {
   TROAD_ASSIGN_OR_RETURN(json doc, ParseJson(text, path));
   auto bad = [&](std::string_view why) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -119,7 +125,9 @@ Result<std::vector<EnrollmentItem>> ParseRecord(std::string_view text, const std
   if (!doc.contains("requests") || !doc["requests"].is_array() || doc["requests"].empty()) {
     return bad("requests: missing or empty");
   }
-  std::vector<EnrollmentItem> items;
+  Record record;
+  record.code_sha256 = doc.value("code_sha256", "");
+  std::vector<EnrollmentItem>& items = record.items;
   for (const json& r : doc["requests"]) {
     if (!r.is_object() || !r.value("id", json()).is_number_integer() ||
         !r.value("kind", json()).is_string() || !r.value("owner", json()).is_string() ||
@@ -138,8 +146,10 @@ Result<std::vector<EnrollmentItem>> ParseRecord(std::string_view text, const std
     }
     items.push_back(std::move(item));
   }
-  return items;
+  return record;
 }
+
+std::string CodeHash(std::string_view code) { return HexEncode(crypto::Sha256(code)); }
 
 }  // namespace
 
@@ -248,9 +258,10 @@ Result<Enroller> Enroller::Open(EnrollmentPlan plan, globalconf::Anchor anchor,
       return Fail(ErrorCode::kInvalidArgument, "{}: too large to be an enrollment record",
                   record_path);
     }
-    TROAD_ASSIGN_OR_RETURN(
-        enroller.record_,
-        ParseRecord(*record, record_path, enroller.plan_.gateway, enroller.anchor_.central_url));
+    TROAD_ASSIGN_OR_RETURN(Record parsed, ParseRecord(*record, record_path, enroller.plan_.gateway,
+                                                      enroller.anchor_.central_url));
+    enroller.record_ = std::move(parsed.items);
+    enroller.record_code_sha256_ = std::move(parsed.code_sha256);
   } else if (record.error().code() != ErrorCode::kNotFound) {
     return Fail(std::move(record).error());
   }
@@ -262,9 +273,10 @@ std::string Enroller::PathOf(std::string_view name) const {
 }
 
 Status Enroller::SaveRecord() const {
-  return WriteFileAtomically(PathOf(kEnrollmentStateFile),
-                             RecordJson(plan_.gateway, anchor_.central_url, record_).dump(2) + "\n",
-                             0600);
+  return WriteFileAtomically(
+      PathOf(kEnrollmentStateFile),
+      RecordJson(plan_.gateway, anchor_.central_url, record_code_sha256_, record_).dump(2) + "\n",
+      0600);
 }
 
 Status Enroller::RemoveRecord() const {
@@ -329,7 +341,18 @@ Status Enroller::Submit(std::string_view code) {
     items[i].status = "pending";
   }
   record_ = std::move(items);
+  record_code_sha256_ = CodeHash(code);
   return SaveRecord();
+}
+
+bool Enroller::RecordedWithAnotherCode(std::string_view code) const {
+  return !record_.empty() && !record_code_sha256_.empty() && record_code_sha256_ != CodeHash(code);
+}
+
+Status Enroller::Abandon() {
+  record_.clear();
+  record_code_sha256_.clear();
+  return RemoveRecord();
 }
 
 Result<EnrollmentProgress> Enroller::Check(std::string_view code) {

@@ -102,6 +102,13 @@ class Enroller {
   bool HasPendingRequests() const { return !record_.empty(); }
   const std::vector<EnrollmentItem>& items() const { return record_; }
 
+  // True when the requests on record were sent with another enrollment code (say, the
+  // first expired and the administrator made a new one): the central reports on them
+  // only to the code they came with, so they must be sent again with this one.
+  bool RecordedWithAnotherCode(std::string_view code) const;
+  // Forgets the requests on record; the pending keys stay and the next Submit reuses them.
+  Status Abandon();
+
   // Makes the pending keys and CSRs and sends them with `code`; records the request
   // ids before returning. kFailedPrecondition when requests are already on record.
   Status Submit(std::string_view code);
@@ -129,6 +136,7 @@ class Enroller {
   EnrollmentTransport transport_;
   const Clock& clock_;
   std::vector<EnrollmentItem> record_;
+  std::string record_code_sha256_;  // hex SHA-256 of the code record_ was sent with
 };
 
 // Options for a gateway.toml written after enrollment.

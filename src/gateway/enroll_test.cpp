@@ -217,6 +217,30 @@ TEST_F(EnrollTest, ALaterRunPicksUpTheRequestsOnRecord) {
   EXPECT_EQ(central_.requests.size(), 2u);  // nothing was sent twice
 }
 
+TEST_F(EnrollTest, ANewCodeSendsTheRequestsAgainWithTheSameKeys) {
+  {
+    auto first = Open();
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(first->Submit("correct horse"));
+  }
+  // The first code expired; the administrator made another.
+  central_.code = "battery staple";
+  auto second = Open();
+  ASSERT_TRUE(second) << second.error().ToString();
+  EXPECT_FALSE(second->RecordedWithAnotherCode("correct horse"));
+  ASSERT_TRUE(second->RecordedWithAnotherCode("battery staple"));
+  ASSERT_TRUE(second->Abandon());
+  EXPECT_FALSE(Exists("enrollment.json"));
+  ASSERT_TRUE(second->Submit("battery staple"));
+  EXPECT_EQ(central_.requests.size(), 4u);
+  EXPECT_EQ(crypto::Csr::FromPem(central_.requests.at(3).csr)->public_key().ToDer(),
+            crypto::Csr::FromPem(central_.requests.at(1).csr)->public_key().ToDer());
+  central_.ApproveAll();
+  auto done = second->Check("battery staple");
+  ASSERT_TRUE(done) << done.error().ToString();
+  EXPECT_TRUE(done->installed);
+}
+
 TEST_F(EnrollTest, ARejectionClearsTheRecordAndTheNextSubmitReusesTheKeys) {
   auto enroller = Open();
   ASSERT_TRUE(enroller);
