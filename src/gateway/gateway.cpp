@@ -685,7 +685,7 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
     std::string body = EncodeEnvelopePrefix(header_bytes, signature_bytes);
     body.append(req.body());
     out.body() = std::move(body);
-    http::Endpoint ep{gw->host, gw->port, true, gw->auth_certificate.Sha256Fingerprint()};
+    http::Endpoint ep{gw->host, gw->port, true, gw->AuthCertificatePins()};
     provider_gw = gw;
     answer = co_await peers_->Send(ep, std::move(out), config_.exchange_timeout);
     if (answer || answer.error().code() != ErrorCode::kUnavailable) break;

@@ -46,10 +46,18 @@ Result<std::string> WriteDocument(const Document& doc) {
   for (const Gateway& g : doc.gateways) {
     ordered_json clients = ordered_json::array();
     for (const ClientId& c : g.clients) clients.push_back(c.ToString());
-    gateways.push_back({{"id", g.id.ToString()},
-                        {"address", JoinHostPort(g.host, g.port)},
-                        {"auth_certificate", g.auth_certificate.ToPem()},
-                        {"clients", std::move(clients)}});
+    ordered_json gateway = {{"id", g.id.ToString()},
+                            {"address", JoinHostPort(g.host, g.port)},
+                            {"auth_certificate", g.auth_certificate.ToPem()}};
+    // Written only when there are some: documents without a renewal in progress read
+    // the same as before the field existed.
+    if (!g.additional_auth_certificates.empty()) {
+      ordered_json more = ordered_json::array();
+      for (const auto& c : g.additional_auth_certificates) more.push_back(c.ToPem());
+      gateway["additional_auth_certificates"] = std::move(more);
+    }
+    gateway["clients"] = std::move(clients);
+    gateways.push_back(std::move(gateway));
   }
   ordered_json services = ordered_json::array();
   for (const Service& s : doc.services) {

@@ -30,6 +30,18 @@ std::vector<Endpoint> ParseEndpoints(JsonView& parent, const std::string& key) {
 
 }  // namespace
 
+std::vector<crypto::Certificate> Gateway::AuthCertificates() const {
+  std::vector<crypto::Certificate> all = {auth_certificate};
+  all.insert(all.end(), additional_auth_certificates.begin(), additional_auth_certificates.end());
+  return all;
+}
+
+std::string Gateway::AuthCertificatePins() const {
+  std::string pins = auth_certificate.Sha256Fingerprint();
+  for (const auto& c : additional_auth_certificates) pins += "," + c.Sha256Fingerprint();
+  return pins;
+}
+
 std::optional<std::pair<std::string, std::string>> EndpointProblem(const Endpoint& e) {
   static const std::set<std::string> kMethods = {"*",      "GET",  "POST",    "PUT",  "PATCH",
                                                  "DELETE", "HEAD", "OPTIONS", "TRACE"};
@@ -238,6 +250,17 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
       }
     }
     auto cert = parse_cert(g, "auth_certificate", g.String("auth_certificate"));
+    std::vector<crypto::Certificate> additional;
+    {
+      std::vector<JsonView> more = g.Array("additional_auth_certificates");
+      if (more.size() > kMaxAdditionalAuthCertificates) {
+        g.Error("additional_auth_certificates",
+                fmt::format("more than {} certificates", kMaxAdditionalAuthCertificates));
+      }
+      for (JsonView& c : more) {
+        if (auto parsed = parse_cert(c, "", c.AsString())) additional.push_back(*parsed);
+      }
+    }
     std::vector<ClientId> clients;
     for (JsonView& c : g.Array("clients")) {
       auto cid = ClientId::Parse(c.AsString());
@@ -256,14 +279,21 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
     if (!conf->gateway_index_.emplace(id->ToString(), conf->gateways_.size()).second) {
       g.Error("id", fmt::format("gateway {} is listed twice", id->ToString()));
     }
-    if (conf->cert_owners_.count(cert->Sha256Fingerprint())) {
-      g.Error("auth_certificate",
-              "certificate " + cert->Sha256Fingerprint() + " is listed more than once");
+    std::vector<crypto::Certificate> all = {*cert};
+    all.insert(all.end(), additional.begin(), additional.end());
+    for (size_t i = 0; i < all.size(); ++i) {
+      const std::string fp = all[i].Sha256Fingerprint();
+      if (conf->cert_owners_.count(fp)) {
+        g.Error(i == 0 ? std::string("auth_certificate")
+                       : fmt::format("additional_auth_certificates[{}]", i - 1),
+                "certificate " + fp + " is listed more than once");
+      }
+      conf->cert_owners_.insert_or_assign(
+          fp, CertificateOwner{CertificateOwner::Kind::kGatewayAuthentication, id->ToString(),
+                               all[i]});
     }
-    conf->cert_owners_.insert_or_assign(
-        cert->Sha256Fingerprint(),
-        CertificateOwner{CertificateOwner::Kind::kGatewayAuthentication, id->ToString(), *cert});
-    conf->gateways_.push_back(Gateway{*id, host, port, *cert, std::move(clients)});
+    conf->gateways_.push_back(
+        Gateway{*id, host, port, *cert, std::move(clients), std::move(additional)});
   }
 
   for (JsonView& s : root.Array("services")) {

@@ -49,12 +49,25 @@ struct GlobalGroup {
   std::vector<ClientId> members;  // subsystems listed in the document
 };
 
+// A gateway lists at most this many certificates besides its primary one (a renewal
+// needs one; a few allow for an overlap of two).
+inline constexpr size_t kMaxAdditionalAuthCertificates = 4;
+
 struct Gateway {
   GatewayId id;
   std::string host;  // address peers connect to
   uint16_t port = 0;
   crypto::Certificate auth_certificate;
   std::vector<ClientId> clients;  // subsystems this gateway serves
+  // Other authentication certificates the gateway may present: during a renewal the new
+  // one is listed here (or the old one, once the new is primary) so that peers accept
+  // either while the gateway switches (docs/protocol.md §8). Usually empty.
+  std::vector<crypto::Certificate> additional_auth_certificates = {};
+
+  // auth_certificate and then the additional ones.
+  std::vector<crypto::Certificate> AuthCertificates() const;
+  // Their SHA-256 fingerprints joined with ',' — what an http::Endpoint pins.
+  std::string AuthCertificatePins() const;
 };
 
 struct Endpoint {

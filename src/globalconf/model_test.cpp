@@ -389,6 +389,48 @@ TEST(GlobalConfRefusalTest, GatewayProblems) {
   ExpectRefused(doc, "gateways[0].auth_certificate: is required");
 }
 
+TEST(GlobalConfTest, ARenewingGatewayListsItsOtherCertificatesAndPeersAcceptEach) {
+  const Pki& pki = TestPki();
+  json doc = ValidDocument();
+  doc["gateways"][0]["additional_auth_certificates"] = {pki.not_a_ca.ToPem()};
+  auto conf = GlobalConf::Parse(doc.dump());
+  ASSERT_TRUE(conf) << conf.error().ToString();
+  const Gateway* gw = (*conf)->FindGateway(*GatewayId::Parse("TW/GOV/MOI/gw1"));
+  ASSERT_NE(gw, nullptr);
+  ASSERT_EQ(gw->additional_auth_certificates.size(), 1u);
+  EXPECT_EQ(gw->AuthCertificates().size(), 2u);
+  EXPECT_EQ(gw->AuthCertificatePins(),
+            pki.moi_gateway.Sha256Fingerprint() + "," + pki.not_a_ca.Sha256Fingerprint());
+  // A peer presenting the new certificate is the same gateway.
+  const CertificateOwner* owner = (*conf)->OwnerOf(pki.not_a_ca.Sha256Fingerprint());
+  ASSERT_NE(owner, nullptr);
+  EXPECT_EQ(owner->owner, "TW/GOV/MOI/gw1");
+  EXPECT_EQ(owner->kind, CertificateOwner::Kind::kGatewayAuthentication);
+  // Without renewal the gateway pins one certificate.
+  EXPECT_EQ((*conf)->FindGateway(*GatewayId::Parse("TW/GOV/BLI/gw1"))->AuthCertificatePins(),
+            pki.bli_gateway.Sha256Fingerprint());
+}
+
+TEST(GlobalConfRefusalTest, AdditionalAuthCertificates) {
+  const Pki& pki = TestPki();
+  json doc = ValidDocument();
+  doc["gateways"][0]["additional_auth_certificates"] = {pki.moi_gateway.ToPem()};
+  ExpectRefused(doc, "gateways[0].additional_auth_certificates[0]: certificate " +
+                         pki.moi_gateway.Sha256Fingerprint() + " is listed more than once");
+  doc = ValidDocument();
+  doc["gateways"][1]["additional_auth_certificates"] = {pki.moi_gateway.ToPem()};
+  ExpectRefused(doc, "is listed more than once");
+  doc = ValidDocument();
+  doc["gateways"][0]["additional_auth_certificates"] = {"not a certificate"};
+  ExpectRefused(doc, "gateways[0].additional_auth_certificates[0]: ");
+  doc = ValidDocument();
+  doc["gateways"][0]["additional_auth_certificates"] = json::array();
+  for (int i = 0; i < 5; ++i) {
+    doc["gateways"][0]["additional_auth_certificates"].push_back(pki.not_a_ca.ToPem());
+  }
+  ExpectRefused(doc, "gateways[0].additional_auth_certificates: more than 4 certificates");
+}
+
 TEST(GlobalConfRefusalTest, DuplicateMember) {
   json doc = ValidDocument();
   doc["members"].push_back({{"id", "TW/GOV/MOI"}, {"name", "again"}});

@@ -162,6 +162,17 @@ std::string Endpoint::Key() const {
   return fmt::format("{}://{}:{}#{}", tls ? "https" : "http", host, port, expected_peer_sha256);
 }
 
+bool PinMatches(std::string_view pins, std::string_view sha256) {
+  if (sha256.empty()) return false;
+  while (!pins.empty()) {
+    const size_t comma = pins.find(',');
+    if (EqualsIgnoreCase(pins.substr(0, comma), sha256)) return true;
+    if (comma == std::string_view::npos) break;
+    pins.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 Result<ParsedUrl> ParseUrl(std::string_view url) {
   const std::string shown = EscapeForLog(url);
   const size_t scheme_end = url.find("://");
@@ -391,7 +402,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Client::Impl::Connect(
   // Checked before a byte of the request is written: a wrong server must not see it.
   if (!endpoint.expected_peer_sha256.empty()) {
     const std::string actual = connection->peer_certificate->Sha256Fingerprint();
-    if (!EqualsIgnoreCase(actual, endpoint.expected_peer_sha256)) {
+    if (!PinMatches(endpoint.expected_peer_sha256, actual)) {
       co_return Fail(ErrorCode::kUnauthenticated,
                      "TLS handshake with {}: server certificate {} is not the expected {}", where,
                      actual, EscapeForLog(endpoint.expected_peer_sha256));

@@ -25,6 +25,7 @@ struct Endpoint {
   bool tls = false;
   // With tls: the lower-case hex SHA-256 of the certificate the server must present
   // (after its chain verified). Empty: any certificate that verifies.
+  // Several are separated by ',' (a peer renewing its certificate may present either).
   std::string expected_peer_sha256;
 
   std::string Key() const;  // pool key
@@ -36,6 +37,9 @@ struct ParsedUrl {
   std::string path;  // "/" when absent; never includes query
 };
 Result<ParsedUrl> ParseUrl(std::string_view url);
+
+// Whether `sha256` (hex) is one of the ','-separated `pins` (case-insensitive).
+bool PinMatches(std::string_view pins, std::string_view sha256);
 
 struct ClientOptions {
   std::shared_ptr<SslContext> tls;  // required for tls endpoints

@@ -83,6 +83,18 @@ TEST(ParseUrlTest, RefusesWhatItCannotReach) {
   }
 }
 
+TEST(EndpointTest, APinMayListSeveralCertificates) {
+  const std::string a(64, 'a'), b(64, 'b'), c(64, 'c');
+  EXPECT_TRUE(PinMatches(a, a));
+  EXPECT_TRUE(PinMatches(a, std::string(64, 'A')));  // hex case does not matter
+  EXPECT_TRUE(PinMatches(a + "," + b, b));
+  EXPECT_TRUE(PinMatches(a + "," + b, a));
+  EXPECT_FALSE(PinMatches(a + "," + b, c));
+  EXPECT_FALSE(PinMatches(a + "," + b, a + "," + b));  // one certificate, not the list
+  EXPECT_FALSE(PinMatches("", a));
+  EXPECT_FALSE(PinMatches(",", ""));
+}
+
 TEST(EndpointTest, KeyDistinguishesSchemeHostPortAndPin) {
   Endpoint a{"127.0.0.1", 8443, true, ""};
   Endpoint b = a;
