@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,9 @@ using nlohmann::ordered_json;
 namespace bhttp = http::bhttp;
 
 constexpr size_t kMaxListedRequests = 1000;
+// A renewal's signature, base64: an RSA-16384 signature is 2048 bytes (2732 in base64);
+// an ES256 one at most 72.
+constexpr size_t kMaxRenewalSignatureBase64 = 4096;
 
 http::Response JsonResponse(unsigned status, const ordered_json& body) {
   return http::MakeResponse(
@@ -143,7 +147,8 @@ ordered_json ToJson(const CertificateRequestInfo& q) {
           {"decided_by", q.decided_by},
           {"decided_at", OptionalTime(q.decided_at)},
           {"decision_reason", q.decision_reason},
-          {"certificate_fingerprint", q.certificate_fingerprint}};
+          {"certificate_fingerprint", q.certificate_fingerprint},
+          {"renewal_of", q.renewal_of}};
 }
 ordered_json ToJson(const AdminInfo& a) {
   return {{"username", a.username},
@@ -291,6 +296,103 @@ http::Response Api::Globalconf(Call& call) {
   return ErrorResponse(Error(ErrorCode::kNotFound, "no such resource"));
 }
 
+http::Response Api::Renewal(Call& call, JsonView& in, JsonErrors& errors) {
+  const bool status_query = call.segments.size() == 4;
+  std::string kind_text, owner, csr;
+  int64_t id = 0;
+  if (status_query) {
+    id = in.Int("id", true, 0, 1, std::numeric_limits<int64_t>::max());
+  } else {
+    kind_text = in.String("kind", true, 40);
+    owner = in.String("owner", true, 512);
+    csr = in.String("csr", true, crypto::kMaxCsrPemSize);
+  }
+  std::string fingerprint = in.String("current_certificate_sha256", true, 64);
+  std::string signature_text = in.String("signature", true, kMaxRenewalSignatureBase64);
+  std::optional<CertKind> kind;
+  if (!kind_text.empty()) {
+    if (auto k = ParseCertKind(kind_text)) {
+      kind = *k;
+    } else {
+      in.Error("kind", k.error().message());
+    }
+  }
+  if (!fingerprint.empty() &&
+      (fingerprint.size() != 64 ||
+       fingerprint.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    in.Error("current_certificate_sha256", "must be 64 lower-case hex digits (SHA-256 of the DER)");
+  }
+  std::string signature;
+  if (!signature_text.empty()) {
+    if (auto decoded = Base64Decode(signature_text)) {
+      signature = std::move(*decoded);
+    } else {
+      in.Error("signature", "must be standard base64 with padding: " + decoded.error().message());
+    }
+  }
+
+  // Who asks, for the audit log: the owner named (for a status query, the owner of the
+  // certificate named), under the member it belongs to.
+  if (status_query && errors.ok()) {
+    if (auto cert = registry_.GetCertificate(fingerprint)) owner = cert->owner;
+  }
+  std::string member;
+  if (auto gw = GatewayId::Parse(owner)) {
+    member = gw->owner.ToString();
+  } else if (auto c = ClientId::Parse(owner)) {
+    member = c->Member().ToString();
+  }
+  // An owner that is no id at all is logged escaped and cut short.
+  const std::string target = member.empty() ? EscapeForLog(owner, 100) : owner;
+  Actor actor = Actor::Local(std::string(kRenewalSubmitterPrefix) + target);
+  actor.remote = call.remote;
+  const std::string action = status_query ? "certificate.renew-status" : "certificate.renew";
+  ordered_json detail = {{"current_certificate_sha256", fingerprint}};
+  if (status_query) detail["request"] = id;
+  if (kind) detail["kind"] = CertKindName(*kind);
+  auto refuse = [&](const Error& e) {
+    ordered_json why = detail;
+    why["error"] = e.message();
+    const bool denied =
+        e.code() == ErrorCode::kPermissionDenied || e.code() == ErrorCode::kUnauthenticated;
+    const bool ours = ApiStatusFor(e.code()) >= 500;
+    if (auto st = admins_.Audit(actor, action, target,
+                                ours     ? "failed"
+                                : denied ? "denied"
+                                         : "refused",
+                                why.dump(), member);
+        !st) {
+      spdlog::error("audit log: {}", st.error().ToString());
+    }
+    auto r = ErrorResponse(e);
+    r.erase(bhttp::field::www_authenticate);  // not a bearer-token resource
+    return r;
+  };
+  if (!errors.ok()) return refuse(errors.ToStatus("request body").error());
+
+  auto reply = [&](const RenewalOutcome& out, unsigned status) {
+    ordered_json body = {{"request", ToJson(out.request)}};
+    if (out.certificate) body["certificate"] = out.certificate->certificate.ToPem();
+    body["ca_certificate"] = ca_.ca_certificate().ToPem();
+    return JsonResponse(status, body);
+  };
+  if (status_query) {
+    auto out = ca_.RenewalStatus(id, fingerprint, signature);
+    if (!out) return refuse(out.error());
+    return reply(*out, 200);
+  }
+  auto out = ca_.Renew(RenewalRequest{*kind, owner, fingerprint, csr, signature}, call.remote);
+  if (!out) return refuse(out.error());
+  detail["request"] = out->request.id;
+  detail["status"] = RequestStatusName(out->request.status);
+  if (out->certificate) detail["fingerprint"] = out->certificate->fingerprint;
+  if (auto st = admins_.Audit(actor, action, target, "ok", detail.dump(), member); !st) {
+    spdlog::error("audit log: {}", st.error().ToString());
+  }
+  if (out->certificate && on_change_) on_change_();
+  return reply(*out, out->certificate ? 201 : 202);
+}
+
 http::Response Api::Dispatch(Call& call) {
   if (!call.segments.empty() && call.segments[0] == "globalconf") return Globalconf(call);
   if (call.Is("GET", {"api", "openapi.json"})) {
@@ -330,6 +432,10 @@ http::Response Api::Dispatch(Call& call) {
                               {"username", session->principal.username},
                               {"role", RoleName(session->principal.role)},
                               {"member", session->principal.member}});
+  }
+  if (call.Is("POST", {"api", "v1", "renewal"}) ||
+      call.Is("POST", {"api", "v1", "renewal", "status"})) {
+    return Renewal(call, in, errors);
   }
   if (what == "enrollment" && call.method == "POST" && call.segments.size() <= 4) {
     std::string gateway_text = in.String("gateway", true, 512);

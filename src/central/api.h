@@ -5,7 +5,9 @@
 // tested without sockets.
 //
 // Authentication: POST /api/v1/login gives a bearer token (AdminStore); every other
-// /api/v1 call but enrollment needs `Authorization: Bearer <token>`. Permissions:
+// /api/v1 call but enrollment and renewal needs `Authorization: Bearer <token>`.
+// Enrollment is proven by a one-time code, renewal by a signature of the current
+// certificate's key (CertificateAuthority::Renew). Permissions:
 // operators may do everything; a member administrator acts for its own member
 // (Principal::CanActFor). Every administrative action is audited — who, what, when,
 // from where and the outcome — including refusals.
@@ -21,6 +23,11 @@
 #include "central/publisher.h"
 #include "central/registry.h"
 #include "http/types.h"
+
+namespace troad {
+class JsonErrors;
+class JsonView;
+}  // namespace troad
 
 namespace troad::central {
 
@@ -38,6 +45,9 @@ class Api {
   struct Call;
   http::Response Dispatch(Call& call);
   http::Response Globalconf(Call& call);
+  // POST /api/v1/renewal and /api/v1/renewal/status: no session, the signature is the
+  // proof. `in` is the request body; `errors` collects what is wrong with it.
+  http::Response Renewal(Call& call, JsonView& in, JsonErrors& errors);
 
   Registry& registry_;
   CertificateAuthority& ca_;

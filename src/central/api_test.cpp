@@ -206,6 +206,63 @@ class ApiTest : public ::testing::Test {
                 kGatewayRemote);
   }
 
+  // Enrolls MOI's gateway (members, service, gateway, code, CSR, operator's approval)
+  // with `auth_key` and returns its authentication certificate's fingerprint.
+  std::string EnrollGateway(const crypto::PrivateKey& auth_key) {
+    RegisterMembersAndService();
+    const std::string code = RegisterGatewayAndCode();
+    Reply submitted = Enroll(
+        code, json::array({{{"kind", "authentication"},
+                            {"owner", kMoiGateway},
+                            {"csr", Csr(auth_key, CertKind::kAuthentication, kMoiGateway)}}}));
+    EXPECT_EQ(submitted.status, 202u) << submitted;
+    if (submitted.status != 202u) return "";
+    Reply approved = AsOperator(
+        "/api/v1/certificate-requests/" +
+            std::to_string(submitted.doc["requests"][0]["id"].get<int64_t>()) + "/approve",
+        json::object());
+    EXPECT_EQ(approved.status, 200u) << approved;
+    return approved.doc.value("fingerprint", "");
+  }
+
+  // A renewal body as a gateway makes it: a CSR for `new_key`, signed with
+  // `current_key` over "troad-renewal/1\n" and the CSR's DER, base64 with padding.
+  json RenewalBody(const crypto::PrivateKey& current_key, const std::string& current_sha256,
+                   const crypto::PrivateKey& new_key, CertKind kind = CertKind::kAuthentication,
+                   const std::string& owner = kMoiGateway) {
+    std::string csr_pem = Csr(new_key, kind, owner);
+    auto csr = crypto::Csr::FromPem(csr_pem);
+    EXPECT_TRUE(csr) << csr.error().ToString();
+    auto sig = current_key.Sign("troad-renewal/1\n" + (csr ? csr->ToDer() : std::string()));
+    EXPECT_TRUE(sig) << sig.error().ToString();
+    return {{"kind", std::string(CertKindName(kind))},
+            {"owner", owner},
+            {"current_certificate_sha256", current_sha256},
+            {"csr", csr_pem},
+            {"signature", Base64Encode(sig ? *sig : std::string())}};
+  }
+  json RenewalStatusBody(const crypto::PrivateKey& current_key, const std::string& current_sha256,
+                         int64_t id) {
+    auto sig = current_key.Sign("troad-renewal-status/1\n" + std::to_string(id));
+    EXPECT_TRUE(sig) << sig.error().ToString();
+    return {{"id", id},
+            {"current_certificate_sha256", current_sha256},
+            {"signature", Base64Encode(sig ? *sig : std::string())}};
+  }
+  Reply Renew(const json& body) { return Post("/api/v1/renewal", body, "", kGatewayRemote); }
+  Reply RenewalStatus(const json& body) {
+    return Post("/api/v1/renewal/status", body, "", kGatewayRemote);
+  }
+  // The CA and API again, with renewals left for an operator's review.
+  void UseReviewPolicy() {
+    CaOptions options;
+    options.renewal = RenewalPolicy::kReview;
+    ca_ = std::make_unique<CertificateAuthority>(*registry_, *db_, clock_, *ca_cert_, ca_key_,
+                                                 options);
+    api_ = std::make_unique<Api>(*registry_, *ca_, *admins_, *publisher_);
+    api_->OnChange([this] { ++changes_; });
+  }
+
   // Publishes (as the server's timer would) and downloads the document as a gateway
   // does, verifying its signature. Null (with a test failure) when anything is wrong.
   std::shared_ptr<const globalconf::GlobalConf> Published() {
@@ -588,6 +645,288 @@ TEST_F(ApiTest, EnrolledGatewayGetsItsCertificatesIntoTheDocumentUntilRevoked) {
       EXPECT_EQ(c["revocation_reason"], "key lost");
     }
   }
+}
+
+// ---- renewal ----
+
+TEST_F(ApiTest, GatewayRenewsItsCertificateWithItsCurrentKeyAndBothArePublished) {
+  auto old_key = *crypto::PrivateKey::GenerateEcP256();
+  const std::string old_fp = EnrollGateway(old_key);
+  ASSERT_FALSE(old_fp.empty());
+  ASSERT_FALSE(HasFatalFailure());
+  clock_.Advance(std::chrono::hours(24 * 300));                 // some time before it expires
+  op_ = Login("operator", kOperatorPassword, kOperatorRemote);  // the sessions ended
+  moi_ = Login("moi-admin", kMoiPassword, kMoiRemote);
+  const int changes_before = changes_;
+
+  auto new_key = *crypto::PrivateKey::GenerateEcP256();
+  Reply renewed = Renew(RenewalBody(old_key, old_fp, new_key));  // no session
+  ASSERT_EQ(renewed.status, 201u) << renewed;
+  EXPECT_EQ(changes_, changes_before + 1) << "the new certificate is published";
+  const json& q = renewed.doc["request"];
+  EXPECT_EQ(q["status"], "approved");
+  EXPECT_EQ(q["kind"], "authentication");
+  EXPECT_EQ(q["owner"], kMoiGateway);
+  EXPECT_EQ(q["submitted_by"], "renewal:" + kMoiGateway);
+  EXPECT_EQ(q["submitted_from"], kGatewayRemote);
+  EXPECT_EQ(q["decided_by"], "policy:renewal");
+  EXPECT_EQ(q["renewal_of"], old_fp);
+  EXPECT_EQ(renewed.doc["ca_certificate"], ca_cert_->ToPem());
+  auto cert = crypto::Certificate::FromPem(renewed.doc["certificate"].get<std::string>());
+  ASSERT_TRUE(cert) << renewed;
+  EXPECT_EQ(cert->GetPublicKey().ToDer(), new_key.Public().ToDer());
+  EXPECT_EQ(cert->CommonName(), kMoiGateway);
+  EXPECT_EQ(cert->Sha256Fingerprint(), q["certificate_fingerprint"]);
+  EXPECT_GT(cert->NotAfter(), clock_.Now() + std::chrono::hours(24 * 364))
+      << "a full validity from now";
+
+  // Audited under MOI, from the gateway's address.
+  bool found = false;
+  for (const json& e : AuditExport(moi_, kMoiRemote)) {
+    if (e["action"] == "certificate.renew") {
+      found = true;
+      EXPECT_EQ(e["actor"], "renewal:" + kMoiGateway);
+      EXPECT_EQ(e["outcome"], "ok");
+      EXPECT_EQ(e["remote"], kGatewayRemote);
+      EXPECT_EQ(e["target"], kMoiGateway);
+    }
+  }
+  EXPECT_TRUE(found) << "no certificate.renew entry in MOI's audit export";
+
+  // The published document lists both, the old one first; peers accept either.
+  auto conf = Published();
+  ASSERT_NE(conf, nullptr);
+  const globalconf::Gateway* gw = conf->FindGateway(*GatewayId::Parse(kMoiGateway));
+  ASSERT_NE(gw, nullptr);
+  EXPECT_EQ(gw->auth_certificate.Sha256Fingerprint(), old_fp);
+  ASSERT_EQ(gw->additional_auth_certificates.size(), 1u);
+  EXPECT_EQ(gw->additional_auth_certificates[0].Sha256Fingerprint(), cert->Sha256Fingerprint());
+  ASSERT_NE(conf->OwnerOf(cert->Sha256Fingerprint()), nullptr);
+  EXPECT_EQ(conf->OwnerOf(cert->Sha256Fingerprint())->owner, kMoiGateway);
+
+  // Once the gateway has switched, an operator revokes the old one; the new one remains.
+  ASSERT_EQ(
+      AsOperator("/api/v1/certificates/" + old_fp + "/revoke", {{"reason", "renewed"}}).status,
+      200u);
+  conf = Published();
+  ASSERT_NE(conf, nullptr);
+  gw = conf->FindGateway(*GatewayId::Parse(kMoiGateway));
+  ASSERT_NE(gw, nullptr);
+  EXPECT_EQ(gw->auth_certificate.Sha256Fingerprint(), cert->Sha256Fingerprint());
+  EXPECT_TRUE(gw->additional_auth_certificates.empty());
+  EXPECT_TRUE(conf->IsRevoked(old_fp));
+}
+
+TEST_F(ApiTest, MemberSigningCertificateRenewsAndBothAreListed) {
+  auto auth_key = *crypto::PrivateKey::GenerateEcP256();
+  ASSERT_FALSE(EnrollGateway(auth_key).empty());
+  Reply code_reply = AsMoi("/api/v1/gateways/enrollment-codes", {{"gateway", kMoiGateway}});
+  ASSERT_EQ(code_reply.status, 201u) << code_reply;
+  auto sign_key = *crypto::PrivateKey::GenerateEcP256();
+  Reply submitted = Enroll(code_reply.doc["code"].get<std::string>(),
+                           json::array({{{"kind", "signing"},
+                                         {"owner", kMoi},
+                                         {"csr", Csr(sign_key, CertKind::kSigning, kMoi)}}}));
+  ASSERT_EQ(submitted.status, 202u) << submitted;
+  Reply approved =
+      AsOperator("/api/v1/certificate-requests/" +
+                     std::to_string(submitted.doc["requests"][0]["id"].get<int64_t>()) + "/approve",
+                 json::object());
+  ASSERT_EQ(approved.status, 200u) << approved;
+  const std::string old_fp = approved.doc["fingerprint"];
+
+  auto new_key = *crypto::PrivateKey::GenerateEcP256();
+  Reply renewed = Renew(RenewalBody(sign_key, old_fp, new_key, CertKind::kSigning, kMoi));
+  ASSERT_EQ(renewed.status, 201u) << renewed;
+  EXPECT_EQ(renewed.doc["request"]["submitted_by"], "renewal:" + kMoi);
+  auto cert = crypto::Certificate::FromPem(renewed.doc["certificate"].get<std::string>());
+  ASSERT_TRUE(cert);
+  EXPECT_EQ(cert->GetPublicKey().ToDer(), new_key.Public().ToDer());
+  EXPECT_TRUE(Audited("renewal:" + kMoi, "certificate.renew", "ok"));
+
+  auto conf = Published();
+  ASSERT_NE(conf, nullptr);
+  const globalconf::Member* moi = conf->FindMember(*ClientId::Parse(kMoi));
+  ASSERT_NE(moi, nullptr);
+  std::set<std::string> listed;
+  for (const auto& c : moi->signing_certificates) listed.insert(c.Sha256Fingerprint());
+  EXPECT_EQ(listed, (std::set<std::string>{old_fp, cert->Sha256Fingerprint()}));
+}
+
+TEST_F(ApiTest, RenewalUnderReviewWaitsForAnOperatorAndIsCollectedWithTheCurrentKey) {
+  UseReviewPolicy();
+  auto old_key = *crypto::PrivateKey::GenerateEcP256();
+  const std::string old_fp = EnrollGateway(old_key);
+  ASSERT_FALSE(old_fp.empty());
+  const int changes_before = changes_;
+
+  auto new_key = *crypto::PrivateKey::GenerateEcP256();
+  Reply pending = Renew(RenewalBody(old_key, old_fp, new_key));
+  ASSERT_EQ(pending.status, 202u) << pending;
+  EXPECT_EQ(pending.doc["request"]["status"], "pending");
+  EXPECT_FALSE(pending.doc.contains("certificate"));
+  EXPECT_EQ(changes_, changes_before) << "nothing to publish yet";
+  const int64_t id = pending.doc["request"]["id"].get<int64_t>();
+
+  // One pending renewal per owner and kind.
+  Reply twice = Renew(RenewalBody(old_key, old_fp, *crypto::PrivateKey::GenerateEcP256()));
+  EXPECT_EQ(twice.status, 409u) << twice;
+  EXPECT_NE(twice.ErrorMessage().find("already pending"), std::string::npos) << twice;
+  EXPECT_TRUE(Audited("renewal:" + kMoiGateway, "certificate.renew", "refused"));
+
+  Reply waiting = RenewalStatus(RenewalStatusBody(old_key, old_fp, id));
+  ASSERT_EQ(waiting.status, 200u) << waiting;
+  EXPECT_EQ(waiting.doc["request"]["status"], "pending");
+  EXPECT_FALSE(waiting.doc.contains("certificate"));
+  EXPECT_EQ(waiting.doc["ca_certificate"], ca_cert_->ToPem());
+  // Signed by another key, or for another id.
+  Reply forged = RenewalStatus(RenewalStatusBody(new_key, old_fp, id));
+  EXPECT_EQ(forged.status, 401u) << forged;
+  EXPECT_EQ(forged.Header("www-authenticate"), "") << "no bearer token would help";
+  json replayed = RenewalStatusBody(old_key, old_fp, id + 1);
+  replayed["id"] = id;
+  EXPECT_EQ(RenewalStatus(replayed).status, 401u);
+  EXPECT_TRUE(Audited("renewal:" + kMoiGateway, "certificate.renew-status", "denied"));
+
+  // The operator sees it as a renewal and approves it with the usual route.
+  Reply listed = Get("/api/v1/certificate-requests", op_);
+  ASSERT_EQ(listed.status, 200u) << listed;
+  const json& last = listed.doc["certificate_requests"].back();
+  EXPECT_EQ(last["id"], id);
+  EXPECT_EQ(last["submitted_by"], "renewal:" + kMoiGateway);
+  EXPECT_EQ(last["renewal_of"], old_fp);
+  Reply approved =
+      AsOperator("/api/v1/certificate-requests/" + std::to_string(id) + "/approve", json::object());
+  ASSERT_EQ(approved.status, 200u) << approved;
+
+  Reply collected = RenewalStatus(RenewalStatusBody(old_key, old_fp, id));
+  ASSERT_EQ(collected.status, 200u) << collected;
+  EXPECT_EQ(collected.doc["request"]["status"], "approved");
+  EXPECT_EQ(collected.doc["request"]["decided_by"], "operator");
+  auto cert = crypto::Certificate::FromPem(collected.doc["certificate"].get<std::string>());
+  ASSERT_TRUE(cert) << collected;
+  EXPECT_EQ(cert->GetPublicKey().ToDer(), new_key.Public().ToDer());
+  EXPECT_EQ(cert->Sha256Fingerprint(), approved.doc["fingerprint"]);
+
+  // The new certificate may not ask about a request made with the old one.
+  Reply other = RenewalStatus(RenewalStatusBody(new_key, cert->Sha256Fingerprint(), id));
+  EXPECT_EQ(other.status, 403u) << other;
+  // And a new renewal may follow now that none is pending.
+  EXPECT_EQ(
+      Renew(RenewalBody(new_key, cert->Sha256Fingerprint(), *crypto::PrivateKey::GenerateEcP256()))
+          .status,
+      202u);
+}
+
+TEST_F(ApiTest, RenewalRefusalsSayWhyAndAreAudited) {
+  auto key = *crypto::PrivateKey::GenerateEcP256();
+  const std::string fp = EnrollGateway(key);
+  ASSERT_FALSE(fp.empty());
+  auto new_key = *crypto::PrivateKey::GenerateEcP256();
+  const size_t requests_before = ca_->Requests()->size();
+  auto expect = [&](const json& body, unsigned status, std::string_view part) {
+    Reply r = Renew(body);
+    EXPECT_EQ(r.status, status) << r;
+    EXPECT_NE(r.ErrorMessage().find(part), std::string::npos) << r;
+  };
+
+  json unknown = RenewalBody(key, fp, new_key);
+  unknown["current_certificate_sha256"] = std::string(64, '0');
+  expect(unknown, 403, "cannot be renewed: this central did not issue it");
+
+  // Another owner's certificate: BLI's gateway renewing with MOI's gateway certificate.
+  ASSERT_EQ(
+      AsBli("/api/v1/gateways", {{"id", "TW/GOV/BLI/bli-gw"}, {"address", "10.0.0.6:8443"}}).status,
+      201u);
+  expect(RenewalBody(key, fp, new_key, CertKind::kAuthentication, "TW/GOV/BLI/bli-gw"), 403,
+         "not the authentication certificate of TW/GOV/BLI/bli-gw");
+  // Another kind: the gateway's certificate does not renew its member's signing one.
+  expect(RenewalBody(key, fp, new_key, CertKind::kSigning, kMoi), 403,
+         "not the signing certificate of TW/GOV/MOI");
+
+  // Signatures: by another key, over other bytes, not base64.
+  expect(RenewalBody(new_key, fp, new_key), 401, "does not verify");
+  json other_bytes = RenewalBody(key, fp, new_key);
+  other_bytes["signature"] =
+      Base64Encode(*key.Sign(crypto::Csr::FromPem(other_bytes["csr"].get<std::string>())->ToDer()));
+  expect(other_bytes, 401, "does not verify");
+  json not_base64 = RenewalBody(key, fp, new_key);
+  not_base64["signature"] = "***";
+  expect(not_base64, 400, "signature");
+  json url_safe = RenewalBody(key, fp, new_key);
+  std::string sig = url_safe["signature"];
+  sig[0] = '-';  // the URL-safe alphabet is not accepted
+  url_safe["signature"] = sig;
+  expect(url_safe, 400, "signature");
+  json unpadded = RenewalBody(key, fp, new_key);
+  unpadded["signature"] = "AAAAAA";  // padding is required
+  expect(unpadded, 400, "signature");
+
+  // The fingerprint: upper case, short, not hex.
+  json upper = RenewalBody(key, fp, new_key);
+  std::string upper_fp = fp;
+  for (char& c : upper_fp) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  upper["current_certificate_sha256"] = upper_fp;
+  expect(upper, 400, "current_certificate_sha256");
+  json short_fp = RenewalBody(key, fp, new_key);
+  short_fp["current_certificate_sha256"] = fp.substr(0, 40);
+  expect(short_fp, 400, "current_certificate_sha256");
+  json not_hex = RenewalBody(key, fp, new_key);
+  not_hex["current_certificate_sha256"] = std::string(64, 'g');
+  expect(not_hex, 400, "current_certificate_sha256");
+
+  // The CSR: the same key, another subject, garbage; fields missing or of the wrong kind.
+  expect(RenewalBody(key, fp, key), 400, "new key");
+  json wrong_cn = RenewalBody(key, fp, new_key);
+  crypto::CsrSubject subject = ca_->SubjectFor(CertKind::kAuthentication, kMoiGateway);
+  subject.common_name = "TW/GOV/MOI/other-gw";
+  auto wrong_csr = crypto::Csr::FromPem(*crypto::CreateCsrPem(new_key, subject));
+  wrong_cn["csr"] = wrong_csr->ToPem();
+  wrong_cn["signature"] = Base64Encode(*key.Sign("troad-renewal/1\n" + wrong_csr->ToDer()));
+  expect(wrong_cn, 400, "CN");
+  json garbage = RenewalBody(key, fp, new_key);
+  garbage["csr"] = "not a CSR";
+  expect(garbage, 400, "csr");
+  json no_kind = RenewalBody(key, fp, new_key);
+  no_kind["kind"] = "tls";
+  expect(no_kind, 400, "kind");
+  json missing = RenewalBody(key, fp, new_key);
+  missing.erase("signature");
+  expect(missing, 400, "signature");
+  json huge = RenewalBody(key, fp, new_key);
+  huge["signature"] = std::string(8192, 'A');
+  expect(huge, 400, "signature");
+  Reply status_bad =
+      RenewalStatus({{"id", "one"}, {"current_certificate_sha256", fp}, {"signature", "AAAA"}});
+  EXPECT_EQ(status_bad.status, 400u) << status_bad;
+
+  EXPECT_EQ(ca_->Requests()->size(), requests_before) << "refused renewals are not recorded";
+  EXPECT_TRUE(Audited("renewal:" + kMoiGateway, "certificate.renew", "denied"));
+  EXPECT_TRUE(Audited("renewal:" + kMoiGateway, "certificate.renew", "refused"));
+  // Refusals are in MOI's audit export with the gateway's address.
+  size_t moi_refusals = 0;
+  for (const json& e : AuditExport(moi_, kMoiRemote)) {
+    if (e["action"] == "certificate.renew") {
+      EXPECT_EQ(e["remote"], kGatewayRemote);
+      EXPECT_NE(e["outcome"], "ok");
+      ++moi_refusals;
+    }
+  }
+  EXPECT_GE(moi_refusals, 10u);
+
+  // Revoked, then expired.
+  auto key2 = *crypto::PrivateKey::GenerateEcP256();
+  Reply second = Renew(RenewalBody(key, fp, key2));
+  ASSERT_EQ(second.status, 201u) << second;
+  const std::string fp2 = second.doc["request"]["certificate_fingerprint"];
+  ASSERT_EQ(AsOperator("/api/v1/certificates/" + fp + "/revoke", {{"reason", "stolen"}}).status,
+            200u);
+  expect(RenewalBody(key, fp, new_key), 403, "revoked");
+  clock_.Advance(std::chrono::hours(24 * 366));
+  expect(RenewalBody(key2, fp2, new_key), 403, "expired");
+  Reply late =
+      RenewalStatus(RenewalStatusBody(key2, fp2, second.doc["request"]["id"].get<int64_t>()));
+  EXPECT_EQ(late.status, 403u) << late;
 }
 
 // ---- global groups ----

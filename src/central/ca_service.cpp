@@ -12,7 +12,10 @@ using store::Row;
 
 constexpr std::string_view kRequestColumns =
     "id, kind, owner, csr_pem, status, submitted_at, submitted_by, submitted_from, "
-    "enrollment_id, decided_by, decided_at, decision_reason, certificate, subject";
+    "enrollment_id, decided_by, decided_at, decision_reason, certificate, subject, renewal_of";
+
+// A SHA-256 fingerprint in hex, as renewals name the current certificate.
+constexpr size_t kFingerprintHexSize = 64;
 
 std::string HashCode(std::string_view code) { return HexEncode(crypto::Sha256(code)); }
 
@@ -57,10 +60,58 @@ Result<CertificateRequestInfo> RequestFromRow(const Row& r) {
     TROAD_ASSIGN_OR_RETURN(q.certificate_fingerprint, r.Text(12));
   }
   TROAD_ASSIGN_OR_RETURN(q.subject, r.Text(13));
+  if (!r.IsNull(14)) {
+    TROAD_ASSIGN_OR_RETURN(q.renewal_of, r.Text(14));
+  }
   return q;
 }
 
+bool IsLowerHex(std::string_view s) {
+  return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+// kInvalidArgument unless `owner` has the form of `kind`'s owner: a gateway id for an
+// authentication certificate, a member id for a signing certificate.
+Status CheckOwnerForm(CertKind kind, std::string_view owner) {
+  if (kind == CertKind::kAuthentication) {
+    auto gw = GatewayId::Parse(owner);
+    if (!gw) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "owner of an authentication certificate must be a gateway id: {}",
+                  gw.error().message());
+    }
+    return {};
+  }
+  auto member = ClientId::Parse(owner);
+  if (!member || member->is_subsystem()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "owner of a signing certificate must be a member id (INSTANCE/CLASS/CODE)");
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string_view RenewalPolicyName(RenewalPolicy p) {
+  return p == RenewalPolicy::kReview ? "review" : "auto";
+}
+
+Result<RenewalPolicy> ParseRenewalPolicy(std::string_view name) {
+  if (name == "auto") return RenewalPolicy::kAuto;
+  if (name == "review") return RenewalPolicy::kReview;
+  return Fail(ErrorCode::kInvalidArgument, "must be \"auto\" or \"review\", not \"{}\"",
+              EscapeForLog(name));
+}
+
+std::string RenewalSignedBytes(const crypto::Csr& csr) {
+  std::string out(kRenewalSignaturePrefix);
+  out += csr.ToDer();
+  return out;
+}
+
+std::string RenewalStatusSignedBytes(int64_t request_id) {
+  return std::string(kRenewalStatusSignaturePrefix) + std::to_string(request_id);
+}
 
 std::string_view RequestStatusName(RequestStatus s) {
   switch (s) {
@@ -114,22 +165,11 @@ Result<int64_t> CertificateAuthority::Submit(CertKind kind, std::string_view own
                                              std::string_view submitted_by,
                                              std::string_view submitted_from,
                                              std::optional<int64_t> enrollment_id) {
+  TROAD_RETURN_IF_ERROR(CheckOwnerForm(kind, owner));
   if (kind == CertKind::kAuthentication) {
-    auto gw = GatewayId::Parse(owner);
-    if (!gw) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "owner of an authentication certificate must be "
-                  "a gateway id: {}",
-                  gw.error().message());
-    }
-    TROAD_RETURN_IF_ERROR(registry_.GetGateway(*gw));
+    TROAD_RETURN_IF_ERROR(registry_.GetGateway(*GatewayId::Parse(owner)));
   } else {
-    auto member = ClientId::Parse(owner);
-    if (!member || member->is_subsystem()) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "owner of a signing certificate must be a member id (INSTANCE/CLASS/CODE)");
-    }
-    TROAD_RETURN_IF_ERROR(registry_.GetMember(*member));
+    TROAD_RETURN_IF_ERROR(registry_.GetMember(*ClientId::Parse(owner)));
   }
   auto csr = CheckCsr(kind, owner, csr_pem);
   if (!csr) return Fail(std::move(csr).error().Context("certificate request"));
@@ -152,6 +192,16 @@ Result<CertificateInfo> CertificateAuthority::Approve(int64_t request_id, std::s
   if (q.status != RequestStatus::kPending) {
     return Fail(ErrorCode::kFailedPrecondition, "certificate request {} is {}, not pending",
                 request_id, RequestStatusName(q.status));
+  }
+  if (!q.renewal_of.empty()) {
+    // The key that signed a renewal must still be trusted when it is decided.
+    TROAD_ASSIGN_OR_RETURN(CertificateInfo current, registry_.GetCertificate(q.renewal_of));
+    if (current.revoked_at) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "certificate request {} is a renewal signed with certificate {}, which was "
+                  "revoked at {}; reject it",
+                  request_id, q.renewal_of, FormatRfc3339(*current.revoked_at));
+    }
   }
   TROAD_ASSIGN_OR_RETURN(crypto::Csr csr, crypto::Csr::FromPem(q.csr_pem));
   crypto::CertificateRequest req;
@@ -225,6 +275,130 @@ Result<std::vector<CertificateRequestInfo>> CertificateAuthority::Requests(const
     TROAD_ASSIGN_OR_RETURN(CertificateRequestInfo q, RequestFromRow(r));
     out.push_back(std::move(q));
   }
+  return out;
+}
+
+Result<CertificateInfo> CertificateAuthority::RenewableCertificate(CertKind kind,
+                                                                   std::string_view owner,
+                                                                   std::string_view fingerprint) {
+  auto cert = registry_.GetCertificate(fingerprint);
+  if (!cert) {
+    if (cert.error().code() != ErrorCode::kNotFound) return Fail(cert.error());
+    return Fail(ErrorCode::kPermissionDenied,
+                "certificate {} cannot be renewed: this central did not issue it", fingerprint);
+  }
+  if (cert->owner != owner || cert->kind != kind) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "certificate {} cannot be renewed: it is not the {} certificate of {}", fingerprint,
+                CertKindName(kind), owner);
+  }
+  if (cert->revoked_at) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "certificate {} cannot be renewed: it was revoked at {}; enroll again with a "
+                "new enrollment code",
+                fingerprint, FormatRfc3339(*cert->revoked_at));
+  }
+  if (cert->certificate.NotAfter() <= clock_.Now()) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "certificate {} cannot be renewed: it expired at {}; enroll again with a new "
+                "enrollment code",
+                fingerprint, FormatRfc3339(cert->certificate.NotAfter()));
+  }
+  return cert;
+}
+
+Status CertificateAuthority::CheckRenewalSignature(const CertificateInfo& cert,
+                                                   std::string_view data,
+                                                   std::string_view signature) const {
+  crypto::PublicKey key = cert.certificate.GetPublicKey();
+  if (auto st = key.Verify(data, signature, key.Algorithm()); !st) {
+    // A malformed signature is as good as a wrong one: neither proves the key.
+    return Fail(ErrorCode::kUnauthenticated,
+                "signature does not verify with the key of certificate {} ({}): {}",
+                cert.fingerprint, key.Algorithm(), st.error().message());
+  }
+  return {};
+}
+
+Result<RenewalOutcome> CertificateAuthority::Renew(const RenewalRequest& r,
+                                                   std::string_view submitted_from) {
+  TROAD_RETURN_IF_ERROR(CheckOwnerForm(r.kind, r.owner));
+  if (r.current_fingerprint.size() != kFingerprintHexSize || !IsLowerHex(r.current_fingerprint)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "current_certificate_sha256 must be 64 lower-case hex digits");
+  }
+  TROAD_ASSIGN_OR_RETURN(CertificateInfo current,
+                         RenewableCertificate(r.kind, r.owner, r.current_fingerprint));
+  auto parsed = crypto::Csr::FromPem(r.csr_pem);
+  if (!parsed) return Fail(std::move(parsed).error().Context("csr"));
+  TROAD_RETURN_IF_ERROR(CheckRenewalSignature(current, RenewalSignedBytes(*parsed), r.signature));
+  auto csr = CheckCsr(r.kind, r.owner, r.csr_pem);
+  if (!csr) return Fail(std::move(csr).error().Context("csr"));
+  if (csr->public_key().ToDer() == current.certificate.GetPublicKey().ToDer()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "csr: asks for the key of the current certificate; a renewal needs a new key");
+  }
+
+  TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
+  TROAD_ASSIGN_OR_RETURN(
+      auto pending,
+      db_.Query("SELECT id FROM certificate_requests WHERE owner = ? AND kind = ? AND "
+                "status = 'pending' AND renewal_of IS NOT NULL ORDER BY id LIMIT 1",
+                {r.owner, std::string(CertKindName(r.kind))}));
+  if (!pending.empty()) {
+    TROAD_ASSIGN_OR_RETURN(int64_t other, pending[0].Int(0));
+    return Fail(ErrorCode::kAlreadyExists,
+                "a renewal of the {} certificate of {} is already pending (request {}); ask for "
+                "its status, or ask an operator to decide it",
+                CertKindName(r.kind), r.owner, other);
+  }
+  std::string submitter = std::string(kRenewalSubmitterPrefix) + r.owner;
+  TROAD_ASSIGN_OR_RETURN(
+      int64_t id, Submit(r.kind, r.owner, r.csr_pem, submitter, submitted_from, std::nullopt));
+  TROAD_RETURN_IF_ERROR(db_.Execute("UPDATE certificate_requests SET renewal_of = ? WHERE id = ?",
+                                    {current.fingerprint, id}));
+  RenewalOutcome out;
+  if (options_.renewal == RenewalPolicy::kAuto) {
+    TROAD_ASSIGN_OR_RETURN(CertificateInfo issued, Approve(id, kRenewalPolicyDecider));
+    out.certificate = std::move(issued);
+  }
+  TROAD_ASSIGN_OR_RETURN(out.request, GetRequest(id));
+  TROAD_RETURN_IF_ERROR(tx.Commit());
+  return out;
+}
+
+Result<RenewalOutcome> CertificateAuthority::RenewalStatus(int64_t request_id,
+                                                           std::string_view current_fingerprint,
+                                                           std::string_view signature) {
+  if (current_fingerprint.size() != kFingerprintHexSize || !IsLowerHex(current_fingerprint)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "current_certificate_sha256 must be 64 lower-case hex digits");
+  }
+  auto known = registry_.GetCertificate(current_fingerprint);
+  if (!known) {
+    if (known.error().code() != ErrorCode::kNotFound) return Fail(known.error());
+    return Fail(ErrorCode::kPermissionDenied,
+                "certificate {} cannot be renewed: this central did not issue it",
+                current_fingerprint);
+  }
+  // The owner and kind are the certificate's own; revocation and expiry are checked.
+  TROAD_ASSIGN_OR_RETURN(CertificateInfo current,
+                         RenewableCertificate(known->kind, known->owner, current_fingerprint));
+  TROAD_RETURN_IF_ERROR(
+      CheckRenewalSignature(current, RenewalStatusSignedBytes(request_id), signature));
+  TROAD_ASSIGN_OR_RETURN(CertificateRequestInfo q, GetRequest(request_id));
+  if (q.renewal_of != current.fingerprint) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "certificate request {} is not a renewal made with certificate {}", request_id,
+                current.fingerprint);
+  }
+  RenewalOutcome out;
+  if (q.status == RequestStatus::kApproved) {
+    TROAD_ASSIGN_OR_RETURN(CertificateInfo issued,
+                           registry_.GetCertificate(q.certificate_fingerprint));
+    out.certificate = std::move(issued);
+  }
+  out.request = std::move(q);
   return out;
 }
 

@@ -61,6 +61,14 @@ Result<CentralConfig> CentralConfig::Load(const std::string& path) {
       !std::isupper(static_cast<unsigned char>(c.ca.country[1]))) {
     ca.Error("country", "must be two upper-case letters (ISO 3166)");
   }
+  std::string renewal = ca.String("renewal", std::string(RenewalPolicyName(c.ca.renewal)));
+  if (auto policy = ParseRenewalPolicy(renewal)) {
+    c.ca.renewal = *policy;
+  } else {
+    ca.Error("renewal", policy.error().message() +
+                            " (auto: a renewal proven by the current key is issued at once; "
+                            "review: an operator approves it)");
+  }
 
   ConfigSection admin = root.Section("admin");
   c.admin.idle_timeout = std::chrono::minutes(admin.Int("session_idle_minutes", 30, 1, 24 * 60));

@@ -37,6 +37,21 @@ TEST(CentralConfigTest, DefaultsAndRelativePaths) {
   EXPECT_EQ(c->publisher.refresh_interval, std::chrono::seconds(60));
   EXPECT_EQ(c->admin.max_failures_per_user, 5);
   EXPECT_TRUE(c->log_json);
+  EXPECT_EQ(c->ca.renewal, RenewalPolicy::kAuto);
+}
+
+TEST(CentralConfigTest, RenewalPolicyIsAutoOrReview) {
+  TempDir dir;
+  auto review = LoadText(dir, std::string(kMinimal) + "[ca]\nrenewal = \"review\"\n");
+  ASSERT_TRUE(review) << review.error().ToString();
+  EXPECT_EQ(review->ca.renewal, RenewalPolicy::kReview);
+  auto automatic = LoadText(dir, std::string(kMinimal) + "[ca]\nrenewal = \"auto\"\n");
+  ASSERT_TRUE(automatic) << automatic.error().ToString();
+  EXPECT_EQ(automatic->ca.renewal, RenewalPolicy::kAuto);
+  ExpectRefused(LoadText(dir, std::string(kMinimal) + "[ca]\nrenewal = \"manual\"\n"), "renewal");
+  ExpectRefused(LoadText(dir, std::string(kMinimal) + "[ca]\nrenewal = \"Auto\"\n"),
+                "\"auto\" or \"review\"");
+  ExpectRefused(LoadText(dir, std::string(kMinimal) + "[ca]\nrenewal = true\n"), "renewal");
 }
 
 TEST(CentralConfigTest, MistakesAreNamed) {

@@ -1889,6 +1889,136 @@ std::string_view OpenApiDocument() {
     }
    }
   },
+  "/api/v1/renewal": {
+   "post": {
+    "summary": "A gateway renews a certificate, proving its current key (no session)",
+    "description": "signature = base64 (standard, padded) of the current key's ES256/RS256 signature over the ASCII bytes 'troad-renewal/1' LF followed by the CSR's DER. Policy [ca] renewal: auto answers 201 with the certificate, review 202 with the pending request. 403: the current certificate is unknown, of another owner or kind, revoked or expired; 401: the signature does not verify; 400: a malformed field or CSR, or the current key again; 409: a renewal of the same owner and kind is pending. See docs/central.md, Renewal.",
+    "responses": {
+     "201": {
+      "description": "Issued (policy auto): {request, certificate, ca_certificate}"
+     },
+     "202": {
+      "description": "Pending an operator's approval (policy review): {request}"
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     },
+     "404": {
+      "$ref": "#/components/responses/Error"
+     },
+     "409": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "security": [],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object",
+        "required": [
+         "kind",
+         "owner",
+         "current_certificate_sha256",
+         "csr",
+         "signature"
+        ],
+        "properties": {
+         "kind": {
+          "type": "string",
+          "enum": [
+           "authentication",
+           "signing"
+          ]
+         },
+         "owner": {
+          "type": "string",
+          "description": "the gateway id (authentication) or member id (signing)"
+         },
+         "current_certificate_sha256": {
+          "type": "string",
+          "pattern": "^[0-9a-f]{64}$"
+         },
+         "csr": {
+          "type": "string",
+          "description": "PEM PKCS#10 request for the new key, subject as for enrollment"
+         },
+         "signature": {
+          "type": "string",
+          "format": "byte"
+         }
+        },
+        "additionalProperties": false
+       }
+      }
+     }
+    }
+   }
+  },
+  "/api/v1/renewal/status": {
+   "post": {
+    "summary": "A gateway collects a renewed certificate, proving the key the renewal was made with",
+    "description": "signature = base64 of the current key's signature over the ASCII bytes 'troad-renewal-status/1' LF followed by the request id in decimal. Answers {request, certificate (once approved), ca_certificate}.",
+    "responses": {
+     "200": {
+      "description": "OK"
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     },
+     "404": {
+      "$ref": "#/components/responses/Error"
+     },
+     "409": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "security": [],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object",
+        "required": [
+         "id",
+         "current_certificate_sha256",
+         "signature"
+        ],
+        "properties": {
+         "id": {
+          "type": "integer",
+          "minimum": 1
+         },
+         "current_certificate_sha256": {
+          "type": "string",
+          "pattern": "^[0-9a-f]{64}$"
+         },
+         "signature": {
+          "type": "string",
+          "format": "byte"
+         }
+        },
+        "additionalProperties": false
+       }
+      }
+     }
+    }
+   }
+  },
   "/globalconf/v1/document": {
    "get": {
     "summary": "The signed global configuration document (ETag, If-None-Match)",

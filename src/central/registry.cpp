@@ -973,7 +973,7 @@ Result<std::vector<CertificateInfo>> Registry::Certificates(const Scope& scope) 
   if (!scope.member.empty()) {
     sql += " WHERE " + scope.Matches("owner", params);
   }
-  TROAD_ASSIGN_OR_RETURN(auto rows, db_.Query(sql + " ORDER BY issued_at, fingerprint", params));
+  TROAD_ASSIGN_OR_RETURN(auto rows, db_.Query(sql + " ORDER BY issued_at, rowid", params));
   std::vector<CertificateInfo> out;
   for (const Row& r : rows) {
     TROAD_ASSIGN_OR_RETURN(CertificateInfo c, CertificateFromRow(r));
@@ -999,8 +999,9 @@ Result<globalconf::Document> Registry::Snapshot() {
   SystemTime now = clock_.Now();
   globalconf::Document doc;
   TROAD_ASSIGN_OR_RETURN(auto certs, Certificates());
-  // Current certificates per owner, newest first; revoked ones that still could be
-  // presented (not yet expired) go to the revocation list.
+  // Current certificates per owner, oldest first (by notBefore, then in the order they
+  // were recorded); revoked ones that still could be presented (not yet expired) go to
+  // the revocation list.
   std::map<std::string, std::vector<const CertificateInfo*>> current;
   for (const CertificateInfo& c : certs) {
     bool expired = c.certificate.NotAfter() <= now;
@@ -1011,17 +1012,21 @@ Result<globalconf::Document> Registry::Snapshot() {
     }
   }
   for (auto& [owner, list] : current) {
-    std::sort(list.begin(), list.end(), [](const CertificateInfo* a, const CertificateInfo* b) {
-      return a->certificate.NotBefore() > b->certificate.NotBefore();
-    });
+    std::stable_sort(list.begin(), list.end(),
+                     [](const CertificateInfo* a, const CertificateInfo* b) {
+                       return a->certificate.NotBefore() < b->certificate.NotBefore();
+                     });
   }
   std::sort(doc.revoked_certificates.begin(), doc.revoked_certificates.end());
 
   TROAD_ASSIGN_OR_RETURN(auto members, Members());
   for (const MemberInfo& m : members) {
+    // Every current signing certificate, newest first: during a renewal's overlap a
+    // peer accepts signatures made with either key.
     globalconf::Member gm{m.id, m.name, m.name_en, {}};
-    for (const CertificateInfo* c : current[m.id.ToString()]) {
-      if (c->kind == CertKind::kSigning) gm.signing_certificates.push_back(c->certificate);
+    const auto& list = current[m.id.ToString()];
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {
+      if ((*it)->kind == CertKind::kSigning) gm.signing_certificates.push_back((*it)->certificate);
     }
     doc.members.push_back(std::move(gm));
   }
@@ -1029,16 +1034,22 @@ Result<globalconf::Document> Registry::Snapshot() {
   for (const SubsystemInfo& s : subsystems) doc.subsystems.push_back({s.id, s.name});
   TROAD_ASSIGN_OR_RETURN(auto gateways, Gateways());
   for (const GatewayInfo& g : gateways) {
-    // A gateway appears once it holds a current authentication certificate (the newest).
-    const CertificateInfo* auth = nullptr;
+    // A gateway appears once it holds a current authentication certificate. All of them
+    // are listed, so that peers accept the gateway with either while a renewal's new
+    // certificate replaces the old: the oldest as auth_certificate, the others oldest
+    // first. Beyond kMaxAdditionalAuthCertificates others, only the newest are listed.
+    std::vector<const CertificateInfo*> auth;
     for (const CertificateInfo* c : current[g.id.ToString()]) {
-      if (c->kind == CertKind::kAuthentication) {
-        auth = c;
-        break;
-      }
+      if (c->kind == CertKind::kAuthentication) auth.push_back(c);
     }
-    if (auth == nullptr) continue;
-    doc.gateways.push_back(globalconf::Gateway{g.id, g.host, g.port, auth->certificate, g.clients});
+    if (auth.empty()) continue;
+    globalconf::Gateway gateway{g.id, g.host, g.port, auth.front()->certificate, g.clients, {}};
+    const size_t first_additional =
+        auth.size() - std::min(auth.size() - 1, globalconf::kMaxAdditionalAuthCertificates);
+    for (size_t i = first_additional; i < auth.size(); ++i) {
+      gateway.additional_auth_certificates.push_back(auth[i]->certificate);
+    }
+    doc.gateways.push_back(std::move(gateway));
   }
   TROAD_ASSIGN_OR_RETURN(auto services, Services());
   for (const ServiceInfo& s : services) {

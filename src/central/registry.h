@@ -203,6 +203,7 @@ class Registry {
                         std::optional<int64_t> request_id);
   // kNotFound for an unknown fingerprint, kFailedPrecondition if already revoked.
   Status Revoke(std::string_view fingerprint, std::string_view reason, std::string_view actor);
+  // In the order they were issued.
   Result<std::vector<CertificateInfo>> Certificates(const Scope& scope = {});
   Result<CertificateInfo> GetCertificate(std::string_view fingerprint);
 
@@ -210,11 +211,13 @@ class Registry {
   Result<int64_t> Revision();
   Status Touch();  // advances the revision
 
-  // The registry's part of the global configuration: members with their current
-  // signing certificates, subsystems, gateways that hold a current authentication
-  // certificate, services, global groups, approved grants and group grants in force,
-  // and the fingerprints of revoked certificates that have not yet expired. Instance,
-  // version, times, settings and trusted CAs are the publisher's.
+  // The registry's part of the global configuration: members with every current
+  // signing certificate (newest first), subsystems, gateways that hold a current
+  // authentication certificate (the oldest current one as auth_certificate, the others
+  // oldest first in additional_auth_certificates, at most
+  // globalconf::kMaxAdditionalAuthCertificates of the newest), services, global groups, approved
+  // grants and group grants in force, and the fingerprints of revoked certificates that have not
+  // yet expired. Instance, version, times, settings and trusted CAs are the publisher's.
   Result<globalconf::Document> Snapshot();
 
   const std::string& instance() const { return instance_; }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "central/schema.h"
 #include "crypto/ca.h"
 #include "crypto/test_util.h"
@@ -231,6 +233,88 @@ TEST_F(RegistryTest, SnapshotFollowsCertificatesAndRevocations) {
   clock_.Advance(std::chrono::hours(24 * 366));
   EXPECT_TRUE(registry_->Snapshot()->revoked_certificates.empty());
   EXPECT_TRUE(registry_->Snapshot()->members[1].signing_certificates.empty());
+}
+
+// During a renewal a gateway holds two authentication certificates (a member two
+// signing certificates): peers must accept either until the old one expires or is
+// revoked.
+TEST_F(RegistryTest, SnapshotListsEveryCurrentCertificateOldestFirst) {
+  Populate();
+  const std::string gw = "TW/GOV/MOI/moi-gw";
+  auto fingerprints = [](const globalconf::Gateway& g) {
+    std::vector<std::string> out;
+    for (const auto& c : g.AuthCertificates()) out.push_back(c.Sha256Fingerprint());
+    return out;
+  };
+  auto short_lived = Issue(gw, crypto::CertUsage::kAuthentication, std::chrono::hours(48));
+  clock_.Advance(std::chrono::hours(1));
+  auto revoked = Issue(gw, crypto::CertUsage::kAuthentication);
+  clock_.Advance(std::chrono::hours(1));
+  auto renewed = Issue(gw, crypto::CertUsage::kAuthentication);
+  // Recorded newest first: the order of the document follows the certificates' age.
+  for (const auto* c : {&renewed, &revoked, &short_lived}) {
+    ASSERT_TRUE(registry_->AddCertificate(CertKind::kAuthentication, gw, *c, std::nullopt));
+  }
+  auto doc = registry_->Snapshot();
+  ASSERT_TRUE(doc);
+  ASSERT_EQ(doc->gateways.size(), 1u);
+  EXPECT_EQ(fingerprints(doc->gateways[0]),
+            (std::vector<std::string>{short_lived.Sha256Fingerprint(), revoked.Sha256Fingerprint(),
+                                      renewed.Sha256Fingerprint()}));
+
+  ASSERT_TRUE(registry_->Revoke(revoked.Sha256Fingerprint(), "superseded", "operator"));
+  doc = registry_->Snapshot();
+  EXPECT_EQ(
+      fingerprints(doc->gateways[0]),
+      (std::vector<std::string>{short_lived.Sha256Fingerprint(), renewed.Sha256Fingerprint()}));
+  EXPECT_EQ(doc->gateways[0].auth_certificate.Sha256Fingerprint(), short_lived.Sha256Fingerprint());
+
+  // Once the old one expires the renewed one is the gateway's only certificate.
+  clock_.Advance(std::chrono::hours(48));
+  doc = registry_->Snapshot();
+  EXPECT_EQ(fingerprints(doc->gateways[0]),
+            (std::vector<std::string>{renewed.Sha256Fingerprint()}));
+  EXPECT_TRUE(doc->gateways[0].additional_auth_certificates.empty());
+
+  // Members: every current signing certificate, the revoked one not.
+  auto sign_old = Issue("TW/GOV/MOI", crypto::CertUsage::kSigning);
+  clock_.Advance(std::chrono::hours(1));
+  auto sign_new = Issue("TW/GOV/MOI", crypto::CertUsage::kSigning);
+  auto sign_revoked = Issue("TW/GOV/MOI", crypto::CertUsage::kSigning);
+  for (const auto* c : {&sign_old, &sign_new, &sign_revoked}) {
+    ASSERT_TRUE(registry_->AddCertificate(CertKind::kSigning, "TW/GOV/MOI", *c, std::nullopt));
+  }
+  ASSERT_TRUE(registry_->Revoke(sign_revoked.Sha256Fingerprint(), "lost", "operator"));
+  doc = registry_->Snapshot();
+  ASSERT_EQ(doc->members[1].id.ToString(), "TW/GOV/MOI");
+  std::set<std::string> signing;
+  for (const auto& c : doc->members[1].signing_certificates) signing.insert(c.Sha256Fingerprint());
+  EXPECT_EQ(signing,
+            (std::set<std::string>{sign_old.Sha256Fingerprint(), sign_new.Sha256Fingerprint()}));
+}
+
+TEST_F(RegistryTest, SnapshotKeepsTheOldestAndTheNewestWhenAGatewayHasTooManyCertificates) {
+  Populate();
+  const std::string gw = "TW/GOV/MOI/moi-gw";
+  std::vector<crypto::Certificate> certs;
+  for (size_t i = 0; i < globalconf::kMaxAdditionalAuthCertificates + 3; ++i) {
+    certs.push_back(Issue(gw, crypto::CertUsage::kAuthentication));
+    ASSERT_TRUE(
+        registry_->AddCertificate(CertKind::kAuthentication, gw, certs.back(), std::nullopt));
+    clock_.Advance(std::chrono::hours(1));
+  }
+  auto doc = registry_->Snapshot();
+  ASSERT_TRUE(doc);
+  ASSERT_EQ(doc->gateways.size(), 1u);
+  const globalconf::Gateway& g = doc->gateways[0];
+  EXPECT_EQ(g.auth_certificate.Sha256Fingerprint(), certs.front().Sha256Fingerprint());
+  ASSERT_EQ(g.additional_auth_certificates.size(), globalconf::kMaxAdditionalAuthCertificates);
+  for (size_t i = 0; i < globalconf::kMaxAdditionalAuthCertificates; ++i) {
+    EXPECT_EQ(
+        g.additional_auth_certificates[i].Sha256Fingerprint(),
+        certs[certs.size() - globalconf::kMaxAdditionalAuthCertificates + i].Sha256Fingerprint())
+        << i;
+  }
 }
 
 TEST_F(RegistryTest, GlobalGroupsAreValidatedAndEveryChangeIsPublished) {

@@ -162,10 +162,20 @@ CREATE INDEX group_grants_group ON group_grants (group_code);
 CREATE INDEX group_grants_service ON group_grants (service);
 )sql";
 
+// Renewals (CertificateAuthority::Renew): the certificate a renewal request was signed
+// with, by fingerprint; NULL for requests made with an enrollment code. The status
+// query must be made with the same certificate, and a renewal whose certificate has
+// been revoked since is not approved.
+constexpr std::string_view kRenewalSql = R"sql(
+ALTER TABLE certificate_requests ADD COLUMN renewal_of TEXT;
+CREATE INDEX certificate_requests_owner ON certificate_requests (owner, kind, status);
+)sql";
+
 constexpr store::Migration kMigrations[] = {
     {1, "create registry", kRegistrySql},
     {2, "create administrators, sessions and audit log", kAdminSchemaSql},
     {3, "create global groups and group grants", kGlobalGroupsSql},
+    {4, "record which certificate a renewal was signed with", kRenewalSql},
 };
 
 }  // namespace
