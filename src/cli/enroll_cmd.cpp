@@ -73,7 +73,7 @@ int RunGatewayEnroll(const EnrollOptions& options) {
   if (!anchor_text) return Fail(anchor_text.error().message(), 2);
   auto anchor = globalconf::ParseAnchor(*anchor_text);
   if (!anchor) return Fail(options.anchor_file + ": " + anchor.error().message(), 2);
-  auto transport = gateway::HttpsEnrollmentTransport(*anchor);
+  auto transport = gateway::HttpsCentralTransport(*anchor);
   if (!transport) return Fail(transport.error().message());
   auto enroller = gateway::Enroller::Open({options.dir, *gateway, sign_for}, *anchor, *anchor_text,
                                           std::move(*transport), SystemClock::Get());

@@ -179,7 +179,7 @@ std::vector<ClientId> SigningMembers(const GatewayId& gateway,
   return out;
 }
 
-Result<EnrollmentTransport> HttpsEnrollmentTransport(const globalconf::Anchor& anchor) {
+Result<CentralTransport> HttpsCentralTransport(const globalconf::Anchor& anchor) {
   TROAD_ASSIGN_OR_RETURN(auto url, http::ParseUrl(anchor.central_url));
   if (!url.endpoint.tls) {
     return Fail(ErrorCode::kInvalidArgument, "anchor central_url {} is not https",
@@ -189,16 +189,20 @@ Result<EnrollmentTransport> HttpsEnrollmentTransport(const globalconf::Anchor& a
       auto context, http::MakeClientTlsContextForHost(anchor.ca_certificate, url.endpoint.host));
   http::ClientOptions options;
   options.tls = std::move(context);
-  options.body_limit = 4 * 1024 * 1024;
+  options.body_limit = 32 * 1024 * 1024;  // the global configuration document, at most
   auto client = std::make_shared<http::BlockingClient>(std::move(options));
   const std::string base = url.path == "/" ? std::string() : url.path;
   http::Endpoint endpoint = url.endpoint;
-  return EnrollmentTransport(
+  return CentralTransport(
       [client, base, endpoint](std::string_view path, const json& body) -> Result<json> {
-        http::Request request(boost::beast::http::verb::post, base + std::string(path), 11);
-        request.set(boost::beast::http::field::content_type, "application/json");
+        const bool get = body.is_null();
+        http::Request request(get ? boost::beast::http::verb::get : boost::beast::http::verb::post,
+                              base + std::string(path), 11);
         request.set(boost::beast::http::field::accept, "application/json");
-        request.body() = body.dump();
+        if (!get) {
+          request.set(boost::beast::http::field::content_type, "application/json");
+          request.body() = body.dump();
+        }
         auto answer = client->Send(endpoint, std::move(request), kRequestTimeout);
         if (!answer) {
           return Fail(
@@ -213,7 +217,7 @@ Result<EnrollmentTransport> HttpsEnrollmentTransport(const globalconf::Anchor& a
 }
 
 Result<Enroller> Enroller::Open(EnrollmentPlan plan, globalconf::Anchor anchor,
-                                std::string anchor_text, EnrollmentTransport transport,
+                                std::string anchor_text, CentralTransport transport,
                                 const Clock& clock) {
   if (plan.gateway.owner.instance != anchor.instance) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -416,32 +420,38 @@ Result<EnrollmentProgress> Enroller::Check(std::string_view code) {
   return progress;
 }
 
+Result<crypto::Certificate> CheckIssuedCertificate(std::string_view pem,
+                                                   const crypto::PrivateKey& key,
+                                                   const crypto::Certificate& ca,
+                                                   std::string_view expected_cn, SystemTime now) {
+  TROAD_ASSIGN_OR_RETURN(auto cert, crypto::Certificate::FromPem(pem));
+  if (cert.GetPublicKey().ToDer() != key.Public().ToDer()) {
+    return Fail(ErrorCode::kUnauthenticated, "the certificate does not carry this gateway's key");
+  }
+  TROAD_ASSIGN_OR_RETURN(auto trust, crypto::TrustStore::Create({ca}));
+  if (auto st = trust.Verify(cert, {}, now); !st) {
+    return Fail(ErrorCode::kUnauthenticated, "it does not verify against the anchor's CA: {}",
+                st.error().message());
+  }
+  if (cert.CommonName() != expected_cn) {
+    return Fail(ErrorCode::kUnauthenticated, "it names CN={}, not {}",
+                EscapeForLog(cert.CommonName()), expected_cn);
+  }
+  return cert;
+}
+
 Status Enroller::Install(EnrollmentItem& item, const std::string& certificate_pem) {
-  auto where = [&](std::string_view what) {
-    return fmt::format("request {} ({} certificate of {}): {}", item.request_id, item.kind,
-                       item.owner, what);
-  };
-  auto cert = crypto::Certificate::FromPem(certificate_pem);
-  if (!cert) return Fail(ErrorCode::kInvalidArgument, "{}", where(cert.error().message()));
   // The pending key; after an interrupted install it may already be in place.
   const std::string pending = PathOf(PendingKeyFile(item.stem));
   const std::string key_path = PathOf(KeyFile(item.stem));
   const bool has_pending = fs::exists(pending);
   TROAD_ASSIGN_OR_RETURN(auto key,
                          crypto::PrivateKey::LoadPemFile(has_pending ? pending : key_path));
-  if (cert->GetPublicKey().ToDer() != key.Public().ToDer()) {
-    return Fail(ErrorCode::kUnauthenticated, "{}",
-                where("the certificate does not carry this gateway's key"));
-  }
-  TROAD_ASSIGN_OR_RETURN(auto trust, crypto::TrustStore::Create({anchor_.ca_certificate}));
-  if (auto st = trust.Verify(*cert, {}, clock_.Now()); !st) {
-    return Fail(ErrorCode::kUnauthenticated, "{}",
-                where("it does not verify against the anchor's CA: " + st.error().message()));
-  }
-  if (cert->CommonName() != item.owner) {
-    return Fail(
-        ErrorCode::kUnauthenticated, "{}",
-        where(fmt::format("it names CN={}, not {}", EscapeForLog(cert->CommonName()), item.owner)));
+  auto cert = CheckIssuedCertificate(certificate_pem, key, anchor_.ca_certificate, item.owner,
+                                     clock_.Now());
+  if (!cert) {
+    return Fail(cert.error().code(), "request {} ({} certificate of {}): {}", item.request_id,
+                item.kind, item.owner, cert.error().message());
   }
   if (has_pending) {
     std::error_code ec;

@@ -34,6 +34,8 @@
 #include "core/ids.h"
 #include "core/result.h"
 #include "crypto/csr.h"
+#include "crypto/key.h"
+#include "crypto/x509.h"
 #include "globalconf/anchor.h"
 
 namespace troad::gateway {
@@ -54,16 +56,18 @@ std::string SigningFileStem(const ClientId& member);
 crypto::CsrSubject EnrollmentSubject(std::string_view kind, const GatewayId& gateway,
                                      const ClientId& member, const std::string& country);
 
-// Sends `body` as JSON to the central's `path` and returns the answer's JSON for a 2xx;
-// otherwise an error with the central's message (its {"error":{"code","message"}}), the
-// code following the HTTP status (400 kInvalidArgument, 403 kPermissionDenied, 404
-// kNotFound, 409 kFailedPrecondition, ...) and kUnavailable when it cannot be reached.
-using EnrollmentTransport =
+// Sends `body` as JSON to the central's `path` (POST; a null `body` sends GET) and returns
+// the answer's JSON for a 2xx; otherwise an error with the central's message (its
+// {"error":{"code","message"}}), the code following the HTTP status (400
+// kInvalidArgument, 401 kUnauthenticated, 403 kPermissionDenied, 404 kNotFound, 409
+// kFailedPrecondition, ...) and kUnavailable when it cannot be reached. Used for
+// enrollment and renewal (gateway/renew.h).
+using CentralTransport =
     std::function<Result<nlohmann::json>(std::string_view path, const nlohmann::json& body)>;
 
 // The real transport: https to the anchor's central_url, the central's certificate
 // checked against the anchor's CA and host.
-Result<EnrollmentTransport> HttpsEnrollmentTransport(const globalconf::Anchor& anchor);
+Result<CentralTransport> HttpsCentralTransport(const globalconf::Anchor& anchor);
 
 struct EnrollmentPlan {
   std::string dir;
@@ -95,7 +99,7 @@ class Enroller {
   // anchor into it (refusing a different anchor already there), and reads the record of
   // an earlier run if there is one (it must be for the same gateway and central).
   static Result<Enroller> Open(EnrollmentPlan plan, globalconf::Anchor anchor,
-                               std::string anchor_text, EnrollmentTransport transport,
+                               std::string anchor_text, CentralTransport transport,
                                const Clock& clock);
 
   // True when an earlier run's requests are on record (Submit would not send again).
@@ -119,7 +123,7 @@ class Enroller {
   Result<EnrollmentProgress> Check(std::string_view code);
 
  private:
-  Enroller(EnrollmentPlan plan, globalconf::Anchor anchor, EnrollmentTransport transport,
+  Enroller(EnrollmentPlan plan, globalconf::Anchor anchor, CentralTransport transport,
            const Clock& clock)
       : plan_(std::move(plan)),
         anchor_(std::move(anchor)),
@@ -133,7 +137,7 @@ class Enroller {
 
   EnrollmentPlan plan_;
   globalconf::Anchor anchor_;
-  EnrollmentTransport transport_;
+  CentralTransport transport_;
   const Clock& clock_;
   std::vector<EnrollmentItem> record_;
   std::string record_code_sha256_;  // hex SHA-256 of the code record_ was sent with
@@ -154,6 +158,15 @@ struct StarterConfig {
 Result<bool> WriteStarterConfig(const std::string& dir, const GatewayId& gateway,
                                 const std::vector<ClientId>& signing_members,
                                 const StarterConfig& starter);
+
+// Checks a certificate the central issued before it is installed: it carries `key`'s
+// public key, chains to `ca` and is valid at `now`, and its CN is `expected_cn`.
+// kUnauthenticated says which of these fails; kInvalidArgument for PEM that is no
+// certificate.
+Result<crypto::Certificate> CheckIssuedCertificate(std::string_view pem,
+                                                   const crypto::PrivateKey& key,
+                                                   const crypto::Certificate& ca,
+                                                   std::string_view expected_cn, SystemTime now);
 
 // The members a gateway signs for: its owner first, then `sign_for` without repeats.
 std::vector<ClientId> SigningMembers(const GatewayId& gateway,

@@ -39,7 +39,7 @@ class FakeCentral {
     return {"TW", std::move(url), {key_.Public()}, cert_, clock_.Now()};
   }
 
-  EnrollmentTransport Transport() {
+  CentralTransport Transport() {
     return [this](std::string_view path, const json& body) -> Result<json> {
       calls.push_back(std::string(path));
       if (body.value("code", "") != code) {
