@@ -303,6 +303,15 @@ class CentralFlowTest : public ::testing::Test {
     FAIL() << gw.name << " never became healthy (no configuration from the central?)" << Diag();
   }
 
+  // The version of the global configuration `gw` holds (its /healthz), or -1.
+  int64_t GlobalConfVersion(const GatewaySetup& gw) {
+    auto res = consumer_->Send(http::Endpoint{"127.0.0.1", gw.admin, false, ""},
+                               http::Request{verb::get, "/healthz", 11}, 5s);
+    if (!res) return -1;
+    json health = json::parse(res->response.body(), nullptr, false);
+    return health.is_object() ? health.value("globalconf_version", int64_t{-1}) : -1;
+  }
+
   // BLI's information system calls MOI's echo service through BLI's gateway.
   Answer Exchange(const std::string& tag) {
     auto res = consumer_->Send(
@@ -456,6 +465,68 @@ TEST_F(CentralFlowTest, AGrantToAGlobalGroupReachesItsMembersOnly) {
   out = Cli({"group", "add", "--code", "insurers/2", "--description", "x"}, &code);
   EXPECT_EQ(code, 2) << out;
   EXPECT_NE(out.find("forbidden character '/'"), std::string::npos) << out;
+}
+
+TEST_F(CentralFlowTest, RenewalSwitchesKeysWhilePeersKeepExchanging) {
+  Grant();
+  ASSERT_TRUE(WaitForExchange("before-renewal", Succeeded)) << Diag();
+  auto old_auth = crypto::Certificate::LoadPemFile(moi_.dir + "/auth.crt");
+  auto old_signing = crypto::Certificate::LoadPemFile(moi_.dir + "/sign-GOV-MOI.crt");
+  ASSERT_TRUE(old_auth && old_signing);
+
+  // Nothing is due a year before expiry; --force renews now (the central's policy: auto).
+  ASSERT_EQ(
+      Run({TROAD_BINARY, "gateway", "renew", "--config", moi_.dir + "/gateway.toml"}, "renew-none"),
+      0)
+      << ReadText(dir_ + "/renew-none.log");
+  EXPECT_NE(ReadText(dir_ + "/renew-none.log").find("nothing to renew"), std::string::npos);
+  ASSERT_EQ(Run({TROAD_BINARY, "gateway", "renew", "--config", moi_.dir + "/gateway.toml",
+                 "--force", "--poll", "1", "--wait", "60"},
+                "renew"),
+            0)
+      << ReadText(dir_ + "/renew.log") << Diag();
+  auto new_auth = crypto::Certificate::LoadPemFile(moi_.dir + "/auth.crt");
+  auto new_signing = crypto::Certificate::LoadPemFile(moi_.dir + "/sign-GOV-MOI.crt");
+  ASSERT_TRUE(new_auth && new_signing);
+  EXPECT_NE(new_auth->Sha256Fingerprint(), old_auth->Sha256Fingerprint());
+  EXPECT_NE(new_signing->Sha256Fingerprint(), old_signing->Sha256Fingerprint());
+  EXPECT_EQ(
+      Run({"openssl", "verify", "-CAfile", CentralDir() + "/keys/ca.crt", moi_.dir + "/auth.crt"},
+          "openssl-renewed"),
+      0);
+  EXPECT_FALSE(fs::exists(moi_.dir + "/auth.key.pending"));
+  // Both are published; the running gateway still shows the old pair, and peers accept it.
+  Reply conf = Call(verb::get, "/globalconf/v1/document");
+  EXPECT_NE(conf.body.find("additional_auth_certificates"), std::string::npos);
+  EXPECT_TRUE(WaitForExchange("old-keys", Succeeded)) << Diag();
+
+  // Restarted with the new pair: peers accept it at once.
+  ASSERT_NE(moi_.process->Stop(5s), -1);
+  StartGateway(moi_);
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_TRUE(WaitForExchange("new-keys", Succeeded)) << Diag();
+
+  // The old authentication certificate is retired; the new one carries on alone.
+  Expect(200, fmt::format("/api/v1/certificates/{}/revoke", old_auth->Sha256Fingerprint()),
+         {{"reason", "superseded"}});
+  Expect(200, fmt::format("/api/v1/certificates/{}/revoke", old_signing->Sha256Fingerprint()),
+         {{"reason", "superseded"}});
+  // Both gateways hold a copy without the old certificates before the next call.
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  int64_t held = -1;
+  while (std::chrono::steady_clock::now() < deadline) {
+    Reply published = Call(verb::get, "/globalconf/v1/document");
+    const int64_t version = published.doc.is_object() ? published.doc.value("version", 0) : 0;
+    if (published.body.find("additional_auth_certificates") == std::string::npos &&
+        GlobalConfVersion(moi_) >= version && GlobalConfVersion(bli_) >= version) {
+      held = version;
+      break;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_GT(held, 0) << "the gateways never held a copy without the old certificates" << Diag();
+  Answer after = Exchange("retired");
+  EXPECT_EQ(after.status, 200u) << after.Header("x-road-error") << " " << after.body << Diag();
 }
 
 }  // namespace

@@ -15,9 +15,9 @@ int RunGateway(const GatewayOptions& options);
 // (gateway/enroll.h).
 struct EnrollOptions {
   std::string anchor_file;
-  std::string gateway;    // "TW/GOV/MOI/moi-gw"
-  std::string code_file;  // "-": standard input; else $TROAD_ENROLLMENT_CODE
-  std::string dir;        // where keys, certificates and gateway.toml go
+  std::string gateway;                // "TW/GOV/MOI/moi-gw"
+  std::string code_file;              // "-": standard input; else $TROAD_ENROLLMENT_CODE
+  std::string dir;                    // where keys, certificates and gateway.toml go
   std::vector<std::string> sign_for;  // members besides the owner
   std::vector<std::string> clients;   // local subsystems for a new gateway.toml
   std::string consumer_listen = "127.0.0.1:8080";
@@ -27,6 +27,17 @@ struct EnrollOptions {
   int poll_s = 5;
 };
 int RunGatewayEnroll(const EnrollOptions& options);
+
+// `troad gateway renew`: new keys and certificates before the current ones expire,
+// proved by the current keys (gateway/renew.h).
+struct RenewOptions {
+  std::string config_file;  // the gateway's gateway.toml
+  int within_days = 30;     // renew certificates that expire within this many days
+  bool force = false;       // renew every certificate now
+  int wait_s = 3600;
+  int poll_s = 5;
+};
+int RunGatewayRenew(const RenewOptions& options);
 
 struct InitOptions {
   std::string network_file;

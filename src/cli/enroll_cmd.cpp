@@ -1,7 +1,8 @@
-// `troad gateway enroll`: joins a central (gateway/enroll.h). Exit status 0 when the
-// certificates are installed, 3 when requests are still waiting for an operator
-// (`--wait 0`, or the wait ran out: run the same command again), 1 when a request was
-// rejected or something failed, 2 for bad options.
+// `troad gateway enroll`: joins a central (gateway/enroll.h); `troad gateway renew`:
+// renews its certificates (gateway/renew.h). Exit status 0 when the certificates are
+// installed (or nothing is due), 3 when requests are still waiting for an operator or
+// for publication (`--wait 0`, or the wait ran out: run the same command again), 1 when
+// a request was rejected or something failed, 2 for bad options.
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -10,7 +11,9 @@
 #include "cli/commands.h"
 #include "core/file.h"
 #include "core/ids.h"
+#include "gateway/config.h"
 #include "gateway/enroll.h"
+#include "gateway/renew.h"
 #include "globalconf/anchor.h"
 
 namespace troad::cli {
@@ -136,6 +139,115 @@ int RunGatewayEnroll(const EnrollOptions& options) {
     }
     std::this_thread::sleep_for(std::chrono::seconds(options.poll_s));
   }
+}
+
+namespace {
+
+int RenewFail(const std::string& message, int status = 1) {
+  std::fprintf(stderr, "troad gateway renew: %s\n", message.c_str());
+  return status;
+}
+
+void PrintRenewal(const std::vector<gateway::RenewalItem>& items) {
+  for (const auto& item : items) {
+    std::printf("  %-15s %-40s request %-6lld %s%s%s\n", item.kind.c_str(), item.owner.c_str(),
+                static_cast<long long>(item.request_id), item.status.c_str(),
+                item.reason.empty() ? "" : ": ", item.reason.c_str());
+  }
+}
+
+}  // namespace
+
+int RunGatewayRenew(const RenewOptions& options) {
+  auto config = gateway::GatewayConfig::Load(options.config_file);
+  if (!config) return RenewFail(config.error().message(), 2);
+  if (config->anchor_file.empty()) {
+    return RenewFail(options.config_file +
+                         ": renewal is done with the central; this gateway has no `anchor =` "
+                         "(its certificates come from troad init: make new ones there)",
+                     2);
+  }
+  auto anchor = globalconf::LoadAnchorFile(config->anchor_file);
+  if (!anchor) return RenewFail(anchor.error().message(), 2);
+  auto transport = gateway::HttpsCentralTransport(*anchor);
+  if (!transport) return RenewFail(transport.error().message());
+  auto renewer =
+      gateway::Renewer::Open(*config, *anchor, std::move(*transport), SystemClock::Get());
+  if (!renewer) return RenewFail(renewer.error().message());
+
+  if (renewer->HasRequestsOnRecord()) {
+    std::printf("requests sent earlier are on record; checking on them\n");
+  } else {
+    auto sent = renewer->Submit(std::chrono::hours(24 * options.within_days), options.force);
+    if (!sent) return RenewFail(sent.error().message());
+    if (*sent == 0) {
+      std::printf("nothing to renew: no certificate expires within %d days (--force renews now)\n",
+                  options.within_days);
+      return 0;
+    }
+    std::printf("renewal requests sent to %s (signed with the current keys):\n",
+                anchor->central_url.c_str());
+    PrintRenewal(renewer->items());
+  }
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.wait_s);
+  auto out_of_time = [&] {
+    return std::chrono::steady_clock::now() + std::chrono::seconds(options.poll_s) > deadline;
+  };
+  bool said_waiting = false;
+  for (;;) {
+    auto progress = renewer->Check();
+    if (!progress) return RenewFail(progress.error().message());
+    if (progress->rejected) {
+      PrintRenewal(progress->items);
+      return RenewFail(
+          "a request was rejected (reason above); the current certificates stay in "
+          "use; run again to send new requests");
+    }
+    if (progress->approved) break;
+    if (!said_waiting) {
+      std::printf("waiting for an operator to approve (troad cert approve ID)\n");
+      std::fflush(stdout);
+      said_waiting = true;
+    }
+    if (out_of_time()) {
+      std::printf("still pending; run the same command again to continue\n");
+      return kStillPending;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(options.poll_s));
+  }
+  std::printf("new certificates issued and checked:\n");
+  PrintRenewal(renewer->items());
+
+  // Peers must know the new certificates before this gateway shows them.
+  int64_t refresh_s = 60;
+  for (;;) {
+    auto published = renewer->Published(&refresh_s);
+    if (!published) return RenewFail(published.error().message());
+    if (*published) break;
+    if (out_of_time()) {
+      std::printf("the central has not published them yet; run the same command again\n");
+      return kStillPending;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(options.poll_s));
+  }
+  const auto settle = std::chrono::seconds(2 * refresh_s);
+  std::printf("published; waiting %lld s (two refresh intervals) for peers to fetch them\n",
+              static_cast<long long>(settle.count()));
+  std::fflush(stdout);
+  std::this_thread::sleep_for(settle);
+  if (auto st = renewer->Install(); !st) return RenewFail(st.error().message());
+  std::printf(
+      "installed. Restart the gateway to use the new keys (exchanges in progress finish; peers "
+      "accept old and new):\n  troad gateway --config %s\n"
+      "Once it runs with them, the old certificates can be revoked (troad cert revoke "
+      "FINGERPRINT --reason superseded):\n",
+      options.config_file.c_str());
+  for (const auto& item : renewer->items()) {
+    std::printf("  %s  (%s %s)\n", item.current_sha256.c_str(), item.kind.c_str(),
+                item.owner.c_str());
+  }
+  return 0;
 }
 
 }  // namespace troad::cli

@@ -41,11 +41,30 @@ int main(int argc, char** argv) {
                         "for a new gateway.toml (default 0.0.0.0:8443)");
   gw_enroll->add_option("--admin-listen", enroll.admin_listen,
                         "for a new gateway.toml (default 127.0.0.1:4000)");
-  gw_enroll->add_option("--wait", enroll.wait_s,
-                        "seconds to wait for approval (default 3600; 0: submit and return, run "
-                        "again to collect)")
+  gw_enroll
+      ->add_option("--wait", enroll.wait_s,
+                   "seconds to wait for approval (default 3600; 0: submit and return, run "
+                   "again to collect)")
       ->check(CLI::Range(0, 7 * 24 * 3600));
   gw_enroll->add_option("--poll", enroll.poll_s, "seconds between status checks (default 5)")
+      ->check(CLI::Range(1, 3600));
+  troad::cli::RenewOptions renew;
+  auto* gw_renew = gw->add_subcommand(
+      "renew",
+      "Renew this gateway's certificates before they expire: new keys, CSRs signed with the "
+      "current keys, the central issues; installed once peers can accept the new ones");
+  gw_renew->add_option("--config", renew.config_file, "the gateway's gateway.toml")->required();
+  gw_renew
+      ->add_option("--within-days", renew.within_days,
+                   "renew certificates that expire within this many days (default 30)")
+      ->check(CLI::Range(1, 3650));
+  gw_renew->add_flag("--force", renew.force, "renew every certificate now");
+  gw_renew
+      ->add_option("--wait", renew.wait_s,
+                   "seconds to wait for approval and publication (default 3600; run again to "
+                   "continue)")
+      ->check(CLI::Range(0, 7 * 24 * 3600));
+  gw_renew->add_option("--poll", renew.poll_s, "seconds between checks (default 5)")
       ->check(CLI::Range(1, 3600));
 
   troad::cli::InitOptions init;
@@ -62,8 +81,9 @@ int main(int argc, char** argv) {
   ce->add_option("-c,--config", central.config_file, "central.toml");
   ce->require_subcommand(0, 1);
   auto* ce_init = ce->add_subcommand(
-      "init", "Make a new central: CA, configuration key, TLS certificate, central.toml, "
-              "anchor.json, database and the first operator account");
+      "init",
+      "Make a new central: CA, configuration key, TLS certificate, central.toml, "
+      "anchor.json, database and the first operator account");
   ce_init->add_option("--dir", central.dir, "directory to create")->required();
   ce_init->add_option("--instance", central.instance, "instance code (default TW)");
   ce_init->add_option("--listen", central.listen, "address:port (default 127.0.0.1:4400)");
@@ -92,8 +112,10 @@ int main(int argc, char** argv) {
   if (auto code = troad::cli::RunOperatorCommand(*operator_commands)) return *code;
   if (*gw) {
     if (*gw_enroll) return troad::cli::RunGatewayEnroll(enroll);
+    if (*gw_renew) return troad::cli::RunGatewayRenew(renew);
     if (gateway.config_file.empty()) {
-      std::fprintf(stderr, "troad gateway: --config gateway.toml is required (or `troad gateway enroll`)\n");
+      std::fprintf(
+          stderr, "troad gateway: --config gateway.toml is required (or `troad gateway enroll`)\n");
       return 2;
     }
     return troad::cli::RunGateway(gateway);
@@ -102,7 +124,8 @@ int main(int argc, char** argv) {
   if (*ce) {
     if (*ce_init) return troad::cli::RunCentralInit(central);
     if (central.config_file.empty()) {
-      std::fprintf(stderr, "troad central: --config central.toml is required (or `troad central init`)\n");
+      std::fprintf(stderr,
+                   "troad central: --config central.toml is required (or `troad central init`)\n");
       return 2;
     }
     return troad::cli::RunCentral(central);
