@@ -238,8 +238,9 @@ int RunGatewayRenew(const RenewOptions& options) {
   std::this_thread::sleep_for(settle);
   if (auto st = renewer->Install(); !st) return RenewFail(st.error().message());
   std::printf(
-      "installed. Restart the gateway to use the new keys (exchanges in progress finish; peers "
-      "accept old and new):\n  troad gateway --config %s\n"
+      "installed. Tell the running gateway to use the new keys — no restart, exchanges in "
+      "progress finish, peers accept old and new:\n  kill -HUP <pid of troad gateway --config "
+      "%s>\n"
       "Once it runs with them, the old certificates can be revoked (troad cert revoke "
       "FINGERPRINT --reason superseded):\n",
       options.config_file.c_str());

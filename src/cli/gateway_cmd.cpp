@@ -20,6 +20,7 @@ int RunGateway(const GatewayOptions& options) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto config = gateway::GatewayConfig::Load(options.config_file);
   if (!config) {
@@ -42,12 +43,22 @@ int RunGateway(const GatewayOptions& options) {
     return 1;
   }
   // SIGINT/SIGTERM stop the gateway gracefully: listeners close, exchanges in
-  // progress finish, the message log is flushed.
+  // progress finish, the message log is flushed. SIGHUP reloads the key and
+  // certificate files (after `troad gateway renew`) without a restart.
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    spdlog::info("signal {}: stopping", sig);
-    (*gw)->Stop();
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig == SIGHUP) {
+        if (auto st = (*gw)->ReloadKeys(); !st) {
+          spdlog::error("SIGHUP: keys not reloaded: {}", st.error().message());
+        }
+        continue;
+      }
+      spdlog::info("signal {}: stopping", sig);
+      (*gw)->Stop();
+      return;
+    }
   });
   (*gw)->Run();
   waiter.join();

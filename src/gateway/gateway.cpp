@@ -216,6 +216,75 @@ Status Gateway::InitFromAnchor() {
   return Ok();
 }
 
+Result<Gateway::KeyMaterial> Gateway::LoadKeys() const {
+  KeyMaterial keys;
+  for (const SigningKey& sk : config_.signing_keys) {
+    TROAD_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::LoadPemFile(sk.key_file));
+    TROAD_ASSIGN_OR_RETURN(auto cert, crypto::Certificate::LoadPemFile(sk.certificate_file));
+    if (key.Public().ToDer() != cert.GetPublicKey().ToDer()) {
+      return Fail(ErrorCode::kInvalidArgument, "signing key {} does not match certificate {}",
+                  sk.key_file, sk.certificate_file);
+    }
+    keys.signing.emplace(sk.member.ToString(), std::make_pair(std::move(key), std::move(cert)));
+  }
+  TROAD_ASSIGN_OR_RETURN(auto auth_key, crypto::PrivateKey::LoadPemFile(config_.auth_key_file));
+  keys.auth_key.emplace(auth_key);
+  TROAD_ASSIGN_OR_RETURN(auto pem, ReadFile(config_.auth_certificate_file));
+  TROAD_ASSIGN_OR_RETURN(keys.auth_chain, crypto::Certificate::ChainFromPem(pem));
+
+  http::TlsOptions peer_tls;
+  peer_tls.certificate_chain = keys.auth_chain;
+  peer_tls.private_key = auth_key;
+  // Fixed for the process's lifetime: a CA added to the global configuration later is
+  // trusted for TLS after a restart (certificates are still checked per request
+  // against the configuration held).
+  peer_tls.trust_anchors = peer_anchors_;
+  peer_tls.require_peer_certificate = true;
+  peer_tls.tls13_only = true;
+  // MakeServerTlsContext refuses a key that does not match the certificate.
+  TROAD_ASSIGN_OR_RETURN(keys.provider_tls, http::MakeServerTlsContext(peer_tls));
+  TROAD_ASSIGN_OR_RETURN(keys.peer_client_tls, http::MakeClientTlsContext(peer_tls));
+  return keys;
+}
+
+Status Gateway::ReloadKeys() {
+  TROAD_ASSIGN_OR_RETURN(KeyMaterial keys, LoadKeys());
+  if (keys.signing.size() != signers_.size()) {
+    return Fail(ErrorCode::kInternal, "the signing keys changed in number");
+  }
+  // Peers identify this gateway by the certificates the configuration lists for it:
+  // showing them another one would get every exchange refused.
+  const std::string auth_sha256 = keys.auth_chain.front().Sha256Fingerprint();
+  if (auto conf = CurrentConf()) {
+    const globalconf::CertificateOwner* owner = conf->OwnerOf(auth_sha256);
+    if (owner == nullptr || owner->owner != config_.id.ToString() || conf->IsRevoked(auth_sha256)) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "{}: certificate {} is not listed for {} in the global configuration version {} "
+                  "held; peers would refuse it (kept the keys in use)",
+                  config_.auth_certificate_file, auth_sha256, config_.id.ToString(),
+                  conf->version());
+    }
+  }
+  TROAD_RETURN_IF_ERROR(provider_server_->SetTlsContext(keys.provider_tls));
+  TROAD_RETURN_IF_ERROR(peers_->SetTlsContext(keys.peer_client_tls));
+  if (consumer_tls_server_ && config_.local_tls_certificate_file.empty()) {
+    // The local TLS port shows the authentication pair too.
+    http::TlsOptions local;
+    local.certificate_chain = keys.auth_chain;
+    local.private_key = *keys.auth_key;
+    local.request_peer_certificate = true;
+    local.tls13_only = false;
+    TROAD_ASSIGN_OR_RETURN(auto consumer_tls, http::MakeServerTlsContext(local));
+    TROAD_RETURN_IF_ERROR(consumer_tls_server_->SetTlsContext(consumer_tls));
+  }
+  for (auto& [member, pair] : keys.signing) {
+    signers_.at(member)->SetIdentity(std::move(pair.first), std::move(pair.second));
+  }
+  spdlog::info("reloaded keys: authentication certificate {}, {} signing pair(s)", auth_sha256,
+               keys.signing.size());
+  return Ok();
+}
+
 Status Gateway::Init() {
   std::vector<crypto::Certificate> peer_anchors;
   if (!config_.anchor_file.empty()) {
@@ -254,37 +323,18 @@ Status Gateway::Init() {
     return Fail(ErrorCode::kIo, "cannot create data directory {}: {}", config_.data_dir,
                 ec.message());
   }
-  TROAD_ASSIGN_OR_RETURN(
-      log_, MessageLog::Open(config_.data_dir + "/messagelog.db", config_.sync_full, clock_,
-                             config_.commit_delay));
+  TROAD_ASSIGN_OR_RETURN(log_, MessageLog::Open(config_.data_dir + "/messagelog.db",
+                                                config_.sync_full, clock_, config_.commit_delay));
 
-  for (const SigningKey& sk : config_.signing_keys) {
-    TROAD_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::LoadPemFile(sk.key_file));
-    TROAD_ASSIGN_OR_RETURN(auto cert, crypto::Certificate::LoadPemFile(sk.certificate_file));
-    if (key.Public().ToDer() != cert.GetPublicKey().ToDer()) {
-      return Fail(ErrorCode::kInvalidArgument, "signing key {} does not match certificate {}",
-                  sk.key_file, sk.certificate_file);
-    }
-    signers_[sk.member.ToString()] = std::make_unique<BatchSigner>(std::move(key), std::move(cert));
+  peer_anchors_ = std::move(peer_anchors);
+  TROAD_ASSIGN_OR_RETURN(KeyMaterial keys, LoadKeys());
+  for (auto& [member, pair] : keys.signing) {
+    signers_[member] = std::make_unique<BatchSigner>(std::move(pair.first), std::move(pair.second));
   }
-
-  TROAD_ASSIGN_OR_RETURN(auto auth_key, crypto::PrivateKey::LoadPemFile(config_.auth_key_file));
-  TROAD_ASSIGN_OR_RETURN(auto auth_chain, [&]() -> Result<std::vector<crypto::Certificate>> {
-    TROAD_ASSIGN_OR_RETURN(auto pem, ReadFile(config_.auth_certificate_file));
-    return crypto::Certificate::ChainFromPem(pem);
-  }());
-
-  http::TlsOptions peer_tls;
-  peer_tls.certificate_chain = auth_chain;
-  peer_tls.private_key = auth_key;
-  // Fixed for the process's lifetime: a CA added to the global configuration later is
-  // trusted for TLS after a restart (certificates are still checked per request
-  // against the configuration held).
-  peer_tls.trust_anchors = std::move(peer_anchors);
-  peer_tls.require_peer_certificate = true;
-  peer_tls.tls13_only = true;
-  TROAD_ASSIGN_OR_RETURN(provider_tls_, http::MakeServerTlsContext(peer_tls));
-  TROAD_ASSIGN_OR_RETURN(auto peer_client_tls, http::MakeClientTlsContext(peer_tls));
+  provider_tls_ = keys.provider_tls;
+  auto peer_client_tls = keys.peer_client_tls;
+  auto auth_chain = keys.auth_chain;
+  auto auth_key = *keys.auth_key;
 
   http::ClientOptions peer_options;
   peer_options.tls = peer_client_tls;
@@ -1022,8 +1072,8 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
         req);
   }
   co_return co_await SignAndRecord(rec, *signer->second, h, bres.result_int(),
-                                   PassThroughHeaders(bres.base(), /*request=*/false),
-                                   bres.body(), req);
+                                   PassThroughHeaders(bres.base(), /*request=*/false), bres.body(),
+                                   req);
 }
 
 asio::awaitable<Response> Gateway::SignAndRecord(TransferRecord& rec, BatchSigner& signer,
@@ -1160,8 +1210,7 @@ asio::awaitable<Response> Gateway::ServeMetaservice(const globalconf::GlobalConf
   // A named list: GCC 12 cannot pass a braced list of string literals to a coroutine.
   HeaderList headers;
   headers.emplace_back("content-type", content_type);
-  co_return co_await SignAndRecord(rec, *signer->second, h, status, std::move(headers), body,
-                                   req);
+  co_return co_await SignAndRecord(rec, *signer->second, h, status, std::move(headers), body, req);
 }
 
 // ---- Admin -------------------------------------------------------------------------
@@ -1260,8 +1309,8 @@ asio::awaitable<Response> Gateway::HandleAdmin(Request& req, const http::Connect
         "# TYPE troad_gateway_globalconf_version gauge\ntroad_gateway_globalconf_version {}\n",
         conf ? conf->version() : 0);
     if (conf) {
-      const auto left = std::chrono::duration_cast<std::chrono::seconds>(conf->expires_at() -
-                                                                         clock_.Now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::seconds>(conf->expires_at() - clock_.Now());
       out += fmt::format(
           "# HELP troad_gateway_globalconf_expires_seconds Seconds until the global "
           "configuration held expires (negative: expired, exchanges are refused).\n"

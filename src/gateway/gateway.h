@@ -79,11 +79,27 @@ class Gateway {
   MessageLog& message_log() { return *log_; }
   // The configuration held; null in anchor mode until a first copy is adopted.
   std::shared_ptr<const globalconf::GlobalConf> CurrentConf() const;
+  // Reads the key and certificate files gateway.toml names again (SIGHUP, after `troad
+  // gateway renew`) and uses them for new connections and the next signatures; requests
+  // in progress finish with the old ones. Refused, keeping the pairs in use, when a pair
+  // does not match or the authentication certificate is not listed for this gateway in
+  // the configuration held (peers would refuse it). Call after Start, from any thread.
+  Status ReloadKeys();
 
  private:
   Gateway(GatewayConfig config, const Clock& clock);
   Status Init();
   static int ThreadCount(const GatewayConfig& config);
+
+  // The key material gateway.toml names, checked, with the TLS contexts made from it.
+  struct KeyMaterial {
+    std::map<std::string, std::pair<crypto::PrivateKey, crypto::Certificate>> signing;
+    std::optional<crypto::PrivateKey> auth_key;
+    std::vector<crypto::Certificate> auth_chain;
+    std::shared_ptr<http::SslContext> provider_tls;     // the provider port's
+    std::shared_ptr<http::SslContext> peer_client_tls;  // for calling other gateways
+  };
+  Result<KeyMaterial> LoadKeys() const;
 
   http::asio::awaitable<http::Response> HandleConsumer(http::Request& req,
                                                        const http::ConnectionInfo& conn);
@@ -134,8 +150,9 @@ class Gateway {
   std::map<std::string, std::unique_ptr<BatchSigner>> signers_;  // by member id
   SignatureVerifier verifier_;
   ReplayGuard replay_{std::chrono::minutes(2)};
-  std::unique_ptr<http::Client> peers_;     // gateway-to-gateway, mTLS
-  std::unique_ptr<http::Client> backends_;  // provider backends
+  std::unique_ptr<http::Client> peers_;            // gateway-to-gateway, mTLS
+  std::unique_ptr<http::Client> backends_;         // provider backends
+  std::vector<crypto::Certificate> peer_anchors_;  // set in Init
   std::shared_ptr<http::SslContext> provider_tls_;
   std::shared_ptr<http::SslContext> consumer_tls_;
   std::unique_ptr<http::Server> consumer_server_;

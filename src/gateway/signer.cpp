@@ -13,10 +13,21 @@ namespace troad::gateway {
 namespace asio = boost::asio;
 
 BatchSigner::BatchSigner(crypto::PrivateKey key, crypto::Certificate certificate, size_t max_batch)
-    : key_(std::move(key)),
-      certificate_(std::move(certificate)),
-      fingerprint_(certificate_.Sha256Fingerprint()),
+    : identity_(std::make_shared<const Identity>(
+          Identity{std::move(key), certificate, certificate.Sha256Fingerprint()})),
       max_batch_(max_batch) {}
+
+crypto::Certificate BatchSigner::certificate() const {
+  std::lock_guard lock(mu_);
+  return identity_->certificate;
+}
+
+void BatchSigner::SetIdentity(crypto::PrivateKey key, crypto::Certificate certificate) {
+  auto identity = std::make_shared<const Identity>(
+      Identity{std::move(key), certificate, certificate.Sha256Fingerprint()});
+  std::lock_guard lock(mu_);
+  identity_ = std::move(identity);
+}
 
 asio::awaitable<Result<SignaturePart>> BatchSigner::Sign(std::string_view header) {
   // Not a coroutine itself (see message_log.cpp on GCC 12 and lambda captures).
@@ -47,6 +58,7 @@ void BatchSigner::Submit(Pending pending) {
 void BatchSigner::Drain() {
   for (;;) {
     std::vector<Pending> batch;
+    std::shared_ptr<const Identity> identity;
     {
       std::lock_guard lock(mu_);
       if (queue_.empty()) {
@@ -61,18 +73,19 @@ void BatchSigner::Drain() {
       }
       ++signatures_;
       messages_ += n;
+      identity = identity_;
     }
     std::vector<ledger::Hash> leaves;
     leaves.reserve(batch.size());
     for (const Pending& p : batch) leaves.push_back(p.leaf);
     ledger::MerkleTree tree(std::move(leaves));
-    auto signature = key_.Sign(BatchSignatureInput(tree.size(), tree.root()));
+    auto signature = identity->key.Sign(BatchSignatureInput(tree.size(), tree.root()));
     for (size_t i = 0; i < batch.size(); ++i) {
       Result<SignaturePart> result =
-          signature
-              ? Result<SignaturePart>(SignaturePart{std::string(key_.Algorithm()), fingerprint_,
-                                                    tree.size(), i, tree.Proof(i), *signature})
-              : Result<SignaturePart>(tl::unexpected(signature.error()));
+          signature ? Result<SignaturePart>(SignaturePart{std::string(identity->key.Algorithm()),
+                                                          identity->fingerprint, tree.size(), i,
+                                                          tree.Proof(i), *signature})
+                    : Result<SignaturePart>(tl::unexpected(signature.error()));
       Handler handler = std::move(batch[i].handler);
       asio::post(batch[i].executor,
                  [handler = std::move(handler), result = std::move(result)]() mutable {

@@ -40,7 +40,10 @@ class BatchSigner {
   // The signature part for the message header `header` (H). kInternal if the key fails.
   boost::asio::awaitable<Result<SignaturePart>> Sign(std::string_view header);
 
-  const crypto::Certificate& certificate() const { return certificate_; }
+  crypto::Certificate certificate() const;
+  // Signs with this pair from the next batch on (a renewed key taken up without a
+  // restart); batches already being signed finish with the old one.
+  void SetIdentity(crypto::PrivateKey key, crypto::Certificate certificate);
   uint64_t signatures_made() const;
   uint64_t messages_signed() const;
 
@@ -54,9 +57,12 @@ class BatchSigner {
   void Submit(Pending pending);
   void Drain();
 
-  const crypto::PrivateKey key_;
-  const crypto::Certificate certificate_;
-  const std::string fingerprint_;
+  struct Identity {
+    crypto::PrivateKey key;
+    crypto::Certificate certificate;
+    std::string fingerprint;
+  };
+  std::shared_ptr<const Identity> identity_;  // guarded by mu_; replaced whole
   const size_t max_batch_;
   mutable std::mutex mu_;
   std::deque<Pending> queue_;  // guarded by mu_
@@ -74,8 +80,8 @@ class SignatureVerifier {
   // chain verifies at `now`, the inclusion path leads to the signed root, and the
   // signature verifies. Errors carry the fault "InvalidSignatureValue" (or
   // "CertificateRevoked"-style messages) and say which check failed.
-  Status Verify(const globalconf::GlobalConf& conf, const ClientId& member,
-                std::string_view header, const SignaturePart& sig, SystemTime now);
+  Status Verify(const globalconf::GlobalConf& conf, const ClientId& member, std::string_view header,
+                const SignaturePart& sig, SystemTime now);
 
   uint64_t cache_hits() const;
 
@@ -87,7 +93,7 @@ class SignatureVerifier {
   mutable std::mutex mu_;
   std::list<std::string> lru_;  // guarded by mu_; front = newest
   std::unordered_map<std::string, std::list<std::string>::iterator> index_;  // guarded by mu_
-  uint64_t hits_ = 0;  // guarded by mu_
+  uint64_t hits_ = 0;                                                        // guarded by mu_
   // Signing certificates whose chain verified: "version|fingerprint" → until when
   // (Unix ms). Chain verification builds an X509_STORE; once a minute per
   // certificate is enough, since expiry of the certificate itself is checked on

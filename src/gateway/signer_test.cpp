@@ -58,8 +58,7 @@ struct Network {
     return *network;
   }
 
-  static json Document(const Network& n, int64_t version,
-                       const std::vector<std::string>& revoked) {
+  static json Document(const Network& n, int64_t version, const std::vector<std::string>& revoked) {
     return {
         {"format", "troad-globalconf/1"},
         {"instance", "TW"},
@@ -262,6 +261,22 @@ TEST(BatchSignerTest, LoneMessageIsABatchOfOne) {
   EXPECT_EQ(signer.signatures_made(), 1u);
 }
 
+TEST(BatchSignerTest, ANewIdentitySignsTheNextBatches) {
+  const Network& net = Network::Get();
+  BatchSigner signer(net.moi->key, net.moi->cert);
+  auto before = SignConcurrently(signer, {Header(1)}, 1);
+  ASSERT_TRUE(before[0]);
+  EXPECT_EQ(before[0]->certificate_sha256, net.moi->cert.Sha256Fingerprint());
+
+  signer.SetIdentity(net.moi_short->key, net.moi_short->cert);  // a renewed pair
+  auto after = SignConcurrently(signer, {Header(2)}, 1);
+  ASSERT_TRUE(after[0]);
+  EXPECT_EQ(after[0]->certificate_sha256, net.moi_short->cert.Sha256Fingerprint());
+  EXPECT_TRUE(net.moi_short->cert.GetPublicKey().Verify(
+      BatchSignatureInput(1, ledger::LeafHash(Header(2))), after[0]->signature, "ES256"));
+  EXPECT_EQ(signer.certificate().Sha256Fingerprint(), net.moi_short->cert.Sha256Fingerprint());
+}
+
 // ---- SignatureVerifier -------------------------------------------------------------
 
 class SignatureVerifierTest : public ::testing::Test {
@@ -361,10 +376,9 @@ TEST_F(SignatureVerifierTest, RefusesExpiredAndNotYetValidCertificate) {
   // Verified and cached a moment ago does not make it valid after expiry either.
   ExpectInvalidSignature(Verify(kMoi, headers_[1], parts[1], not_after + std::chrono::hours(1)),
                          "is not valid now");
-  ExpectInvalidSignature(
-      Verify(kMoi, headers_[0], parts[0],
-             net_.moi_short->cert.NotBefore() - std::chrono::seconds(1)),
-      "is not valid now");
+  ExpectInvalidSignature(Verify(kMoi, headers_[0], parts[0],
+                                net_.moi_short->cert.NotBefore() - std::chrono::seconds(1)),
+                         "is not valid now");
 }
 
 TEST_F(SignatureVerifierTest, SecondMessageOfABatchIsACacheHit) {
@@ -408,9 +422,8 @@ TEST_F(SignatureVerifierTest, CachedSignatureIsRefusedOnceTheCertificateIsRevoke
   ASSERT_TRUE(Verify(kMoi, headers_[0], parts_[0]));
   // Even under the same version number (the cache key), a revocation takes effect.
   auto revoked = globalconf::GlobalConf::Parse(
-      Network::Document(net_, 1,
-                        {net_.moi_revoked->cert.Sha256Fingerprint(),
-                         net_.moi->cert.Sha256Fingerprint()})
+      Network::Document(
+          net_, 1, {net_.moi_revoked->cert.Sha256Fingerprint(), net_.moi->cert.Sha256Fingerprint()})
           .dump());
   ASSERT_TRUE(revoked) << revoked.error().ToString();
   ExpectInvalidSignature(verifier_.Verify(**revoked, kMoi, headers_[1], parts_[1], kNow),
@@ -425,7 +438,7 @@ TEST_F(SignatureVerifierTest, CacheEvictsOldestBeyondCapacity) {
   ASSERT_TRUE(small.Verify(*net_.conf, kMoi, "c", second[0], kNow));  // evicts first
   ASSERT_TRUE(small.Verify(*net_.conf, kMoi, "b", first[1], kNow));   // verified again
   EXPECT_EQ(small.cache_hits(), 0u);
-  ASSERT_TRUE(small.Verify(*net_.conf, kMoi, "a", first[0], kNow));   // now cached
+  ASSERT_TRUE(small.Verify(*net_.conf, kMoi, "a", first[0], kNow));  // now cached
   EXPECT_EQ(small.cache_hits(), 1u);
 }
 

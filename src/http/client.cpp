@@ -58,7 +58,8 @@ std::string HostPort(const Endpoint& endpoint) {
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -88,7 +89,8 @@ struct Connection {
   beast::flat_buffer buffer;  // bytes read past a response stay for the next one
   std::optional<crypto::Certificate> peer_certificate;
   Clock::time_point idle_since;
-  bool session_saved = false;  // its TLS session went to the pool already
+  bool session_saved = false;   // its TLS session went to the pool already
+  uint64_t tls_generation = 0;  // Client::Impl::tls_generation when it was made
 
   beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 };
@@ -125,7 +127,8 @@ asio::awaitable<Exchanged> Exchange(Stream& stream, Connection& connection, cons
       std::min<size_t>(options.header_limit, std::numeric_limits<std::uint32_t>::max())));
   parser.body_limit(options.body_limit);
   if (request.method() == bhttp::verb::head) parser.skip(true);
-  auto [read_error, read] = co_await bhttp::async_read(stream, connection.buffer, parser, kUseTuple);
+  auto [read_error, read] =
+      co_await bhttp::async_read(stream, connection.buffer, parser, kUseTuple);
   if (read_error) {
     if (read_error == beast::error::timeout) {
       result.response = tl::unexpected(TimedOut(where, timeout));
@@ -317,24 +320,34 @@ struct Client::Impl {
     if (copy == nullptr) return;
     SslSessionPtr owned(copy, SSL_SESSION_free);
     std::lock_guard lock(mu);
+    // A session of a replaced context would resume the old identity.
+    if (connection.tls_generation != tls_generation) return;
     pools[key].session = std::move(owned);
   }
 
-  asio::awaitable<Result<std::unique_ptr<Connection>>> Connect(asio::any_io_executor executor,
-                                                               const Endpoint& endpoint,
-                                                               const std::string& key,
-                                                               const std::string& where,
-                                                               Clock::time_point deadline,
-                                                               std::chrono::milliseconds timeout);
+  // The TLS context for a new connection, and its generation.
+  std::pair<std::shared_ptr<SslContext>, uint64_t> Tls() {
+    std::lock_guard lock(mu);
+    return {tls, tls_generation};
+  }
 
-  const ClientOptions options;
+  asio::awaitable<Result<std::unique_ptr<Connection>>> Connect(
+      asio::any_io_executor executor, const Endpoint& endpoint, const std::string& key,
+      const std::string& where, Clock::time_point deadline, std::chrono::milliseconds timeout);
+
+  const ClientOptions options;  // options.tls is only the first context: see tls
   std::mutex mu;
-  std::unordered_map<std::string, Pool> pools;  // GUARDED_BY(mu)
+  std::unordered_map<std::string, Pool> pools;    // GUARDED_BY(mu)
+  std::shared_ptr<SslContext> tls = options.tls;  // GUARDED_BY(mu); replaced by SetTlsContext
+  uint64_t tls_generation = 0;                    // GUARDED_BY(mu)
+  // Replaced contexts, kept while the client lives: connections made with them hold
+  // references into them.
+  std::vector<std::shared_ptr<SslContext>> retired_tls;  // GUARDED_BY(mu)
 };
 
 asio::awaitable<Result<std::unique_ptr<Connection>>> Client::Impl::Connect(
-    asio::any_io_executor executor, const Endpoint& endpoint, const std::string& key, const std::string& where,
-    Clock::time_point deadline, std::chrono::milliseconds timeout) {
+    asio::any_io_executor executor, const Endpoint& endpoint, const std::string& key,
+    const std::string& where, Clock::time_point deadline, std::chrono::milliseconds timeout) {
   const Clock::time_point connect_deadline =
       std::min(deadline, Clock::now() + options.connect_timeout);
   auto connect_timed_out = [&]() -> Error {
@@ -376,7 +389,9 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Client::Impl::Connect(
     co_return connection;
   }
 
-  connection->tls.emplace(std::move(stream), *options.tls);
+  auto [context, generation] = Tls();
+  connection->tls.emplace(std::move(stream), *context);
+  connection->tls_generation = generation;
   SSL* ssl = connection->tls->native_handle();
   if (!is_ip_literal) {
     // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
@@ -394,8 +409,8 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Client::Impl::Connect(
   }
   X509* peer = SSL_get1_peer_certificate(ssl);
   if (peer == nullptr) {
-    co_return Fail(ErrorCode::kUnauthenticated, "TLS handshake with {}: the server sent no certificate",
-                   where);
+    co_return Fail(ErrorCode::kUnauthenticated,
+                   "TLS handshake with {}: the server sent no certificate", where);
   }
   connection->peer_certificate = crypto::Certificate::FromNative(peer);
   X509_free(peer);
@@ -421,7 +436,7 @@ asio::awaitable<Result<ClientResponse>> Client::Send(const Endpoint& endpoint, R
   std::shared_ptr<Impl> impl = impl_;
   const Clock::time_point deadline = Clock::now() + timeout;
   const std::string where = HostPort(endpoint);
-  if (endpoint.tls && !impl->options.tls) {
+  if (endpoint.tls && !impl->Tls().first) {
     co_return Fail(ErrorCode::kFailedPrecondition,
                    "cannot reach {} over TLS: the client has no TLS context", where);
   }
@@ -453,8 +468,8 @@ asio::awaitable<Result<ClientResponse>> Client::Send(const Endpoint& endpoint, R
     }
     if (!exchanged.response) {
       if (reused && exchanged.retryable && attempt == 0) {
-        spdlog::debug("pooled connection to {} was closed by the server ({}); retrying",
-                      where, exchanged.response.error().message());
+        spdlog::debug("pooled connection to {} was closed by the server ({}); retrying", where,
+                      exchanged.response.error().message());
         continue;
       }
       co_return tl::unexpected(std::move(exchanged.response).error());
@@ -465,6 +480,21 @@ asio::awaitable<Result<ClientResponse>> Client::Send(const Endpoint& endpoint, R
     if (exchanged.reusable) impl->PutIdle(idle_key, std::move(connection));
     co_return out;
   }
+}
+
+Status Client::SetTlsContext(std::shared_ptr<SslContext> tls) {
+  if (tls == nullptr) return Fail(ErrorCode::kInvalidArgument, "no TLS context given");
+  std::vector<std::unique_ptr<Connection>> closing;  // closed after the lock is released
+  std::lock_guard lock(impl_->mu);
+  if (impl_->tls != nullptr) impl_->retired_tls.push_back(std::move(impl_->tls));
+  impl_->tls = std::move(tls);
+  ++impl_->tls_generation;
+  for (auto& [key, pool] : impl_->pools) {
+    for (auto& connection : pool.idle) closing.push_back(std::move(connection));
+    pool.idle.clear();
+    pool.session.reset();
+  }
+  return Ok();
 }
 
 void Client::Shutdown() {

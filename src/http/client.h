@@ -71,6 +71,12 @@ class Client {
   // Closes all idle connections.
   void Shutdown();
 
+  // Replaces the TLS context (our certificate and key, trust) for connections made from
+  // now on — a renewed certificate is taken up without a restart. Idle connections and
+  // cached TLS sessions of the old context are dropped (a resumed session would carry
+  // the old identity); requests in progress finish on theirs. Thread-safe.
+  Status SetTlsContext(std::shared_ptr<SslContext> tls);
+
   struct Impl;
 
  private:

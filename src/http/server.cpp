@@ -14,21 +14,21 @@
 #include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <limits>
@@ -140,8 +140,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         handler(std::move(h)),
         options(std::move(server_options)) {
     if (!options.error_response) options.error_response = DefaultErrorResponse;
-    options.header_limit = std::min<size_t>(options.header_limit,
-                                            std::numeric_limits<std::uint32_t>::max());
+    options.header_limit =
+        std::min<size_t>(options.header_limit, std::numeric_limits<std::uint32_t>::max());
   }
 
   asio::awaitable<void> Listen();
@@ -177,7 +177,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<size_t> next_context{0};
   tcp::acceptor acceptor;  // used only on the first context once Start has run
   tcp::endpoint local;
-  const std::shared_ptr<SslContext> tls;
+  std::shared_ptr<SslContext> tls;  // null: plain HTTP; replaced under mu (SetTlsContext)
+  // Contexts replaced by SetTlsContext, kept until the server goes: sessions made with
+  // them hold references into them.
+  std::vector<std::shared_ptr<SslContext>> retired_tls;  // guarded by mu
   const Handler handler;
   ServerOptions options;  // const after construction
   std::atomic<bool> started{false};
@@ -185,7 +188,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   mutable std::mutex mu;
   std::condition_variable cv;  // signalled when a connection ends or the acceptor closes
-  std::unordered_map<ConnectionBase*, std::shared_ptr<ConnectionBase>> connections;  // GUARDED_BY(mu)
+  std::unordered_map<ConnectionBase*, std::shared_ptr<ConnectionBase>>
+      connections;               // GUARDED_BY(mu)
   bool acceptor_closed = false;  // GUARDED_BY(mu)
 };
 
@@ -251,8 +255,7 @@ class Session final : public ConnectionBase {
       Lowest().expires_after(impl.options.read_timeout);
       auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kUseTuple);
       if (ec) {
-        spdlog::debug("TLS handshake with {} failed: {}", EndpointText(info_.remote),
-                      ec.message());
+        spdlog::debug("TLS handshake with {} failed: {}", EndpointText(info_.remote), ec.message());
         co_return false;
       }
       SSL* ssl = stream_.native_handle();
@@ -385,7 +388,7 @@ class Session final : public ConnectionBase {
   Stream stream_;
   beast::flat_buffer buffer_;  // reused for every request on the connection
   ConnectionInfo info_;
-  bool idle_ = false;    // waiting for a request's first byte
+  bool idle_ = false;  // waiting for a request's first byte
   bool in_handler_ = false;
   bool forced_ = false;  // Stop's grace period is over
 };
@@ -414,7 +417,6 @@ void Server::Impl::StartSession(tcp::socket socket) {
   info.remote = socket.remote_endpoint(ec);
   if (ec) return;  // the peer is already gone
   info.local = socket.local_endpoint(ec);
-  info.tls = tls != nullptr;
   // Responses are written whole; Nagle would only delay the last segment.
   socket.set_option(tcp::no_delay(true), ec);
 
@@ -427,6 +429,7 @@ void Server::Impl::StartSession(tcp::socket socket) {
       socket.close(ec);
       return;
     }
+    info.tls = tls != nullptr;
     if (tls) {
       connection = std::make_shared<Session<SslStream>>(
           SslStream(beast::tcp_stream(std::move(socket)), *tls), std::move(info));
@@ -467,8 +470,7 @@ Result<std::unique_ptr<Server>> Server::Create(asio::io_context& io, const tcp::
 Result<std::unique_ptr<Server>> Server::Create(IoPool& pool, const tcp::endpoint& endpoint,
                                                std::shared_ptr<SslContext> tls, Handler handler,
                                                ServerOptions options) {
-  return Create(pool.contexts(), endpoint, std::move(tls), std::move(handler),
-                std::move(options));
+  return Create(pool.contexts(), endpoint, std::move(tls), std::move(handler), std::move(options));
 }
 
 Result<std::unique_ptr<Server>> Server::Create(std::vector<asio::io_context*> contexts,
@@ -484,13 +486,15 @@ Result<std::unique_ptr<Server>> Server::Create(std::vector<asio::io_context*> co
   if (ec) return Fail(ErrorCode::kUnavailable, "opening a socket for {}: {}", where, ec.message());
   // A restarted server must not wait for the old connections' TIME_WAIT to pass.
   impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (ec) return Fail(ErrorCode::kUnavailable, "setting SO_REUSEADDR on {}: {}", where, ec.message());
+  if (ec)
+    return Fail(ErrorCode::kUnavailable, "setting SO_REUSEADDR on {}: {}", where, ec.message());
   impl->acceptor.bind(endpoint, ec);
   if (ec) return Fail(ErrorCode::kUnavailable, "binding {}: {}", where, ec.message());
   impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Fail(ErrorCode::kUnavailable, "listening on {}: {}", where, ec.message());
   impl->local = impl->acceptor.local_endpoint(ec);
-  if (ec) return Fail(ErrorCode::kUnavailable, "reading the address of {}: {}", where, ec.message());
+  if (ec)
+    return Fail(ErrorCode::kUnavailable, "reading the address of {}: {}", where, ec.message());
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -540,6 +544,18 @@ void Server::Stop(std::chrono::milliseconds grace) {
   lock.lock();
   // Bounded: the loop may not be running at all.
   impl.cv.wait_for(lock, kTlsShutdownTimeout + std::chrono::seconds(1), done);
+}
+
+Status Server::SetTlsContext(std::shared_ptr<SslContext> tls) {
+  if (tls == nullptr) return Fail(ErrorCode::kInvalidArgument, "no TLS context given");
+  std::lock_guard lock(impl_->mu);
+  if (impl_->tls == nullptr) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "a plain-HTTP server has no TLS context to replace");
+  }
+  impl_->retired_tls.push_back(std::move(impl_->tls));
+  impl_->tls = std::move(tls);
+  return Ok();
 }
 
 size_t Server::active_connections() const {

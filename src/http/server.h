@@ -42,8 +42,7 @@ struct ServerOptions {
   // durably before answering. `header` is the request as far as it was read (its
   // fields may be partial when the header itself was malformed), never null.
   std::function<asio::awaitable<Response>(unsigned status, std::string reason,
-                                          const ConnectionInfo& connection,
-                                          const Request& header)>
+                                          const ConnectionInfo& connection, const Request& header)>
       on_refused;
   // The value of the Server header; empty for none.
   std::string server_name;
@@ -68,6 +67,10 @@ class Server {
   // every connection (TLS close_notify where possible).
   void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
   size_t active_connections() const;
+  // Replaces the TLS context (certificate, key, trust) for connections accepted from
+  // now on — a renewed certificate is taken up without a restart; connections already
+  // open keep theirs. kFailedPrecondition for a plain-HTTP server. Thread-safe.
+  Status SetTlsContext(std::shared_ptr<SslContext> tls);
 
   struct Impl;
 

@@ -48,8 +48,8 @@ Identity Issue(const Identity& ca, const std::string& name) {
   request.common_name = name;
   request.ip_addresses = {"127.0.0.1"};
   request.usage = crypto::CertUsage::kAuthentication;
-  crypto::Certificate certificate = Must(crypto::IssueCertificate(
-      ca.certificate, ca.key, key.Public(), request, SystemClock::Get()));
+  crypto::Certificate certificate = Must(
+      crypto::IssueCertificate(ca.certificate, ca.key, key.Public(), request, SystemClock::Get()));
   return Identity{std::move(key), std::move(certificate)};
 }
 
@@ -149,6 +149,49 @@ TEST_F(TlsTest, KeepAliveOverTlsReusesOneConnection) {
 
   std::lock_guard lock(mu_);
   EXPECT_EQ(client_ports_.size(), 1u);
+}
+
+TEST_F(TlsTest, ARenewedCertificateIsTakenUpByNewConnectionsOnBothSides) {
+  StartServer(MutualServerOptions());
+  auto client = MakeClient(OptionsFor(client_identity_, ca_));
+  ASSERT_TRUE(Send(*client).has_value());
+
+  // Both sides renew: new pairs from the same CA.
+  Identity renewed_server = Issue(ca_, "gw-server");
+  Identity renewed_client = Issue(ca_, "gw-client");
+  TlsOptions server_options = OptionsFor(renewed_server, ca_);
+  server_options.require_peer_certificate = true;
+  auto server_context = MakeServerTlsContext(server_options);
+  auto client_context = MakeClientTlsContext(OptionsFor(renewed_client, ca_));
+  ASSERT_TRUE(server_context && client_context);
+  ASSERT_TRUE(server_->SetTlsContext(*server_context));
+  ASSERT_TRUE(client->SetTlsContext(*client_context));
+
+  // The client dropped its idle connection and session: a fresh handshake with the new
+  // pairs, and no resumption of the old identity.
+  auto result = Send(*client);
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  ASSERT_TRUE(result->peer_certificate.has_value());
+  EXPECT_EQ(result->peer_certificate->Sha256Fingerprint(),
+            renewed_server.certificate.Sha256Fingerprint());
+  std::lock_guard lock(mu_);
+  ASSERT_TRUE(seen_.peer_certificate.has_value());
+  EXPECT_EQ(seen_.peer_certificate->Sha256Fingerprint(),
+            renewed_client.certificate.Sha256Fingerprint());
+  EXPECT_EQ(client_ports_.size(), 2u);
+}
+
+TEST_F(TlsTest, APlainServerHasNoTlsContextToReplace) {
+  auto plain = Server::Create(
+      io_.io(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), nullptr,
+      [](Request&, const ConnectionInfo&) -> asio::awaitable<Response> {
+        co_return MakeResponse(200, "", "text/plain");
+      },
+      ServerOptions{});
+  ASSERT_TRUE(plain);
+  auto context = MakeServerTlsContext(OptionsFor(server_identity_, ca_));
+  ASSERT_TRUE(context);
+  EXPECT_EQ((*plain)->SetTlsContext(*context).error().code(), ErrorCode::kFailedPrecondition);
 }
 
 TEST_F(TlsTest, FreshConnectionsResumeTheTlsSession) {
@@ -261,9 +304,8 @@ TEST_F(TlsTest, ServerFromAnUntrustedCaIsUnavailable) {
 
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().code(), ErrorCode::kUnavailable);
-  EXPECT_NE(result.error().message().find(
-                fmt::format("TLS handshake with 127.0.0.1:{}: certificate verify failed",
-                            endpoint_.port)),
+  EXPECT_NE(result.error().message().find(fmt::format(
+                "TLS handshake with 127.0.0.1:{}: certificate verify failed", endpoint_.port)),
             std::string::npos)
       << result.error().message();
   EXPECT_EQ(calls_, 0);
