@@ -137,9 +137,24 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
   c->ca_ = std::make_unique<CertificateAuthority>(*c->registry_, *c->db_, clock, ca_cert, ca_key,
                                                   cfg.ca);
   c->admins_ = std::make_unique<AdminStore>(*c->db_, clock, cfg.admin);
+  PublisherOptions publisher_options = cfg.publisher;
+  for (const std::string& file : cfg.timestamping_certificate_files) {
+    auto tsa = crypto::Certificate::LoadPemFile(file);
+    if (!tsa) {
+      return Fail(std::move(tsa).error().Context(
+          fmt::format("{}: [globalconf] timestamping_certificates", cfg.config_file)));
+    }
+    if (!tsa->IsTimestampingCertificate()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "{}: [globalconf] timestamping_certificates: {} ({}) is not a timestamping "
+                  "certificate (extendedKeyUsage timeStamping, critical)",
+                  cfg.config_file, file, tsa->Subject());
+    }
+    publisher_options.timestamping_certificates.push_back(*tsa);
+  }
   c->publisher_ =
       std::make_unique<Publisher>(*c->registry_, *c->db_, clock, conf_key,
-                                  std::vector<crypto::Certificate>{ca_cert}, cfg.publisher);
+                                  std::vector<crypto::Certificate>{ca_cert}, publisher_options);
   TROAD_RETURN_IF_ERROR(c->publisher_->Load());
   c->api_ = std::make_unique<Api>(*c->registry_, *c->ca_, *c->admins_, *c->publisher_);
   Central* self = c.get();

@@ -44,6 +44,13 @@ Result<CentralConfig> CentralConfig::Load(const std::string& path) {
   c.publisher.refresh_interval =
       std::chrono::seconds(gc.Int("refresh_interval_s", 60, 1, 24 * 3600));
   c.publisher.max_clock_skew_ms = gc.Int("max_clock_skew_ms", 60'000, 1000, 3'600'000);
+  for (const std::string& f : gc.StringList("timestamping_certificates")) {
+    c.timestamping_certificate_files.push_back(resolve(f));
+  }
+  if (c.timestamping_certificate_files.size() > globalconf::kMaxTimestampingCertificates) {
+    gc.Error("timestamping_certificates",
+             fmt::format("at most {} files", globalconf::kMaxTimestampingCertificates));
+  }
   if (c.publisher.refresh_interval * 2 > c.publisher.validity) {
     gc.Error("refresh_interval_s",
              "must be at most half of validity_s, or gateways may hold an expired copy between "

@@ -28,6 +28,9 @@ struct CentralConfig {
   std::string configuration_key_file;  // signs the global configuration
 
   PublisherOptions publisher;
+  // [globalconf] timestamping_certificates: PEM files, read and checked by Central::Create
+  // into publisher.timestamping_certificates.
+  std::vector<std::string> timestamping_certificate_files;
   CaOptions ca;
   AdminOptions admin;
 

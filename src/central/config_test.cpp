@@ -54,6 +54,20 @@ TEST(CentralConfigTest, RenewalPolicyIsAutoOrReview) {
   ExpectRefused(LoadText(dir, std::string(kMinimal) + "[ca]\nrenewal = true\n"), "renewal");
 }
 
+TEST(CentralConfigTest, TimestampingCertificatesAreFilesBesideTheConfig) {
+  TempDir dir;
+  auto c = LoadText(dir, std::string(kMinimal) +
+                             "[globalconf]\ntimestamping_certificates = [\"keys/tsa.crt\", "
+                             "\"/etc/troad/other-tsa.crt\"]\n");
+  ASSERT_TRUE(c) << c.error().ToString();
+  ASSERT_EQ(c->timestamping_certificate_files.size(), 2u);
+  EXPECT_EQ(c->timestamping_certificate_files[0], dir.File("keys/tsa.crt"));
+  EXPECT_EQ(c->timestamping_certificate_files[1], "/etc/troad/other-tsa.crt");
+  ExpectRefused(LoadText(dir, std::string(kMinimal) +
+                                  "[globalconf]\ntimestamping_certificates = \"tsa.crt\"\n"),
+                "timestamping_certificates");
+}
+
 TEST(CentralConfigTest, MistakesAreNamed) {
   TempDir dir;
   ExpectRefused(LoadText(dir, "[central]\npublic_url = \"https://x:1\"\n"), "instance");

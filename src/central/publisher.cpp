@@ -64,6 +64,7 @@ Result<bool> Publisher::PublishIfNeeded(bool force) {
   doc.settings = globalconf::Settings{options_.max_clock_skew_ms,
                                       static_cast<int64_t>(options_.refresh_interval.count())};
   doc.trusted_cas = trusted_cas_;
+  doc.timestamping_certificates = options_.timestamping_certificates;
   auto text = globalconf::WriteDocument(doc);
   if (!text) {
     return Fail(

@@ -28,6 +28,8 @@ struct PublisherOptions {
   std::chrono::seconds validity{600};          // expires_at - issued_at
   std::chrono::seconds refresh_interval{60};   // settings.refresh_interval_s for gateways
   int64_t max_clock_skew_ms = 60'000;          // settings.max_clock_skew_ms
+  // trusted_timestamping_certificates: RFC 3161 authorities gateways accept.
+  std::vector<crypto::Certificate> timestamping_certificates = {};
 };
 
 struct Published {

@@ -25,7 +25,7 @@ class PublisherTest : public ::testing::Test {
     ASSERT_TRUE(registry_->AddMember({*ClientId::Parse("TW/GOV/MOI"), "內政部", "", {}}));
   }
 
-  void Open() {
+  void Open(PublisherOptions options = {}) {
     publisher_.reset();
     registry_.reset();
     db_.reset();
@@ -33,13 +33,12 @@ class PublisherTest : public ::testing::Test {
     ASSERT_TRUE(store::Migrate(*db_, CentralMigrations(), clock_));
     registry_ = std::make_unique<Registry>(*db_, clock_, "TW");
     publisher_ = std::make_unique<Publisher>(*registry_, *db_, clock_, conf_key_,
-                                             std::vector<crypto::Certificate>{*ca_},
-                                             PublisherOptions{});
+                                             std::vector<crypto::Certificate>{*ca_}, options);
     ASSERT_TRUE(publisher_->Load());
   }
 
   Result<std::shared_ptr<const globalconf::GlobalConf>> Verify(const Published& p,
-                                                              int64_t held = 0) {
+                                                               int64_t held = 0) {
     return globalconf::VerifySignedDocument(
         p.document, p.signature,
         globalconf::VerifyOptions{{conf_key_.Public()}, "TW", held, clock_.Now()});
@@ -86,6 +85,31 @@ TEST_F(PublisherTest, PublishesOnChangeAndBeforeHalfTheValidity) {
   EXPECT_EQ(publisher_->SignatureFor(std::string(64, 'f')), std::nullopt);
 }
 
+TEST_F(PublisherTest, ListsTheTimestampingAuthoritiesGatewaysAccept) {
+  ASSERT_TRUE(publisher_->PublishIfNeeded(true));
+  auto plain = Verify(*publisher_->Current());
+  ASSERT_TRUE(plain) << plain.error().ToString();
+  EXPECT_TRUE((*plain)->timestamping_certificates().empty());
+  EXPECT_EQ(publisher_->Current()->document.find("trusted_timestamping_certificates"),
+            std::string::npos);  // absent when there are none
+
+  crypto::CertificateRequest req;
+  req.common_name = "TW troad TSA";
+  req.usage = crypto::CertUsage::kTimestamping;
+  auto tsa_key = *crypto::PrivateKey::GenerateEcP256();
+  auto tsa = crypto::IssueCertificate(*ca_, ca_key_, tsa_key.Public(), req, clock_);
+  ASSERT_TRUE(tsa) << tsa.error().ToString();
+  PublisherOptions options;
+  options.timestamping_certificates = {*tsa};
+  Open(options);
+  ASSERT_TRUE(publisher_->PublishIfNeeded(true));
+  auto with_tsa = Verify(*publisher_->Current());
+  ASSERT_TRUE(with_tsa) << with_tsa.error().ToString();
+  ASSERT_EQ((*with_tsa)->timestamping_certificates().size(), 1u);
+  EXPECT_EQ((*with_tsa)->timestamping_certificates()[0].Sha256Fingerprint(),
+            tsa->Sha256Fingerprint());
+}
+
 TEST_F(PublisherTest, RestartServesTheSameCopyAndKeepsCounting) {
   ASSERT_TRUE(*publisher_->PublishIfNeeded());
   ASSERT_TRUE(*publisher_->PublishIfNeeded(/*force=*/true));
@@ -102,9 +126,9 @@ TEST_F(PublisherTest, RestartServesTheSameCopyAndKeepsCounting) {
 TEST_F(PublisherTest, TamperedStoredDocumentIsReported) {
   ASSERT_TRUE(*publisher_->PublishIfNeeded());
   ASSERT_TRUE(db_->Execute("UPDATE published_configurations SET document = document || ' '"));
-  publisher_ = std::make_unique<Publisher>(*registry_, *db_, clock_, conf_key_,
-                                           std::vector<crypto::Certificate>{*ca_},
-                                           PublisherOptions{});
+  publisher_ =
+      std::make_unique<Publisher>(*registry_, *db_, clock_, conf_key_,
+                                  std::vector<crypto::Certificate>{*ca_}, PublisherOptions{});
   auto st = publisher_->Load();
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code(), ErrorCode::kDataLoss);

@@ -141,6 +141,7 @@ Status AddUsageExtensions(X509* x, CertUsage usage) {
       ok = set_bits({kDigitalSignature});
       break;
     case CertUsage::kSigning:
+    case CertUsage::kTimestamping:
       ok = set_bits({kDigitalSignature, kNonRepudiation});
       break;
   }
@@ -154,6 +155,13 @@ Status AddUsageExtensions(X509* x, CertUsage usage) {
       return Fail(OpenSslFailure("cannot build extendedKeyUsage"));
     }
     TROAD_RETURN_IF_ERROR(AddExtension(x, NID_ext_key_usage, eku.get(), false, "extendedKeyUsage"));
+  }
+  if (usage == CertUsage::kTimestamping) {
+    EkuPtr eku(sk_ASN1_OBJECT_new_null());
+    if (eku == nullptr || sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_time_stamp)) <= 0) {
+      return Fail(OpenSslFailure("cannot build extendedKeyUsage"));
+    }
+    TROAD_RETURN_IF_ERROR(AddExtension(x, NID_ext_key_usage, eku.get(), true, "extendedKeyUsage"));
   }
   return Ok();
 }

@@ -19,6 +19,9 @@ enum class CertUsage {
   kCa,              // basicConstraints CA:TRUE, keyCertSign, cRLSign
   kAuthentication,  // digitalSignature; extendedKeyUsage serverAuth + clientAuth
   kSigning,         // digitalSignature + nonRepudiation; no extendedKeyUsage
+  // A timestamping authority (RFC 3161 §2.3): digitalSignature + nonRepudiation;
+  // extendedKeyUsage timeStamping only, critical.
+  kTimestamping,
 };
 
 struct CertificateRequest {

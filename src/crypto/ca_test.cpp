@@ -177,6 +177,26 @@ TEST_F(CaTest, SigningCertificateHasNonRepudiationAndNoEku) {
   EXPECT_EQ(OpensslVerify(*cert), dir_.File("leaf.pem") + ": OK\n");
 }
 
+TEST_F(CaTest, TimestampingCertificateHasOnlyACriticalTimeStampingEku) {
+  TROAD_REQUIRE_OPENSSL_CLI();
+  CertificateRequest req;
+  req.common_name = "TW troad TSA";
+  req.usage = CertUsage::kTimestamping;
+  auto cert = Issue(req);
+  ASSERT_TRUE(cert) << cert.error().ToString();
+  std::string text = OpensslText(*cert);
+  Extension eku = FindExtension(text, "X509v3 Extended Key Usage");
+  EXPECT_TRUE(eku.critical) << text;
+  EXPECT_EQ(eku.value, "Time Stamping");
+  EXPECT_EQ(FindExtension(text, "X509v3 Key Usage").value, "Digital Signature, Non Repudiation");
+  EXPECT_TRUE(cert->IsTimestampingCertificate());
+  EXPECT_EQ(OpensslVerify(*cert, "-purpose timestampsign"), dir_.File("leaf.pem") + ": OK\n");
+  // Others are not.
+  req.usage = CertUsage::kSigning;
+  EXPECT_FALSE(Issue(req)->IsTimestampingCertificate());
+  EXPECT_FALSE(ca_->IsTimestampingCertificate());
+}
+
 TEST_F(CaTest, RsaCaSignsWithSha256WithRsa) {
   TROAD_REQUIRE_OPENSSL_CLI();
   PrivateKey rsa_key = *PrivateKey::GenerateRsa(2048);

@@ -197,6 +197,12 @@ std::string Certificate::Country() const {
   return LastNameEntry(X509_get_subject_name(cert_.get()), NID_countryName);
 }
 
+bool Certificate::IsTimestampingCertificate() const {
+  const int ok = X509_check_purpose(cert_.get(), X509_PURPOSE_TIMESTAMP_SIGN, 0);
+  ERR_clear_error();
+  return ok == 1;
+}
+
 std::string Certificate::SerialHex() const {
   BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert_.get()), nullptr);
   char* hex = bn != nullptr ? BN_bn2hex(bn) : nullptr;

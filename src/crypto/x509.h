@@ -45,6 +45,9 @@ class Certificate {
   SystemTime NotAfter() const;
   crypto::PublicKey GetPublicKey() const;
   bool IsCa() const;  // basicConstraints CA:TRUE
+  // Whether it may sign RFC 3161 timestamps: extendedKeyUsage timeStamping, critical
+  // (OpenSSL's X509_PURPOSE_TIMESTAMP_SIGN check).
+  bool IsTimestampingCertificate() const;
   X509* native() const { return cert_.get(); }
 
  private:

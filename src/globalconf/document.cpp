@@ -90,6 +90,7 @@ Result<std::string> WriteDocument(const Document& doc) {
        {{"max_clock_skew_ms", doc.settings.max_clock_skew_ms},
         {"refresh_interval_s", doc.settings.refresh_interval_s}}},
       {"trusted_cas", std::move(cas)},
+      {"trusted_timestamping_certificates", ordered_json::array()},
       {"revoked_certificates", doc.revoked_certificates},
       {"members", std::move(members)},
       {"subsystems", std::move(subsystems)},
@@ -98,6 +99,15 @@ Result<std::string> WriteDocument(const Document& doc) {
       {"services", std::move(services)},
       {"grants", std::move(grants)},
   };
+  // Written after trusted_cas only when there are some: documents without any read the
+  // same as before the field existed.
+  if (doc.timestamping_certificates.empty()) {
+    conf.erase("trusted_timestamping_certificates");
+  } else {
+    for (const auto& c : doc.timestamping_certificates) {
+      conf["trusted_timestamping_certificates"].push_back(c.ToPem());
+    }
+  }
   // Invalid UTF-8 in a name becomes U+FFFD rather than an exception.
   std::string text = conf.dump(2, ' ', false, ordered_json::error_handler_t::replace);
   TROAD_RETURN_IF_ERROR(GlobalConf::Parse(text));

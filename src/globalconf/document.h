@@ -22,6 +22,8 @@ struct Document {
   SystemTime expires_at{};
   Settings settings;
   std::vector<crypto::Certificate> trusted_cas;
+  // RFC 3161 authorities gateways accept; written only when not empty.
+  std::vector<crypto::Certificate> timestamping_certificates = {};
   std::vector<std::string> revoked_certificates;  // lower-case hex SHA-256 fingerprints
   std::vector<Member> members;
   std::vector<Subsystem> subsystems;

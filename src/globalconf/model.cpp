@@ -126,6 +126,25 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
     if (auto cert = parse_cert(el, "", el.AsString())) conf->trusted_cas_.push_back(*cert);
   }
   if (errors.ok() && conf->trusted_cas_.empty()) root.Error("trusted_cas", "must not be empty");
+  {
+    std::vector<JsonView> tsas = root.Array("trusted_timestamping_certificates");
+    if (tsas.size() > kMaxTimestampingCertificates) {
+      root.Error("trusted_timestamping_certificates",
+                 fmt::format("more than {} certificates", kMaxTimestampingCertificates));
+    }
+    std::set<std::string> seen;
+    for (JsonView& el : tsas) {
+      auto cert = parse_cert(el, "", el.AsString());
+      if (!cert) continue;
+      if (!cert->IsTimestampingCertificate()) {
+        el.Error("is not a timestamping certificate (extendedKeyUsage timeStamping, critical)");
+      } else if (!seen.insert(cert->Sha256Fingerprint()).second) {
+        el.Error("is listed twice");
+      } else {
+        conf->timestamping_certificates_.push_back(*cert);
+      }
+    }
+  }
 
   for (JsonView& el : root.Array("revoked_certificates")) {
     std::string fp = el.AsString();
@@ -289,8 +308,8 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
                 "certificate " + fp + " is listed more than once");
       }
       conf->cert_owners_.insert_or_assign(
-          fp, CertificateOwner{CertificateOwner::Kind::kGatewayAuthentication, id->ToString(),
-                               all[i]});
+          fp,
+          CertificateOwner{CertificateOwner::Kind::kGatewayAuthentication, id->ToString(), all[i]});
     }
     conf->gateways_.push_back(
         Gateway{*id, host, port, *cert, std::move(clients), std::move(additional)});

@@ -52,6 +52,8 @@ struct GlobalGroup {
 // A gateway lists at most this many certificates besides its primary one (a renewal
 // needs one; a few allow for an overlap of two).
 inline constexpr size_t kMaxAdditionalAuthCertificates = 4;
+// Timestamping authorities listed in one document, at most.
+inline constexpr size_t kMaxTimestampingCertificates = 16;
 
 struct Gateway {
   GatewayId id;
@@ -133,6 +135,10 @@ class GlobalConf {
   const std::vector<Grant>& grants() const { return grants_; }
   const crypto::TrustStore& trust() const { return *trust_; }
   const std::vector<crypto::Certificate>& trusted_cas() const { return trusted_cas_; }
+  // RFC 3161 timestamping authorities whose tokens gateways accept (possibly none).
+  const std::vector<crypto::Certificate>& timestamping_certificates() const {
+    return timestamping_certificates_;
+  }
 
   const Member* FindMember(const ClientId& member) const;
   const Subsystem* FindSubsystem(const ClientId& subsystem) const;
@@ -171,6 +177,7 @@ class GlobalConf {
   std::vector<GlobalGroup> global_groups_;
   std::vector<Grant> grants_;
   std::vector<crypto::Certificate> trusted_cas_;
+  std::vector<crypto::Certificate> timestamping_certificates_;
   std::optional<crypto::TrustStore> trust_;
   std::vector<std::string> revoked_;  // sorted fingerprints
   std::map<std::string, CertificateOwner> cert_owners_;

@@ -225,13 +225,14 @@ TEST_F(GlobalConfIndexTest, GrantsForAreTheClientsOwn) {
   EXPECT_TRUE(
       conf_->GrantsFor(ClientOf("TW/GOV/BLI/insurance"), ServiceOf("TW/GOV/MOI/land/getParcel"))
           .empty());
-  EXPECT_EQ(
-      conf_->GrantsFor(ClientOf("TW/GOV/BLI"), ServiceOf("TW/GOV/MOI/land/getParcel")).size(), 1u);
-  EXPECT_TRUE(
-      conf_->GrantsFor(ClientOf("TW/GOV/BLI"), ServiceOf("TW/GOV/MOI/household/getRecord")).empty());
-  EXPECT_TRUE(conf_->GrantsFor(ClientOf("TW/GOV/MOI/household"),
-                               ServiceOf("TW/GOV/MOI/household/getRecord"))
+  EXPECT_EQ(conf_->GrantsFor(ClientOf("TW/GOV/BLI"), ServiceOf("TW/GOV/MOI/land/getParcel")).size(),
+            1u);
+  EXPECT_TRUE(conf_->GrantsFor(ClientOf("TW/GOV/BLI"), ServiceOf("TW/GOV/MOI/household/getRecord"))
                   .empty());
+  EXPECT_TRUE(
+      conf_
+          ->GrantsFor(ClientOf("TW/GOV/MOI/household"), ServiceOf("TW/GOV/MOI/household/getRecord"))
+          .empty());
 }
 
 TEST_F(GlobalConfIndexTest, OwnerOfNamesMembersAndGateways) {
@@ -279,10 +280,11 @@ void ExpectRefused(const std::string& text, const std::string& needle) {
   EXPECT_EQ(conf.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(conf.error().message().find(needle), std::string::npos)
       << "message does not contain \"" << needle << "\": " << conf.error().message();
-  EXPECT_EQ(conf.error().message().rfind("global configuration", 0), 0u)
-      << conf.error().message();
+  EXPECT_EQ(conf.error().message().rfind("global configuration", 0), 0u) << conf.error().message();
 }
-void ExpectRefused(const json& doc, const std::string& needle) { ExpectRefused(doc.dump(), needle); }
+void ExpectRefused(const json& doc, const std::string& needle) {
+  ExpectRefused(doc.dump(), needle);
+}
 
 TEST(GlobalConfRefusalTest, MalformedJson) {
   std::string text = ValidDocument().dump();
@@ -431,6 +433,27 @@ TEST(GlobalConfRefusalTest, AdditionalAuthCertificates) {
   ExpectRefused(doc, "gateways[0].additional_auth_certificates: more than 4 certificates");
 }
 
+TEST(GlobalConfTest, TimestampingAuthoritiesAreListedOnlyWhenFitForIt) {
+  FakeClock clock(kIssued);
+  auto ca_key = *crypto::PrivateKey::GenerateEcP256();
+  crypto::CertificateRequest ca_req;
+  ca_req.common_name = "TSA CA";
+  auto ca = *crypto::CreateSelfSignedCa(ca_key, ca_req, clock);
+  const auto tsa = Issue(ca, ca_key, "TW TSA", crypto::CertUsage::kTimestamping, clock);
+  json doc = ValidDocument();
+  doc["trusted_timestamping_certificates"] = {tsa.ToPem()};
+  auto conf = GlobalConf::Parse(doc.dump());
+  ASSERT_TRUE(conf) << conf.error().ToString();
+  ASSERT_EQ((*conf)->timestamping_certificates().size(), 1u);
+  EXPECT_EQ((*conf)->timestamping_certificates()[0].Sha256Fingerprint(), tsa.Sha256Fingerprint());
+  EXPECT_TRUE((*GlobalConf::Parse(ValidDocument().dump()))->timestamping_certificates().empty());
+
+  doc["trusted_timestamping_certificates"] = {TestPki().moi_signing.ToPem()};
+  ExpectRefused(doc, "trusted_timestamping_certificates[0]: is not a timestamping certificate");
+  doc["trusted_timestamping_certificates"] = {tsa.ToPem(), tsa.ToPem()};
+  ExpectRefused(doc, "trusted_timestamping_certificates[1]: is listed twice");
+}
+
 TEST(GlobalConfRefusalTest, DuplicateMember) {
   json doc = ValidDocument();
   doc["members"].push_back({{"id", "TW/GOV/MOI"}, {"name", "again"}});
@@ -478,7 +501,8 @@ TEST(GlobalConfRefusalTest, NonPemCertificate) {
   doc["members"][0]["signing_certificates"][0] = "not a certificate";
   ExpectRefused(doc, "members[0].signing_certificates[0]: ");
   doc = ValidDocument();
-  doc["gateways"][1]["auth_certificate"] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+  doc["gateways"][1]["auth_certificate"] =
+      "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
   ExpectRefused(doc, "gateways[1].auth_certificate: ");
   doc = ValidDocument();
   doc["trusted_cas"][0] = "x";
