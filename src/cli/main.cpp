@@ -14,7 +14,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "troad 0.1.0");
 
   troad::cli::GatewayOptions gateway;
-  auto* gw = app.add_subcommand("gateway", "Run a gateway (consumer, provider and admin ports)");
+  auto* gw =
+      app.add_subcommand("gateway",
+                         "Run a gateway (--config gateway.toml); enroll or renew its certificates; "
+                         "the central's gateway registry (list, register, update, code)");
   gw->add_option("-c,--config", gateway.config_file, "gateway.toml");
   gw->require_subcommand(0, 1);
   troad::cli::EnrollOptions enroll;
@@ -97,8 +100,8 @@ int main(int argc, char** argv) {
   troad::cli::DemoOptions demo;
   auto* dm = app.add_subcommand(
       "demo",
-      "Start two agencies' gateways and information systems on loopback and run the "
-      "scenarios");
+      "Build a network on loopback the way a real one is built — a central, two agencies "
+      "registered, their gateways enrolled, access granted — and run the scenarios");
   dm->add_option("--dir", demo.dir, "working directory (wiped and recreated)");
   dm->add_option("--examples", demo.examples_dir, "the examples/ directory");
   bool once = false;
