@@ -1,7 +1,6 @@
 // The operator CLI's side of the central's management API (docs/central.md, "The
 // operator CLI"): the session file `troad login` writes and every other operator
-// command reads, and a blocking HTTPS client that calls the central with the session's
-// bearer token and turns the API's error bodies back into Errors.
+// command reads; the calls themselves go through globalconf::CentralClient.
 //
 // The session file (JSON, mode 0600, replaced atomically):
 //   {"format":"troad-session/1","central_url":"https://127.0.0.1:4400",
@@ -22,13 +21,15 @@
 
 #include "core/clock.h"
 #include "core/result.h"
-
-namespace troad::http {
-class BlockingClient;
-struct Endpoint;
-}  // namespace troad::http
+#include "globalconf/central_client.h"
 
 namespace troad::cli {
+
+// The HTTPS client and error mapping live with the other clients of the central
+// (globalconf/central_client.h); the operator commands use them under these names.
+using globalconf::ApiErrorOf;
+using globalconf::ApiReply;
+using globalconf::CentralClient;
 
 inline constexpr std::string_view kSessionFormat = "troad-session/1";
 // A session file is a token, a few names and one certificate.
@@ -61,18 +62,6 @@ Result<OperatorSession> LoadSession(const std::string& path);
 // Creates the directory (0700) when missing and writes the file with mode 0600.
 Status SaveSession(const std::string& path, const OperatorSession& session);
 
-// What the central answered, whatever the status.
-struct ApiReply {
-  unsigned status = 0;
-  std::string body;
-};
-
-// The Error an unsuccessful reply stands for. The API's {"error":{"code","message"}}
-// keeps its code (by name; by HTTP status when the name is unknown) and message;
-// any other body becomes kUnavailable (5xx) or kInternal, with the status and the
-// start of the body.
-Error ApiErrorOf(const ApiReply& reply);
-
 // The exit code for an error: 2 for input the user can correct (kInvalidArgument),
 // 1 for everything else (refusals, conflicts, an unreachable central).
 int ExitCodeFor(const Error& error);
@@ -80,43 +69,5 @@ int ExitCodeFor(const Error& error);
 // `text` percent-encoded for a path segment or a query value (RFC 3986 unreserved
 // characters stay as they are).
 std::string PercentEncode(std::string_view text);
-
-// A client for one central, verifying its TLS certificate against the given CA and
-// requiring it to name the URL's host.
-class CentralClient {
- public:
-  // `central_url` as in an anchor ("https://host:port[/base]"); `ca_pem` the CA.
-  // kInvalidArgument for a URL that is not https or a PEM that is not a certificate.
-  static Result<std::unique_ptr<CentralClient>> Create(std::string_view central_url,
-                                                       std::string_view ca_pem,
-                                                       size_t max_response_bytes = 16 * 1024 *
-                                                                                   1024);
-  ~CentralClient();
-  CentralClient(const CentralClient&) = delete;
-  CentralClient& operator=(const CentralClient&) = delete;
-
-  // Sends `method` ("GET", "POST") to the central URL's base + `target` ("/api/v1/…",
-  // query included), with `body` as JSON when given and `token` as the bearer token
-  // when not empty. Any reply is returned; errors only when none came
-  // (kUnavailable with where and why, kDeadlineExceeded, kResourceExhausted).
-  Result<ApiReply> Send(std::string_view method, std::string_view target,
-                        const std::optional<nlohmann::json>& body, std::string_view token);
-
-  // Send, then a 2xx reply's body as JSON, or ApiErrorOf the reply.
-  Result<nlohmann::json> Call(std::string_view method, std::string_view target,
-                              const std::optional<nlohmann::json>& body, std::string_view token);
-
-  const std::string& url() const { return url_; }
-
- private:
-  CentralClient(std::string url, std::string base_path, std::unique_ptr<http::Endpoint> endpoint,
-                std::unique_ptr<http::BlockingClient> client);
-
-  std::string url_;
-  std::string base_path_;  // "" or "/base"
-  std::unique_ptr<http::Endpoint> endpoint_;
-  std::unique_ptr<http::BlockingClient> client_;
-  std::chrono::milliseconds timeout_{60'000};
-};
 
 }  // namespace troad::cli

@@ -16,8 +16,7 @@
 #include "crypto/key.h"
 #include "crypto/x509.h"
 #include "gateway/config.h"
-#include "http/client.h"
-#include "http/tls.h"
+#include "globalconf/central_client.h"
 
 namespace troad::gateway {
 namespace fs = std::filesystem;
@@ -28,54 +27,11 @@ namespace {
 constexpr std::string_view kRecordFormat = "troad-enrollment/1";
 constexpr std::string_view kAuthentication = "authentication";
 constexpr std::string_view kSigning = "signing";
-constexpr auto kRequestTimeout = std::chrono::seconds(30);
 constexpr size_t kMaxRecordBytes = 1024 * 1024;
 
 std::string KeyFile(const std::string& stem) { return stem + ".key"; }
 std::string PendingKeyFile(const std::string& stem) { return stem + ".key.pending"; }
 std::string CertificateFile(const std::string& stem) { return stem + ".crt"; }
-
-// The error an HTTP status stands for, with the central's own message when it sent one.
-Error CentralError(int status, std::string_view body, std::string_view path) {
-  ErrorCode code = ErrorCode::kInternal;
-  switch (status) {
-    case 400:
-      code = ErrorCode::kInvalidArgument;
-      break;
-    case 401:
-      code = ErrorCode::kUnauthenticated;
-      break;
-    case 403:
-      code = ErrorCode::kPermissionDenied;
-      break;
-    case 404:
-      code = ErrorCode::kNotFound;
-      break;
-    case 409:
-      code = ErrorCode::kFailedPrecondition;
-      break;
-    case 429:
-      code = ErrorCode::kResourceExhausted;
-      break;
-    case 502:
-    case 503:
-    case 504:
-      code = ErrorCode::kUnavailable;
-      break;
-    default:
-      break;
-  }
-  std::string message;
-  auto parsed = ParseJson(body, "the central's answer");
-  if (parsed && parsed->is_object() && parsed->contains("error") &&
-      (*parsed)["error"].is_object() && (*parsed)["error"].value("message", json()).is_string()) {
-    message = (*parsed)["error"]["message"].get<std::string>();
-  } else {
-    message = EscapeForLog(body, 200);
-  }
-  return Error(code, fmt::format("the central refused {} (HTTP {}): {}", path, status,
-                                 EscapeForLog(message, 1000)));
-}
 
 // The record of pending requests, as enrollment.json holds it.
 json RecordJson(const GatewayId& gateway, const std::string& central_url,
@@ -180,40 +136,19 @@ std::vector<ClientId> SigningMembers(const GatewayId& gateway,
 }
 
 Result<CentralTransport> HttpsCentralTransport(const globalconf::Anchor& anchor) {
-  TROAD_ASSIGN_OR_RETURN(auto url, http::ParseUrl(anchor.central_url));
-  if (!url.endpoint.tls) {
-    return Fail(ErrorCode::kInvalidArgument, "anchor central_url {} is not https",
-                EscapeForLog(anchor.central_url));
-  }
-  TROAD_ASSIGN_OR_RETURN(
-      auto context, http::MakeClientTlsContextForHost(anchor.ca_certificate, url.endpoint.host));
-  http::ClientOptions options;
-  options.tls = std::move(context);
-  options.body_limit = 32 * 1024 * 1024;  // the global configuration document, at most
-  auto client = std::make_shared<http::BlockingClient>(std::move(options));
-  const std::string base = url.path == "/" ? std::string() : url.path;
-  http::Endpoint endpoint = url.endpoint;
-  return CentralTransport(
-      [client, base, endpoint](std::string_view path, const json& body) -> Result<json> {
-        const bool get = body.is_null();
-        http::Request request(get ? boost::beast::http::verb::get : boost::beast::http::verb::post,
-                              base + std::string(path), 11);
-        request.set(boost::beast::http::field::accept, "application/json");
-        if (!get) {
-          request.set(boost::beast::http::field::content_type, "application/json");
-          request.body() = body.dump();
-        }
-        auto answer = client->Send(endpoint, std::move(request), kRequestTimeout);
-        if (!answer) {
-          return Fail(
-              std::move(answer).error().Context(fmt::format("reaching the central for {}", path)));
-        }
-        const http::Response& response = answer->response;
-        if (response.result_int() < 200 || response.result_int() > 299) {
-          return tl::unexpected(CentralError(response.result_int(), response.body(), path));
-        }
-        return ParseJson(response.body(), fmt::format("the central's answer to {}", path));
-      });
+  // The global configuration document is the largest answer read this way.
+  TROAD_ASSIGN_OR_RETURN(std::shared_ptr<globalconf::CentralClient> client,
+                         globalconf::CentralClient::Create(
+                             anchor.central_url, anchor.ca_certificate.ToPem(), 32 * 1024 * 1024));
+  return CentralTransport([client](std::string_view path, const json& body) -> Result<json> {
+    const bool get = body.is_null();
+    auto answer = client->Call(get ? "GET" : "POST", path,
+                               get ? std::nullopt : std::optional<json>(body), "");
+    if (!answer) {
+      return Fail(std::move(answer).error().Context(fmt::format("the central, {}", path)));
+    }
+    return answer;
+  });
 }
 
 Result<Enroller> Enroller::Open(EnrollmentPlan plan, globalconf::Anchor anchor,
