@@ -86,11 +86,9 @@ Result<CentralConfig> CentralConfig::Load(const std::string& path) {
   c.admin.failure_window =
       std::chrono::minutes(admin.Int("failure_window_minutes", 15, 1, 24 * 60));
 
-  ConfigSection logging = root.Section("logging");
-  c.log_level = logging.String("level", "info");
-  std::string format = logging.String("format", "json");
-  if (format != "json" && format != "text") logging.Error("format", "must be \"json\" or \"text\"");
-  c.log_json = format == "json";
+  const LogSettings logging = ReadLogSettings(root.Section("logging"));
+  c.log_level = logging.level;
+  c.log_json = logging.json;
   TROAD_RETURN_IF_ERROR(doc->Finish());
   return c;
 }

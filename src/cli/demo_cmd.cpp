@@ -70,6 +70,12 @@ std::string CommandLine(const std::vector<std::string>& args) {
   return line;
 }
 
+// A command's output under the command line that made it.
+void PrintIndented(const std::string& text) {
+  std::istringstream lines(text);
+  for (std::string l; std::getline(lines, l);) std::printf("     %s\n", l.c_str());
+}
+
 // A command's outcome without its output.
 Status Done(Result<std::string> result) {
   if (!result) return Fail(std::move(result).error());
@@ -101,8 +107,7 @@ class Demo {
     const int status = child.Wait(kWait);
     std::string out = ReadAll(log);
     if (show) {
-      std::istringstream lines(out);
-      for (std::string l; std::getline(lines, l);) std::printf("     %s\n", l.c_str());
+      PrintIndented(out);
     }
     if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       return Fail(ErrorCode::kFailedPrecondition, "`{}` failed:\n{}", line, out);
@@ -196,8 +201,7 @@ class Demo {
       if (approved < wanted) std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
     const int status = enroll.Wait(kWait);
-    std::istringstream lines(ReadAll(log));
-    for (std::string l; std::getline(lines, l);) std::printf("     %s\n", l.c_str());
+    PrintIndented(ReadAll(log));
     if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       return Fail(ErrorCode::kFailedPrecondition, "enrolling {} failed (see {})", gw.name, log);
     }
@@ -302,8 +306,7 @@ Status BuildNetwork(Demo& demo, const Network& net, const std::string& network_f
       toml.insert(at == std::string::npos ? toml.size() : at, services);
       TROAD_RETURN_IF_ERROR(WriteFileAtomically(file, toml, 0644));
       std::printf("   (added to %s:)\n", file.c_str());
-      std::istringstream lines(services);
-      for (std::string l; std::getline(lines, l);) std::printf("     %s\n", l.c_str());
+      PrintIndented(services);
     }
   }
 

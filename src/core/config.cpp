@@ -186,4 +186,13 @@ Status TomlDocument::Finish() {
   return Ok();
 }
 
+LogSettings ReadLogSettings(ConfigSection logging) {
+  LogSettings out;
+  out.level = logging.String("level", "info");
+  const std::string format = logging.String("format", "json");
+  if (format != "json" && format != "text") logging.Error("format", "must be \"json\" or \"text\"");
+  out.json = format == "json";
+  return out;
+}
+
 }  // namespace troad

@@ -65,6 +65,14 @@ class ConfigSection {
   std::string path_;
 };
 
+// The [logging] section every process's configuration has: `level` (default "info")
+// and `format` ("json", the default, or "text"; anything else is recorded as an error).
+struct LogSettings {
+  std::string level = "info";
+  bool json = true;
+};
+LogSettings ReadLogSettings(ConfigSection logging);
+
 class TomlDocument {
  public:
   static Result<std::unique_ptr<TomlDocument>> Load(const std::string& file);

@@ -168,11 +168,9 @@ Result<GatewayConfig> GatewayConfig::Load(const std::string& path) {
   c.sync_full = sync == "full";
   c.commit_delay = std::chrono::microseconds(log.Int("commit_delay_us", 1000, 0, 100'000));
 
-  ConfigSection logging = root.Section("logging");
-  c.log_level = logging.String("level", "info");
-  std::string format = logging.String("format", "json");
-  if (format != "json" && format != "text") logging.Error("format", "must be \"json\" or \"text\"");
-  c.log_json = format == "json";
+  const LogSettings logging = ReadLogSettings(root.Section("logging"));
+  c.log_level = logging.level;
+  c.log_json = logging.json;
 
   TROAD_RETURN_IF_ERROR(doc->Finish());
   return c;

@@ -117,13 +117,25 @@ std::string SigningFileStem(const ClientId& member) {
   return s;
 }
 
-crypto::CsrSubject EnrollmentSubject(std::string_view kind, const GatewayId& gateway,
-                                     const ClientId& member, const std::string& country) {
-  crypto::CsrSubject s;
-  s.country = country;
-  s.serial_number_attr = member.ToString();
-  s.common_name = kind == kAuthentication ? gateway.ToString() : member.ToString();
-  return s;
+Result<std::string> PendingKeyCsr(const std::string& pending_key_file, std::string_view kind,
+                                  const GatewayId& gateway, std::string_view owner,
+                                  const crypto::Certificate& ca) {
+  auto key = crypto::PrivateKey::LoadPemFile(pending_key_file);
+  if (!key && key.error().code() == ErrorCode::kNotFound) {
+    key = crypto::PrivateKey::GenerateEcP256();
+    if (key) TROAD_RETURN_IF_ERROR(key->SavePemFile(pending_key_file));
+  }
+  if (!key) return Fail(std::move(key).error().Context(pending_key_file));
+  crypto::CsrSubject subject;
+  subject.country = ca.Country().empty() ? std::string("TW") : ca.Country();
+  if (kind == kAuthentication) {
+    subject.serial_number_attr = gateway.owner.ToString();
+  } else {
+    TROAD_ASSIGN_OR_RETURN(ClientId member, ClientId::Parse(owner));
+    subject.serial_number_attr = member.ToString();
+  }
+  subject.common_name = std::string(owner);
+  return crypto::CreateCsrPem(*key, subject);
 }
 
 std::vector<ClientId> SigningMembers(const GatewayId& gateway,
@@ -233,9 +245,6 @@ Status Enroller::Submit(std::string_view code) {
                 "requests {} are already on record in {}; check on them instead",
                 record_.front().request_id, PathOf(kEnrollmentStateFile));
   }
-  const std::string country = anchor_.ca_certificate.Country().empty()
-                                  ? std::string("TW")
-                                  : anchor_.ca_certificate.Country();
   std::vector<EnrollmentItem> items;
   items.push_back({std::string(kAuthentication), plan_.gateway.ToString(), "auth", 0, "", ""});
   for (const ClientId& m : SigningMembers(plan_.gateway, plan_.sign_for)) {
@@ -243,19 +252,9 @@ Status Enroller::Submit(std::string_view code) {
   }
   json requests = json::array();
   for (const EnrollmentItem& item : items) {
-    // A pending key from an earlier, rejected or interrupted run is used again.
-    const std::string key_path = PathOf(PendingKeyFile(item.stem));
-    auto key = crypto::PrivateKey::LoadPemFile(key_path);
-    if (!key && key.error().code() == ErrorCode::kNotFound) {
-      key = crypto::PrivateKey::GenerateEcP256();
-      if (key) TROAD_RETURN_IF_ERROR(key->SavePemFile(key_path));
-    }
-    if (!key) return Fail(std::move(key).error().Context(key_path));
-    const ClientId member =
-        item.kind == kAuthentication ? plan_.gateway.owner : *ClientId::Parse(item.owner);
     TROAD_ASSIGN_OR_RETURN(
-        std::string csr,
-        crypto::CreateCsrPem(*key, EnrollmentSubject(item.kind, plan_.gateway, member, country)));
+        std::string csr, PendingKeyCsr(PathOf(PendingKeyFile(item.stem)), item.kind, plan_.gateway,
+                                       item.owner, anchor_.ca_certificate));
     requests.push_back({{"kind", item.kind}, {"owner", item.owner}, {"csr", csr}});
   }
   TROAD_ASSIGN_OR_RETURN(json answer,

@@ -50,11 +50,15 @@ inline constexpr std::string_view kEnrollmentStatusPath = "/api/v1/enrollment/st
 // "auth" for the authentication pair, "sign-GOV-MOI" for a member's signing pair.
 std::string SigningFileStem(const ClientId& member);
 
-// What the central must issue to `owner` — the subject CertificateAuthority::SubjectFor
-// gives (central/ca_service.h): C = `country`, serialNumber = the member id, CN = the
-// gateway id (authentication) or the member id (signing).
-crypto::CsrSubject EnrollmentSubject(std::string_view kind, const GatewayId& gateway,
-                                     const ClientId& member, const std::string& country);
+// A PEM CSR asking for `owner`'s certificate of `kind` ("authentication": owner is the
+// gateway id; "signing": a member id) with the subject the central issues
+// (CertificateAuthority::SubjectFor, central/ca_service.h): C = `ca`'s country (TW when it
+// has none), serialNumber = the member id, CN = the owner. Its key is the one in
+// `pending_key_file`, made there (EC P-256, mode 0600) when the file does not exist yet:
+// a run that was interrupted or rejected asks again for the same key.
+Result<std::string> PendingKeyCsr(const std::string& pending_key_file, std::string_view kind,
+                                  const GatewayId& gateway, std::string_view owner,
+                                  const crypto::Certificate& ca);
 
 // Sends `body` as JSON to the central's `path` (POST; a null `body` sends GET) and returns
 // the answer's JSON for a 2xx; otherwise an error with the central's message (its

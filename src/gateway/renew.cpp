@@ -150,9 +150,6 @@ Result<size_t> Renewer::Submit(std::chrono::hours within, bool force) {
                 "requests are already on record in {}; check on them instead", RecordPath());
   }
   const SystemTime now = clock_.Now();
-  const std::string country = anchor_.ca_certificate.Country().empty()
-                                  ? std::string("TW")
-                                  : anchor_.ca_certificate.Country();
   std::vector<RenewalItem> due;
   for (RenewalItem item : items_) {
     if (!force && item.current_not_after - now > within) continue;
@@ -162,18 +159,9 @@ Result<size_t> Renewer::Submit(std::chrono::hours within, bool force) {
   if (due.empty()) return size_t{0};  // the pairs stay as they are, for a later call
   items_ = std::move(due);
   for (RenewalItem& item : items_) {
-    const std::string pending_key = Pending(item.key_file);
-    auto key = crypto::PrivateKey::LoadPemFile(pending_key);
-    if (!key && key.error().code() == ErrorCode::kNotFound) {
-      key = crypto::PrivateKey::GenerateEcP256();
-      if (key) TROAD_RETURN_IF_ERROR(key->SavePemFile(pending_key));
-    }
-    if (!key) return Fail(std::move(key).error().Context(pending_key));
-    const ClientId member =
-        item.kind == "authentication" ? config_.id.owner : *ClientId::Parse(item.owner);
-    TROAD_ASSIGN_OR_RETURN(
-        std::string csr_pem,
-        crypto::CreateCsrPem(*key, EnrollmentSubject(item.kind, config_.id, member, country)));
+    TROAD_ASSIGN_OR_RETURN(std::string csr_pem,
+                           PendingKeyCsr(Pending(item.key_file), item.kind, config_.id, item.owner,
+                                         anchor_.ca_certificate));
     TROAD_ASSIGN_OR_RETURN(crypto::Csr csr, crypto::Csr::FromPem(csr_pem));
     TROAD_ASSIGN_OR_RETURN(std::string signature,
                            Sign(item, std::string(kRenewalSignaturePrefix) + csr.ToDer()));

@@ -37,6 +37,7 @@ std::vector<crypto::Certificate> Gateway::AuthCertificates() const {
 }
 
 std::string Gateway::AuthCertificatePins() const {
+  if (!parsed_pins.empty()) return parsed_pins;
   std::string pins = auth_certificate.Sha256Fingerprint();
   for (const auto& c : additional_auth_certificates) pins += "," + c.Sha256Fingerprint();
   return pins;
@@ -300,8 +301,10 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
     }
     std::vector<crypto::Certificate> all = {*cert};
     all.insert(all.end(), additional.begin(), additional.end());
+    std::string pins;
     for (size_t i = 0; i < all.size(); ++i) {
       const std::string fp = all[i].Sha256Fingerprint();
+      pins += (i == 0 ? "" : ",") + fp;
       if (conf->cert_owners_.count(fp)) {
         g.Error(i == 0 ? std::string("auth_certificate")
                        : fmt::format("additional_auth_certificates[{}]", i - 1),
@@ -311,8 +314,8 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
           fp,
           CertificateOwner{CertificateOwner::Kind::kGatewayAuthentication, id->ToString(), all[i]});
     }
-    conf->gateways_.push_back(
-        Gateway{*id, host, port, *cert, std::move(clients), std::move(additional)});
+    conf->gateways_.push_back(Gateway{*id, host, port, *cert, std::move(clients),
+                                      std::move(additional), std::move(pins)});
   }
 
   for (JsonView& s : root.Array("services")) {

@@ -68,8 +68,10 @@ struct Gateway {
 
   // auth_certificate and then the additional ones.
   std::vector<crypto::Certificate> AuthCertificates() const;
-  // Their SHA-256 fingerprints joined with ',' — what an http::Endpoint pins.
+  // Their SHA-256 fingerprints joined with ',' — what an http::Endpoint pins. A gateway
+  // read by GlobalConf::Parse has them at hand (every exchange asks); others compute them.
   std::string AuthCertificatePins() const;
+  std::string parsed_pins = {};  // set by GlobalConf::Parse; not part of the document
 };
 
 struct Endpoint {
