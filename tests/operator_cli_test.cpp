@@ -997,6 +997,52 @@ TEST_F(OperatorCliTest, GatewayStillRunsAndEnrollsBesideTheNewSubcommands) {
   }
 }
 
+TEST_F(OperatorCliTest, EnrollAndRenewSayWhatIsWrongWithTheirOptions) {
+  const std::string anchor = central_dir_ + "/anchor.json";
+  const std::string code_file = dir_ + "/some.code";
+  WriteText(code_file, "abc\n");
+  auto enroll = [&](std::vector<std::string> args, std::vector<std::string> env = {}) {
+    std::vector<std::string> all = {"gateway", "enroll", "--anchor",
+                                    anchor,    "--dir",  dir_ + "/enroll-options"};
+    all.insert(all.end(), args.begin(), args.end());
+    return Troad(all, env);
+  };
+  CliRun bad_id = enroll({"--gateway", "TW/GOV/MOI", "--code-file", code_file});
+  EXPECT_EQ(bad_id.exit_code, 2) << bad_id;
+  EXPECT_TRUE(Contains(bad_id.err, "--gateway: ")) << bad_id;
+  CliRun no_code = enroll({"--gateway", kMoiGateway});
+  EXPECT_EQ(no_code.exit_code, 2) << no_code;
+  EXPECT_TRUE(Contains(no_code.err, "the enrollment code is missing")) << no_code;
+  CliRun subsystem =
+      enroll({"--gateway", kMoiGateway, "--sign-for", kHousehold}, {"TROAD_ENROLLMENT_CODE=abc"});
+  EXPECT_EQ(subsystem.exit_code, 2) << subsystem;
+  EXPECT_TRUE(Contains(subsystem.err, "--sign-for TW/GOV/MOI/household: not a member id"))
+      << subsystem;
+  CliRun member_client =
+      enroll({"--gateway", kMoiGateway, "--client", kMoi, "--code-file", code_file});
+  EXPECT_EQ(member_client.exit_code, 2) << member_client;
+  EXPECT_TRUE(Contains(member_client.err, "--client TW/GOV/MOI: not a subsystem id"))
+      << member_client;
+  WriteText(dir_ + "/not-an-anchor.json", "{\"format\":\"nope\"}");
+  CliRun bad_anchor =
+      Troad({"gateway", "enroll", "--anchor", dir_ + "/not-an-anchor.json", "--gateway",
+             kMoiGateway, "--code-file", code_file, "--dir", dir_ + "/enroll-options"});
+  EXPECT_EQ(bad_anchor.exit_code, 2) << bad_anchor;
+  EXPECT_TRUE(Contains(bad_anchor.err, "not-an-anchor.json: ")) << bad_anchor;
+  // A code the central does not know: its refusal, and nothing recorded.
+  CliRun refused = enroll({"--gateway", kMoiGateway, "--code-file", code_file, "--wait", "0"});
+  EXPECT_EQ(refused.exit_code, 1) << refused;
+  EXPECT_TRUE(Contains(refused.err, "/api/v1/enrollment")) << refused;
+  EXPECT_FALSE(fs::exists(dir_ + "/enroll-options/enrollment.json"));
+
+  CliRun renew = Troad({"gateway", "renew", "--config", dir_ + "/no-such-gateway.toml"});
+  EXPECT_EQ(renew.exit_code, 2) << renew;
+  EXPECT_TRUE(Contains(renew.err, "troad gateway renew: ")) << renew;
+  EXPECT_TRUE(Contains(renew.err, "no-such-gateway.toml")) << renew;
+  CliRun days = Troad({"gateway", "renew", "--config", dir_ + "/x.toml", "--within-days", "0"});
+  EXPECT_NE(days.exit_code, 0) << days;
+}
+
 // ---- the CLI's pure parts ----
 
 TEST(OperatorCliPureTest, EndpointRulesParseAsTheRegistryChecksThem) {

@@ -228,5 +228,40 @@ TEST_F(RenewTest, ACertificateForAnotherKeyIsNotSavedAndTheRecordStays) {
   EXPECT_TRUE(fs::exists(dir_.File("data/renewal.json")));
 }
 
+TEST_F(RenewTest, ACorruptRecordOrAnswerIsReportedAndNothingIsLost) {
+  fs::create_directories(dir_.File("data"));
+  ASSERT_TRUE(WriteFileAtomically(dir_.File("data/renewal.json"), "{\"format\":\"other\"}", 0600));
+  auto refused = Open();
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("remove it to start the renewal over"),
+            std::string::npos)
+      << refused.error().message();
+  ASSERT_TRUE(WriteFileAtomically(
+      dir_.File("data/renewal.json"),
+      "{\"format\":\"troad-renewal/1\",\"gateway\":\"TW/GOV/MOI/moi-gw\",\"requests\":"
+      "[{\"id\":1,\"kind\":\"signing\",\"owner\":\"TW/GOV/TAX\"}]}",
+      0600));
+  auto stale = Open();
+  ASSERT_FALSE(stale);
+  EXPECT_NE(stale.error().message().find("which gateway.toml no longer has"), std::string::npos)
+      << stale.error().message();
+  fs::remove(dir_.File("data/renewal.json"));
+
+  // The central answers without a request id: an error, and the current pair untouched.
+  auto renewer = Renewer::Open(
+      config_, Anchor(),
+      [](std::string_view, const json&) -> Result<json> {
+        return json{{"unexpected", true}};
+      },
+      clock_);
+  ASSERT_TRUE(renewer);
+  const std::string before = Text("auth.crt");
+  auto sent = renewer->Submit(24h, true);
+  ASSERT_FALSE(sent);
+  EXPECT_NE(sent.error().message().find("has no request id"), std::string::npos)
+      << sent.error().message();
+  EXPECT_EQ(Text("auth.crt"), before);
+}
+
 }  // namespace
 }  // namespace troad::gateway
