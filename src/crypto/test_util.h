@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/file.h"
+#include "crypto/ca.h"
 #include "crypto/random.h"
 
 namespace troad::crypto::testutil {
@@ -73,5 +74,27 @@ inline bool HaveOpensslCli() { return std::system("openssl version > /dev/null 2
   ASSERT_TRUE(::troad::crypto::testutil::HaveOpensslCli())                                \
       << "the openssl command line tool is needed for this cross-check (apt-get install " \
          "openssl)"
+
+// A fresh CA and one pair it issued for `usage` (valid from now, real clock), for
+// tests that need a certificate of some kind and its issuer.
+struct IssuedPair {
+  Certificate ca;
+  PrivateKey ca_key;
+  Certificate certificate;
+  PrivateKey key;
+};
+inline IssuedPair IssueTestPair(CertUsage usage, const std::string& common_name) {
+  auto ca_key = PrivateKey::GenerateEcP256().value();
+  CertificateRequest ca_req;
+  ca_req.common_name = common_name + " test CA";
+  ca_req.usage = CertUsage::kCa;
+  auto ca = CreateSelfSignedCa(ca_key, ca_req, SystemClock::Get()).value();
+  auto key = PrivateKey::GenerateEcP256().value();
+  CertificateRequest req;
+  req.common_name = common_name;
+  req.usage = usage;
+  auto cert = IssueCertificate(ca, ca_key, key.Public(), req, SystemClock::Get()).value();
+  return IssuedPair{ca, ca_key, cert, key};
+}
 
 }  // namespace troad::crypto::testutil
