@@ -25,6 +25,7 @@
 #include "http/client.h"
 #include "http/tls.h"
 #include "network_fixture.h"
+#include "store/database.h"
 #include "test_files.h"
 
 namespace troad::testing {
@@ -538,6 +539,107 @@ TEST_F(CentralFlowTest, RenewalSwitchesKeysWhilePeersKeepExchanging) {
   ASSERT_GT(held, 0) << "the gateways never held a copy without the old certificates" << Diag();
   Answer after = Exchange("retired");
   EXPECT_EQ(after.status, 200u) << after.Header("x-road-error") << " " << after.body << Diag();
+}
+
+// The message log's batches are timestamped by the central's RFC 3161 authority;
+// `troad verify-log` and the openssl command line check them offline; a record
+// altered afterwards is named.
+TEST_F(CentralFlowTest, RecordsAreTimestampedByTheCentralAndVerifiable) {
+  Grant();
+  ASSERT_TRUE(WaitForExchange("stamp-0", Succeeded)) << Diag();
+  for (int i = 1; i <= 5; ++i) EXPECT_EQ(Exchange(fmt::format("stamp-{}", i)).status, 200u);
+
+  // Within a few intervals every record of both gateways is in a verified batch.
+  for (GatewaySetup* gw : {&bli_, &moi_}) {
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    std::string out;
+    int code = -1;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::error_code ec;
+      fs::remove(dir_ + "/verify.log", ec);
+      code = Run({TROAD_BINARY, "verify-log", "--config", gw->dir + "/gateway.toml"}, "verify");
+      out = ReadText(dir_ + "/verify.log");
+      if (code == 0 && out.find("not timestamped yet") == std::string::npos) break;
+      std::this_thread::sleep_for(300ms);
+    }
+    EXPECT_EQ(code, 0) << out << Diag();
+    EXPECT_NE(out.find("OK: every batch verifies"), std::string::npos) << out;
+    EXPECT_EQ(out.find("not timestamped yet"), std::string::npos) << out;
+  }
+
+  // A stored token, checked by openssl against the network CA and the TSA certificate.
+  ASSERT_NE(bli_.process->Stop(5s), -1);
+  bli_.process.reset();
+  const std::string log = bli_.dir + "/data/messagelog.db";
+  {
+    auto db = store::OpenSqlite(log);
+    ASSERT_TRUE(db) << db.error().ToString();
+    auto rows = (*db)->Query("SELECT root_hex, token FROM timestamp_batch ORDER BY id LIMIT 1");
+    ASSERT_TRUE(rows && !rows->empty());
+    const std::string root = (*rows)[0].Text(0).value();
+    WriteText(dir_ + "/token.der", (*rows)[0].Bytes(1).value());
+    EXPECT_EQ(Run({"openssl", "ts", "-verify", "-in", dir_ + "/token.der", "-token_in", "-digest",
+                   root, "-CAfile", CentralDir() + "/keys/ca.crt", "-untrusted",
+                   CentralDir() + "/keys/tsa.crt"},
+                  "openssl-ts"),
+              0)
+        << ReadText(dir_ + "/openssl-ts.log");
+    EXPECT_NE(ReadText(dir_ + "/openssl-ts.log").find("Verification: OK"), std::string::npos);
+
+    // Someone edits a stored record after the fact.
+    ASSERT_TRUE((*db)->Execute(
+        "UPDATE transfer_record SET status = 204 WHERE seq = (SELECT MAX(last_seq) FROM "
+        "timestamp_batch)"));
+  }
+  std::error_code ec;
+  fs::remove(dir_ + "/verify.log", ec);
+  EXPECT_EQ(Run({TROAD_BINARY, "verify-log", "--config", bli_.dir + "/gateway.toml"}, "verify"), 1);
+  const std::string out = ReadText(dir_ + "/verify.log");
+  EXPECT_NE(out.find("FAILED: record seq"), std::string::npos) << out;
+  EXPECT_NE(out.find("was altered after batch"), std::string::npos) << out;
+}
+
+// When no authority answers for longer than acceptable_failure_s, exchanges are
+// refused with TimestampingFailed; when the authority is back they resume and the
+// backlog is stamped.
+TEST_F(CentralFlowTest, TimestampingOutageRefusesExchangesThenCatchesUp) {
+  Grant();
+  ASSERT_TRUE(WaitForExchange("before-outage", Succeeded)) << Diag();
+  ASSERT_NE(bli_.process->Stop(5s), -1);
+  bli_.process.reset();
+  Patch(bli_.dir + "/gateway.toml", "[timestamping]\n",
+        "[timestamping]\ninterval_ms = 200\nacceptable_failure_s = 2\n");
+  StartGateway(bli_);
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(WaitForExchange("restarted", Succeeded)) << Diag();
+
+  // The central (and so its TSA) goes away; the global configuration stays valid for
+  // 10 s, longer than the 2 s the gateway accepts without timestamps.
+  ASSERT_NE(central_->Stop(5s), -1);
+  central_.reset();
+  EXPECT_TRUE(WaitForExchange("outage", FaultIs("Server.ClientProxy.TimestampingFailed")))
+      << Diag();
+  Answer refused = Exchange("outage-2");
+  EXPECT_NE(refused.body.find("no timestamping authority has answered"), std::string::npos)
+      << refused.body;
+
+  StartCentral();
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_TRUE(WaitForExchange("recovered", Succeeded)) << Diag();
+  // The backlog, refusals included, is stamped and verifies.
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  std::string out;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    fs::remove(dir_ + "/verify.log", ec);
+    const int code =
+        Run({TROAD_BINARY, "verify-log", "--config", bli_.dir + "/gateway.toml"}, "verify");
+    out = ReadText(dir_ + "/verify.log");
+    if (code == 0 && out.find("not timestamped yet") == std::string::npos) break;
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_NE(out.find("OK: every batch verifies"), std::string::npos) << out;
+  EXPECT_EQ(out.find("not timestamped yet"), std::string::npos) << out;
 }
 
 }  // namespace

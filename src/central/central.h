@@ -70,6 +70,7 @@ class Central {
   std::unique_ptr<CertificateAuthority> ca_;
   std::unique_ptr<AdminStore> admins_;
   std::unique_ptr<Publisher> publisher_;
+  std::unique_ptr<TsaService> tsa_;  // null without [tsa]
   std::unique_ptr<Api> api_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::asio::steady_timer> timer_;

@@ -77,6 +77,29 @@ Result<CentralConfig> CentralConfig::Load(const std::string& path) {
                             "review: an operator approves it)");
   }
 
+  ConfigSection tsa = root.Section("tsa");
+  const std::string tsa_cert = tsa.String("certificate", "");
+  const std::string tsa_key = tsa.String("key", "");
+  if (tsa_cert.empty() != tsa_key.empty()) {
+    tsa.Error(tsa_cert.empty() ? "certificate" : "key",
+              "certificate and key come together (both set: a timestamping authority at /tsa; "
+              "neither: none)");
+  }
+  if (!tsa_cert.empty()) {
+    c.tsa.certificate_file = resolve(tsa_cert);
+    c.tsa.key_file = resolve(tsa_key);
+  }
+  c.tsa.policy = tsa.String("policy", c.tsa.policy);
+  {
+    const std::string& p = c.tsa.policy;
+    bool ok =
+        !p.empty() && std::isdigit(static_cast<unsigned char>(p.front())) &&
+        std::isdigit(static_cast<unsigned char>(p.back())) && p.find("..") == std::string::npos &&
+        p.find_first_not_of("0123456789.") == std::string::npos && p.find('.') != std::string::npos;
+    if (!ok) tsa.Error("policy", "must be a dotted OID such as 1.3.6.1.4.1.32473.1.3161");
+  }
+  c.tsa.accuracy_ms = static_cast<uint32_t>(tsa.Int("accuracy_ms", 1000, 0, 60'000));
+
   ConfigSection admin = root.Section("admin");
   c.admin.idle_timeout = std::chrono::minutes(admin.Int("session_idle_minutes", 30, 1, 24 * 60));
   c.admin.absolute_timeout = std::chrono::hours(admin.Int("session_max_hours", 12, 1, 24 * 7));

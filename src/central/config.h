@@ -9,6 +9,7 @@
 
 #include "central/admin.h"
 #include "central/ca_service.h"
+#include "central/tsa_service.h"
 #include "central/publisher.h"
 #include "core/result.h"
 
@@ -32,6 +33,7 @@ struct CentralConfig {
   // into publisher.timestamping_certificates.
   std::vector<std::string> timestamping_certificate_files;
   CaOptions ca;
+  TsaOptions tsa;  // [tsa]; certificate_file empty = no timestamping authority
   AdminOptions admin;
 
   std::string log_level = "info";

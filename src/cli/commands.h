@@ -59,6 +59,14 @@ struct CentralOptions {
 int RunCentral(const CentralOptions& options);
 int RunCentralInit(const CentralOptions& options);
 
+// `troad verify-log`: a gateway's records against their batches and timestamps.
+struct VerifyLogOptions {
+  std::string config_file;  // the gateway's gateway.toml (log and trusted authorities)
+  std::string log_file;     // or a message log file directly
+  std::vector<std::string> tsa_certificate_files;  // authorities trusted (else the globalconf's)
+};
+int RunVerifyLog(const VerifyLogOptions& options);
+
 struct DemoOptions {
   std::string dir = "demo-data";
   std::string examples_dir;  // "" = find next to the binary or the source tree

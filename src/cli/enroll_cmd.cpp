@@ -113,7 +113,8 @@ int RunGatewayEnroll(const EnrollOptions& options) {
       PrintItems(progress->items);
       auto written = gateway::WriteStarterConfig(
           options.dir, *gateway, gateway::SigningMembers(*gateway, sign_for),
-          {clients, options.consumer_listen, options.provider_listen, options.admin_listen});
+          {clients, options.consumer_listen, options.provider_listen, options.admin_listen,
+           {anchor->central_url + "/tsa"}});
       if (!written) return Fail(written.error().message());
       std::printf("certificates installed in %s\n", options.dir.c_str());
       std::printf(*written ? "wrote %s/gateway.toml; add its [[service]] entries, then:\n"

@@ -70,6 +70,19 @@ int main(int argc, char** argv) {
   gw_renew->add_option("--poll", renew.poll_s, "seconds between checks (default 5)")
       ->check(CLI::Range(1, 3600));
 
+  troad::cli::VerifyLogOptions verify_log;
+  auto* vl = app.add_subcommand(
+      "verify-log",
+      "Check a gateway's message log: every record in a timestamped batch, unaltered, every "
+      "timestamp valid; names the first bad entry (exit 1)");
+  vl->add_option("--config", verify_log.config_file,
+                 "the gateway's gateway.toml (its log, and the authorities its global "
+                 "configuration trusts)");
+  vl->add_option("--log", verify_log.log_file, "a message log file (messagelog.db) instead");
+  vl->add_option("--tsa-certificate", verify_log.tsa_certificate_files,
+                 "PEM certificate of a trusted timestamping authority (repeatable; replaces the "
+                 "global configuration's list)");
+
   troad::cli::InitOptions init;
   auto* in =
       app.add_subcommand("init",
@@ -124,6 +137,7 @@ int main(int argc, char** argv) {
     return troad::cli::RunGateway(gateway);
   }
   if (*in) return troad::cli::RunInit(init);
+  if (*vl) return troad::cli::RunVerifyLog(verify_log);
   if (*ce) {
     if (*ce_init) return troad::cli::RunCentralInit(central);
     if (central.config_file.empty()) {

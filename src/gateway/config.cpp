@@ -6,6 +6,7 @@
 
 #include "core/config.h"
 #include "crypto/x509.h"
+#include "http/client.h"
 
 namespace troad::gateway {
 namespace fs = std::filesystem;
@@ -167,6 +168,19 @@ Result<GatewayConfig> GatewayConfig::Load(const std::string& path) {
   }
   c.sync_full = sync == "full";
   c.commit_delay = std::chrono::microseconds(log.Int("commit_delay_us", 1000, 0, 100'000));
+
+  ConfigSection ts = root.Section("timestamping");
+  c.timestamping.authorities = ts.StringList("authorities");
+  for (const std::string& url : c.timestamping.authorities) {
+    if (!http::ParseUrl(url))
+      ts.Error("authorities", "\"" + url + "\" is not an http:// or https:// URL");
+  }
+  c.timestamping.max_batch = ts.Int("max_batch", 10'000, 1, 1'000'000);
+  c.timestamping.interval = std::chrono::milliseconds(ts.Int("interval_ms", 1'000, 10, 3'600'000));
+  c.timestamping.acceptable_failure =
+      std::chrono::seconds(ts.Int("acceptable_failure_s", 14'400, 1, 7 * 86'400));
+  c.timestamping.request_timeout =
+      std::chrono::milliseconds(ts.Int("request_timeout_ms", 10'000, 100, 600'000));
 
   const LogSettings logging = ReadLogSettings(root.Section("logging"));
   c.log_level = logging.level;

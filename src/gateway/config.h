@@ -31,7 +31,7 @@ struct LocalClient {
 
 struct LocalService {
   ServiceId id;
-  std::string backend_url;  // base URL; the r1 rest path and query are appended
+  std::string backend_url;   // base URL; the r1 rest path and query are appended
   std::string openapi_file;  // absolute path, or empty
   std::chrono::milliseconds timeout{30'000};
 };
@@ -40,6 +40,16 @@ struct SigningKey {
   ClientId member;
   std::string certificate_file;
   std::string key_file;
+};
+
+// [timestamping] (gateway/timestamper.h).
+struct TimestamperOptions {
+  // RFC 3161 authorities, tried in order ("http://host:port/path" or https://).
+  std::vector<std::string> authorities;
+  int64_t max_batch = 10'000;                       // records per batch at most
+  std::chrono::milliseconds interval{1'000};        // a batch closes at least this often
+  std::chrono::seconds acceptable_failure{14'400};  // then exchanges are refused
+  std::chrono::milliseconds request_timeout{10'000};
 };
 
 struct GatewayConfig {
@@ -75,8 +85,11 @@ struct GatewayConfig {
 
   size_t max_body_bytes = 10 * 1024 * 1024;
   std::chrono::milliseconds exchange_timeout{60'000};  // whole exchange, consumer side
-  bool sync_full = true;  // message log fsync on every group commit
-  std::chrono::microseconds commit_delay{1000};  // busy group commit waits this long
+  bool sync_full = true;                               // message log fsync on every group commit
+  std::chrono::microseconds commit_delay{1000};        // busy group commit waits this long
+
+  // [timestamping]: RFC 3161 authorities; none = records are not timestamped.
+  TimestamperOptions timestamping;
 
   std::string log_level = "info";
   bool log_json = true;
@@ -92,6 +105,5 @@ struct GatewayConfig {
   // directory of `path`.
   static Result<GatewayConfig> Load(const std::string& path);
 };
-
 
 }  // namespace troad::gateway

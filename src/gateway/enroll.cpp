@@ -420,6 +420,15 @@ Result<bool> WriteStarterConfig(const std::string& dir, const GatewayId& gateway
   for (const ClientId& c : starter.clients) {
     toml += fmt::format("\n[[client]]\nid = {}\nconnection = \"http\"\n", TomlQuote(c.ToString()));
   }
+  if (!starter.timestamping_authorities.empty()) {
+    toml +=
+        "\n# RFC 3161 authorities that timestamp the message log's batches.\n[timestamping]\n"
+        "authorities = [";
+    for (size_t i = 0; i < starter.timestamping_authorities.size(); ++i) {
+      toml += (i ? ", " : "") + TomlQuote(starter.timestamping_authorities[i]);
+    }
+    toml += "]\n";
+  }
   toml +=
       "\n# A service this gateway provides (registered at the central, `troad service add`):\n"
       "# [[service]]\n# id = \"INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE\"\n"

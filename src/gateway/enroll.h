@@ -153,6 +153,8 @@ struct StarterConfig {
   std::string consumer_listen = "127.0.0.1:8080";
   std::string provider_listen = "0.0.0.0:8443";
   std::string admin_listen = "127.0.0.1:4000";
+  // [timestamping] authorities: the central's own (central URL + "/tsa"), if known.
+  std::vector<std::string> timestamping_authorities = {};
 };
 
 // Writes <dir>/gateway.toml for an enrolled gateway — `anchor = "anchor.json"`, the

@@ -285,6 +285,32 @@ Status Gateway::ReloadKeys() {
   return Ok();
 }
 
+Status Gateway::CreateTimestamper() {
+  std::shared_ptr<http::SslContext> tls;
+  for (const std::string& url : config_.timestamping.authorities) {
+    TROAD_ASSIGN_OR_RETURN(http::ParsedUrl parsed, http::ParseUrl(url));
+    if (!parsed.endpoint.tls || tls) continue;
+    // https:// authorities must show a certificate of the network's CA naming their
+    // host (the central's timestamping service); plain http:// needs no trust, since
+    // every token is verified against the global configuration's TSA certificates.
+    if (!fetcher_) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "[timestamping] authority {}: https:// needs an anchor (the network CA); use "
+                  "http:// for this network",
+                  url);
+    }
+    TROAD_ASSIGN_OR_RETURN(tls, http::MakeClientTlsContextForHost(fetcher_->anchor().ca_certificate,
+                                                                  parsed.endpoint.host));
+  }
+  auto trusted = [this]() -> std::vector<crypto::Certificate> {
+    auto conf = CurrentConf();
+    return conf ? conf->timestamping_certificates() : std::vector<crypto::Certificate>{};
+  };
+  TROAD_ASSIGN_OR_RETURN(timestamper_, Timestamper::Create(*log_, config_.timestamping, trusted,
+                                                           std::move(tls), clock_));
+  return Ok();
+}
+
 Status Gateway::Init() {
   std::vector<crypto::Certificate> peer_anchors;
   if (!config_.anchor_file.empty()) {
@@ -325,6 +351,12 @@ Status Gateway::Init() {
   }
   TROAD_ASSIGN_OR_RETURN(log_, MessageLog::Open(config_.data_dir + "/messagelog.db",
                                                 config_.sync_full, clock_, config_.commit_delay));
+
+  if (!config_.timestamping.authorities.empty()) {
+    TROAD_RETURN_IF_ERROR(CreateTimestamper());
+  } else {
+    spdlog::warn("no [timestamping] authorities: transfer records are not timestamped");
+  }
 
   peer_anchors_ = std::move(peer_anchors);
   TROAD_ASSIGN_OR_RETURN(KeyMaterial keys, LoadKeys());
@@ -439,6 +471,7 @@ Status Gateway::Start() {
   provider_server_->Start();
   admin_server_->Start();
   asio::co_spawn(pool_.Get(0), RefreshLoop(), asio::detached);
+  if (timestamper_) timestamper_->Start();
   spdlog::info(
       "gateway {} listening: consumer {}, provider {}, admin {}", config_.id.ToString(),
       consumer_endpoint().address().to_string() + ":" + std::to_string(consumer_endpoint().port()),
@@ -463,6 +496,7 @@ void Gateway::Stop() {
   if (peers_) peers_->Shutdown();
   if (backends_) backends_->Shutdown();
   pool_.Stop();
+  if (timestamper_) timestamper_->Stop();
   if (log_) log_->Stop();
 }
 
@@ -626,6 +660,9 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   rec.issue = headers->issue;
 
   if (!conf) co_return co_await Refuse(rec, FaultOrigin::kClientProxy, NoGlobalConfError(), req);
+  if (timestamper_ && timestamper_->Failing()) {
+    co_return co_await Refuse(rec, FaultOrigin::kClientProxy, timestamper_->FailingError(), req);
+  }
   if (conf->IsExpired(clock_.Now())) {
     co_return co_await Refuse(
         rec, FaultOrigin::kClientProxy,
@@ -872,6 +909,9 @@ asio::awaitable<Response> Gateway::HandleProvider(Request& req, const http::Conn
   rec.peer = RemoteAddress(conn);
   rec.request_bytes = static_cast<int64_t>(req.body().size());
   if (!conf) co_return co_await Refuse(rec, FaultOrigin::kServerProxy, NoGlobalConfError(), req);
+  if (timestamper_ && timestamper_->Failing()) {
+    co_return co_await Refuse(rec, FaultOrigin::kServerProxy, timestamper_->FailingError(), req);
+  }
 
   // 1. The peer certificate: a registered, unrevoked gateway.
   const globalconf::CertificateOwner* peer = nullptr;
@@ -1276,6 +1316,22 @@ asio::awaitable<Response> Gateway::HandleAdmin(Request& req, const http::Connect
     counter("troad_gateway_globalconf_reload_failures_total",
             "Global configurations not adopted, any reason (kept the last good one).",
             metrics_.globalconf_reload_failures.load());
+    if (timestamper_) {
+      counter("troad_gateway_timestamp_batches_total", "Batches of records timestamped.",
+              timestamper_->batches());
+      counter("troad_gateway_timestamped_records_total", "Records in timestamped batches.",
+              timestamper_->records_stamped());
+      counter("troad_gateway_timestamp_failures_total",
+              "Batches no timestamping authority stamped (retried).", timestamper_->failures());
+      out += fmt::format(
+          "# HELP troad_gateway_timestamp_last_success_seconds Unix time of the last batch "
+          "timestamped (0: none yet).\n# TYPE troad_gateway_timestamp_last_success_seconds "
+          "gauge\ntroad_gateway_timestamp_last_success_seconds {}\n"
+          "# HELP troad_gateway_timestamping_failing 1 while exchanges are refused because no "
+          "authority answers.\n# TYPE troad_gateway_timestamping_failing gauge\n"
+          "troad_gateway_timestamping_failing {}\n",
+          timestamper_->last_success_ms() / 1000, timestamper_->Failing() ? 1 : 0);
+    }
     uint64_t signatures = 0, signed_messages = 0;
     for (const auto& [member, signer] : signers_) {
       signatures += signer->signatures_made();

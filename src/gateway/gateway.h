@@ -26,6 +26,7 @@
 #include "gateway/config.h"
 #include "gateway/fault.h"
 #include "gateway/message_log.h"
+#include "gateway/timestamper.h"
 #include "gateway/replay.h"
 #include "gateway/signer.h"
 #include "globalconf/fetcher.h"
@@ -77,6 +78,7 @@ class Gateway {
   http::tcp::endpoint admin_endpoint() const;
   const GatewayConfig& config() const { return config_; }
   MessageLog& message_log() { return *log_; }
+  Timestamper* timestamper() { return timestamper_.get(); }
   // The configuration held; null in anchor mode until a first copy is adopted.
   std::shared_ptr<const globalconf::GlobalConf> CurrentConf() const;
   // Reads the key and certificate files gateway.toml names again (SIGHUP, after `troad
@@ -132,6 +134,8 @@ class Gateway {
   Status ReloadGlobalConf();
   // Anchor mode: loads the anchor and the cached copy (if any) at start-up.
   Status InitFromAnchor();
+  // Builds timestamper_ from [timestamping] (Init, after the message log is open).
+  Status CreateTimestamper();
   // Anchor mode: one fetch from the central; adopts, or keeps the copy held.
   http::asio::awaitable<void> FetchGlobalConf();
   // Makes `conf` the configuration every new request reads.
@@ -147,6 +151,7 @@ class Gateway {
   const Clock& clock_;
   http::IoPool pool_;  // one event loop per thread ([gateway] threads)
   std::unique_ptr<MessageLog> log_;
+  std::unique_ptr<Timestamper> timestamper_;  // null when [timestamping] lists none
   std::map<std::string, std::unique_ptr<BatchSigner>> signers_;  // by member id
   SignatureVerifier verifier_;
   ReplayGuard replay_{std::chrono::minutes(2)};

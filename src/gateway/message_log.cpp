@@ -1,13 +1,15 @@
 #include "gateway/message_log.h"
 
+#include <fmt/format.h>
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <future>
 
-#include <fmt/format.h>
-
+#include "core/json_writer.h"
 #include "store/migrate.h"
 
 namespace troad::gateway {
@@ -53,6 +55,22 @@ DROP INDEX transfer_record_message_id;
 DROP INDEX transfer_record_request_time;
 CREATE INDEX transfer_record_request_id ON transfer_record (request_id);
 )sql"},
+    // Timestamp batches (docs/protocol.md §11): each covers a contiguous seq range.
+    {3, "timestamp batches", R"sql(
+CREATE TABLE timestamp_batch (
+  id                     INTEGER PRIMARY KEY,
+  first_seq              INTEGER NOT NULL,
+  last_seq               INTEGER NOT NULL UNIQUE,
+  size                   INTEGER NOT NULL,
+  root_hex               TEXT    NOT NULL,
+  leaves                 BLOB    NOT NULL,
+  token                  BLOB    NOT NULL,
+  tsa_certificate_sha256 TEXT    NOT NULL,
+  tsa_url                TEXT    NOT NULL,
+  gen_time_ms            INTEGER NOT NULL,
+  created_ms             INTEGER NOT NULL
+);
+)sql"},
 };
 
 constexpr std::string_view kInsert =
@@ -62,31 +80,72 @@ constexpr std::string_view kInsert =
     "fault_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 constexpr std::string_view kSelect =
-    "SELECT side, message_id, request_id, client, service, user_id, issue, peer, "
+    "SELECT seq, side, message_id, request_id, client, service, user_id, issue, peer, "
     "request_time_ms, response_time_ms, request_hash, response_hash, status, request_bytes, "
     "response_bytes, request_signature, response_signature, fault, fault_message "
     "FROM transfer_record";
 
 Result<TransferRecord> FromRow(const store::Row& row) {
   TransferRecord r;
+  TROAD_ASSIGN_OR_RETURN(r.seq, row.Int(0));
   std::string* texts[] = {&r.side,    &r.message_id, &r.request_id, &r.client,
                           &r.service, &r.user_id,    &r.issue,      &r.peer};
   for (size_t i = 0; i < 8; ++i) {
-    TROAD_ASSIGN_OR_RETURN(*texts[i], row.Text(i));
+    TROAD_ASSIGN_OR_RETURN(*texts[i], row.Text(i + 1));
   }
-  TROAD_ASSIGN_OR_RETURN(r.request_time_ms, row.Int(8));
-  TROAD_ASSIGN_OR_RETURN(r.response_time_ms, row.Int(9));
-  TROAD_ASSIGN_OR_RETURN(r.request_hash, row.Text(10));
-  TROAD_ASSIGN_OR_RETURN(r.response_hash, row.Text(11));
-  TROAD_ASSIGN_OR_RETURN(int64_t status, row.Int(12));
+  TROAD_ASSIGN_OR_RETURN(r.request_time_ms, row.Int(9));
+  TROAD_ASSIGN_OR_RETURN(r.response_time_ms, row.Int(10));
+  TROAD_ASSIGN_OR_RETURN(r.request_hash, row.Text(11));
+  TROAD_ASSIGN_OR_RETURN(r.response_hash, row.Text(12));
+  TROAD_ASSIGN_OR_RETURN(int64_t status, row.Int(13));
   r.status = static_cast<int>(status);
-  TROAD_ASSIGN_OR_RETURN(r.request_bytes, row.Int(13));
-  TROAD_ASSIGN_OR_RETURN(r.response_bytes, row.Int(14));
-  TROAD_ASSIGN_OR_RETURN(r.request_signature, row.Text(15));
-  TROAD_ASSIGN_OR_RETURN(r.response_signature, row.Text(16));
-  TROAD_ASSIGN_OR_RETURN(r.fault, row.Text(17));
-  TROAD_ASSIGN_OR_RETURN(r.fault_message, row.Text(18));
+  TROAD_ASSIGN_OR_RETURN(r.request_bytes, row.Int(14));
+  TROAD_ASSIGN_OR_RETURN(r.response_bytes, row.Int(15));
+  TROAD_ASSIGN_OR_RETURN(r.request_signature, row.Text(16));
+  TROAD_ASSIGN_OR_RETURN(r.response_signature, row.Text(17));
+  TROAD_ASSIGN_OR_RETURN(r.fault, row.Text(18));
+  TROAD_ASSIGN_OR_RETURN(r.fault_message, row.Text(19));
   return r;
+}
+
+constexpr std::string_view kSelectBatch =
+    "SELECT id, first_seq, last_seq, size, root_hex, token, tsa_certificate_sha256, tsa_url, "
+    "gen_time_ms, created_ms, leaves FROM timestamp_batch";
+
+Result<TimestampBatch> BatchFromRow(const store::Row& row) {
+  TimestampBatch b;
+  TROAD_ASSIGN_OR_RETURN(b.id, row.Int(0));
+  TROAD_ASSIGN_OR_RETURN(b.first_seq, row.Int(1));
+  TROAD_ASSIGN_OR_RETURN(b.last_seq, row.Int(2));
+  TROAD_ASSIGN_OR_RETURN(b.size, row.Int(3));
+  TROAD_ASSIGN_OR_RETURN(b.root_hex, row.Text(4));
+  TROAD_ASSIGN_OR_RETURN(b.token, row.Bytes(5));
+  TROAD_ASSIGN_OR_RETURN(b.tsa_certificate_sha256, row.Text(6));
+  TROAD_ASSIGN_OR_RETURN(b.tsa_url, row.Text(7));
+  TROAD_ASSIGN_OR_RETURN(b.gen_time_ms, row.Int(8));
+  TROAD_ASSIGN_OR_RETURN(b.created_ms, row.Int(9));
+  TROAD_ASSIGN_OR_RETURN(b.leaves, row.Bytes(10));
+  return b;
+}
+
+Result<std::vector<TransferRecord>> RecordsOf(std::vector<store::Row> rows) {
+  std::vector<TransferRecord> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    TROAD_ASSIGN_OR_RETURN(auto r, FromRow(row));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<std::vector<TimestampBatch>> BatchesOf(std::vector<store::Row> rows) {
+  std::vector<TimestampBatch> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    TROAD_ASSIGN_OR_RETURN(auto b, BatchFromRow(row));
+    out.push_back(std::move(b));
+  }
+  return out;
 }
 
 }  // namespace
@@ -162,14 +221,8 @@ Result<std::vector<TransferRecord>> ReadTransferRecords(const std::string& path,
   options.read_only = true;
   TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path, options));
   TROAD_ASSIGN_OR_RETURN(
-      auto rows,
-      db->Query(fmt::format("{} WHERE {} = ? ORDER BY seq", kSelect, column), {value}));
-  std::vector<TransferRecord> out;
-  for (const auto& row : rows) {
-    TROAD_ASSIGN_OR_RETURN(auto r, FromRow(row));
-    out.push_back(std::move(r));
-  }
-  return out;
+      auto rows, db->Query(fmt::format("{} WHERE {} = ? ORDER BY seq", kSelect, column), {value}));
+  return RecordsOf(std::move(rows));
 }
 
 Result<std::vector<TransferRecord>> MessageLog::FindByRequestId(
@@ -189,6 +242,125 @@ Result<int64_t> MessageLog::Count() const {
   TROAD_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT COUNT(*) FROM transfer_record"));
   if (rows.empty()) return Fail(ErrorCode::kDataLoss, "COUNT(*) returned no row");
   return rows[0].Int(0);
+}
+
+std::string RecordEntry(const TransferRecord& r) {
+  std::string out = "troad-record/1\n";
+  out.reserve(512 + r.request_signature.size() + r.response_signature.size());
+  JsonWriter w(out);
+  w.BeginObject()
+      .Member("seq", r.seq)
+      .Member("side", r.side)
+      .Member("message_id", r.message_id)
+      .Member("request_id", r.request_id)
+      .Member("client", r.client)
+      .Member("service", r.service)
+      .Member("user_id", r.user_id)
+      .Member("issue", r.issue)
+      .Member("peer", r.peer)
+      .Member("request_time_ms", r.request_time_ms)
+      .Member("response_time_ms", r.response_time_ms)
+      .Member("request_hash", r.request_hash)
+      .Member("response_hash", r.response_hash)
+      .Member("status", r.status)
+      .Member("request_bytes", r.request_bytes)
+      .Member("response_bytes", r.response_bytes)
+      .Member("request_signature", r.request_signature)
+      .Member("response_signature", r.response_signature)
+      .Member("fault", r.fault)
+      .Member("fault_message", r.fault_message)
+      .EndObject();
+  return out;
+}
+
+Status MessageLog::WriteBatch(const TimestampBatch& b) {
+  std::promise<Status> promise;
+  auto done = promise.get_future();
+  writer_->Submit(
+      [&b](store::Database& db) -> Status {
+        auto changed = db.Execute(
+            "INSERT INTO timestamp_batch (first_seq, last_seq, size, root_hex, leaves, token, "
+            "tsa_certificate_sha256, tsa_url, gen_time_ms, created_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            {b.first_seq, b.last_seq, b.size, b.root_hex, store::Blob{b.leaves},
+             store::Blob{b.token}, b.tsa_certificate_sha256, b.tsa_url, b.gen_time_ms,
+             b.created_ms});
+        if (!changed) return tl::unexpected(changed.error());
+        return Ok();
+      },
+      [&promise](Status st) { promise.set_value(std::move(st)); });
+  return done.get();
+}
+
+Result<std::unique_ptr<MessageLogReader>> MessageLogReader::Open(const std::string& path) {
+  store::SqliteOptions options;
+  options.read_only = true;
+  TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path, options));
+  return std::unique_ptr<MessageLogReader>(new MessageLogReader(std::move(db)));
+}
+
+Result<std::vector<TransferRecord>> MessageLogReader::RecordsAfter(int64_t after, int64_t limit) {
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(fmt::format("{} WHERE seq > ? ORDER BY seq LIMIT ?", kSelect), {after, limit}));
+  return RecordsOf(std::move(rows));
+}
+
+Result<std::vector<TransferRecord>> MessageLogReader::RecordRange(int64_t first, int64_t last) {
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows, db_->Query(fmt::format("{} WHERE seq >= ? AND seq <= ? ORDER BY seq", kSelect),
+                            {first, last}));
+  return RecordsOf(std::move(rows));
+}
+
+Result<std::optional<TimestampBatch>> MessageLogReader::LastBatch() {
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows, db_->Query(fmt::format("{} ORDER BY last_seq DESC LIMIT 1", kSelectBatch)));
+  if (rows.empty()) return std::optional<TimestampBatch>();
+  TROAD_ASSIGN_OR_RETURN(auto b, BatchFromRow(rows[0]));
+  return std::optional<TimestampBatch>(std::move(b));
+}
+
+Result<std::vector<TimestampBatch>> MessageLogReader::BatchesAfter(int64_t after, int64_t limit) {
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(fmt::format("{} WHERE id > ? ORDER BY id LIMIT ?", kSelectBatch), {after, limit}));
+  return BatchesOf(std::move(rows));
+}
+
+Result<std::optional<TimestampBatch>> MessageLogReader::BatchOf(int64_t seq) {
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(fmt::format("{} WHERE last_seq >= ? AND first_seq <= ? ORDER BY last_seq LIMIT 1",
+                             kSelectBatch),
+                 {seq, seq}));
+  if (rows.empty()) return std::optional<TimestampBatch>();
+  TROAD_ASSIGN_OR_RETURN(auto b, BatchFromRow(rows[0]));
+  return std::optional<TimestampBatch>(std::move(b));
+}
+
+Result<MessageLogReader::RecordCounts> MessageLogReader::Counts() {
+  TROAD_ASSIGN_OR_RETURN(auto rows,
+                         db_->Query("SELECT COUNT(*), COALESCE(MIN(seq), 0) FROM transfer_record"));
+  if (rows.empty()) return Fail(ErrorCode::kDataLoss, "COUNT(*) returned no row");
+  RecordCounts c;
+  TROAD_ASSIGN_OR_RETURN(c.records, rows[0].Int(0));
+  TROAD_ASSIGN_OR_RETURN(c.first_seq, rows[0].Int(1));
+  return c;
+}
+
+Result<std::pair<int64_t, int64_t>> MessageLogReader::Unbatched() {
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query("SELECT COUNT(*), MIN(request_time_ms) FROM transfer_record WHERE seq > "
+                 "(SELECT COALESCE(MAX(last_seq), 0) FROM timestamp_batch)"));
+  if (rows.empty()) return Fail(ErrorCode::kDataLoss, "COUNT(*) returned no row");
+  TROAD_ASSIGN_OR_RETURN(int64_t n, rows[0].Int(0));
+  int64_t oldest = 0;
+  if (!rows[0].IsNull(1)) {
+    TROAD_ASSIGN_OR_RETURN(oldest, rows[0].Int(1));
+  }
+  return std::make_pair(n, oldest);
 }
 
 }  // namespace troad::gateway

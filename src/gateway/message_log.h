@@ -22,6 +22,7 @@
 namespace troad::gateway {
 
 struct TransferRecord {
+  int64_t seq = 0;   // position in this gateway's log (set when read back; 0 before)
   std::string side;  // "consumer" or "provider"
   std::string message_id;
   std::string request_id;
@@ -29,7 +30,7 @@ struct TransferRecord {
   std::string service;
   std::string user_id;
   std::string issue;
-  std::string peer;  // the other gateway's id, or the local caller's address
+  std::string peer;              // the other gateway's id, or the local caller's address
   int64_t request_time_ms = 0;   // when the request arrived here
   int64_t response_time_ms = 0;  // when the answer was ready here
   std::string request_hash;      // X-Road-Request-Hash (base64); empty if never computed
@@ -41,6 +42,59 @@ struct TransferRecord {
   std::string response_signature;  // signature part (JSON) of the response, if any
   std::string fault;               // X-Road fault type of a refusal/error; empty if served
   std::string fault_message;
+};
+
+// The bytes a record contributes to its timestamp batch (the Merkle leaf is
+// ledger::LeafHash of them): "troad-record/1\n" followed by the record as one JSON
+// object, keys in the order of docs/protocol.md §11, seq included so that a record
+// cannot be moved. Any change to a stored column changes these bytes.
+std::string RecordEntry(const TransferRecord& record);
+
+// One timestamped batch: the records seq first_seq..last_seq (all of them, in seq
+// order, `size` records) are the leaves of a Merkle tree whose root was timestamped.
+struct TimestampBatch {
+  int64_t id = 0;  // set when written
+  int64_t first_seq = 0;
+  int64_t last_seq = 0;
+  int64_t size = 0;
+  std::string root_hex;  // lower-case hex of the Merkle root
+  // The leaf hashes, 32 bytes each in seq order: they lead to the root, so a changed
+  // record is named by the leaf it no longer matches.
+  std::string leaves;
+  std::string token;                   // DER RFC 3161 TimeStampToken
+  std::string tsa_certificate_sha256;  // the authority's certificate
+  std::string tsa_url;                 // where it came from
+  int64_t gen_time_ms = 0;             // the token's genTime
+  int64_t created_ms = 0;              // when this gateway stored it
+};
+
+// A read-only view of a message log for the timestamper and the verify command;
+// opens its own connection, so it works beside the running gateway.
+// Thread-safety: one thread at a time.
+class MessageLogReader {
+ public:
+  static Result<std::unique_ptr<MessageLogReader>> Open(const std::string& path);
+  // Up to `limit` records with seq > `after`, in seq order.
+  Result<std::vector<TransferRecord>> RecordsAfter(int64_t after, int64_t limit);
+  // The records first..last (inclusive), in seq order.
+  Result<std::vector<TransferRecord>> RecordRange(int64_t first, int64_t last);
+  // The batch with the highest last_seq, if any.
+  Result<std::optional<TimestampBatch>> LastBatch();
+  // Up to `limit` batches with id > `after`, in id order.
+  Result<std::vector<TimestampBatch>> BatchesAfter(int64_t after, int64_t limit);
+  // The batch holding record `seq`, if any.
+  Result<std::optional<TimestampBatch>> BatchOf(int64_t seq);
+  struct RecordCounts {
+    int64_t records = 0;    // rows in the log
+    int64_t first_seq = 0;  // the lowest seq (0: empty)
+  };
+  Result<RecordCounts> Counts();
+  // Records with no batch yet: how many, and the request time of the oldest.
+  Result<std::pair<int64_t, int64_t>> Unbatched();
+
+ private:
+  explicit MessageLogReader(std::unique_ptr<store::Database> db) : db_(std::move(db)) {}
+  std::unique_ptr<store::Database> db_;
 };
 
 // The records of the message log at `path` whose `column` ("message_id", "request_id"
@@ -68,6 +122,10 @@ class MessageLog {
   Result<std::vector<TransferRecord>> FindByRequestId(const std::string& request_id) const;
   Result<std::vector<TransferRecord>> FindByMessageId(const std::string& message_id) const;
   Result<int64_t> Count() const;
+  // Stores a timestamped batch (durably, through the same writer as the records);
+  // blocks the calling thread until it is committed. Not for the exchange path.
+  Status WriteBatch(const TimestampBatch& batch);
+  const std::string& path() const { return path_; }
   // Transactions committed so far (each one fsync); records per commit is the
   // group-commit batch size.
   uint64_t commits() const { return writer_->batches_committed(); }

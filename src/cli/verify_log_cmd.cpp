@@ -1,0 +1,109 @@
+// `troad verify-log`: checks a gateway's message log against its timestamped batches
+// (gateway/verify_log.h). Exit status 0 when every batch verifies, 1 naming the first
+// bad entry, 2 for bad options or a log that cannot be read.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "core/file.h"
+#include "gateway/config.h"
+#include "gateway/verify_log.h"
+#include "globalconf/anchor.h"
+#include "globalconf/fetcher.h"
+#include "globalconf/model.h"
+
+namespace troad::cli {
+namespace {
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "troad verify-log: %s\n", message.c_str());
+  return 2;
+}
+
+// The timestamping authorities the gateway's global configuration trusts: its local
+// file (`troad init` networks) or the signed copy it cached from the central.
+Result<std::vector<crypto::Certificate>> TrustedAuthorities(const gateway::GatewayConfig& config) {
+  if (!config.globalconf_file.empty()) {
+    TROAD_ASSIGN_OR_RETURN(auto conf, globalconf::GlobalConf::LoadFile(config.globalconf_file));
+    return conf->timestamping_certificates();
+  }
+  TROAD_ASSIGN_OR_RETURN(auto anchor, globalconf::LoadAnchorFile(config.anchor_file));
+  TROAD_ASSIGN_OR_RETURN(auto fetcher,
+                         globalconf::Fetcher::Create(std::move(anchor), config.GlobalConfCacheDir(),
+                                                     SystemClock::Get()));
+  TROAD_ASSIGN_OR_RETURN(auto cached, fetcher->LoadCached());
+  return cached.conf->timestamping_certificates();
+}
+
+}  // namespace
+
+int RunVerifyLog(const VerifyLogOptions& options) {
+  if (options.config_file.empty() == options.log_file.empty()) {
+    return Usage("give either --config gateway.toml or --log messagelog.db");
+  }
+  gateway::VerifyLogOptions verify;
+  std::string log_file = options.log_file;
+  if (!options.config_file.empty()) {
+    auto config = gateway::GatewayConfig::Load(options.config_file);
+    if (!config) return Usage(config.error().message());
+    log_file = config->data_dir + "/messagelog.db";
+    if (options.tsa_certificate_files.empty()) {
+      auto trusted = TrustedAuthorities(*config);
+      if (!trusted) {
+        return Usage("cannot read the timestamping authorities of the global configuration: " +
+                     trusted.error().message() + " (or name them with --tsa-certificate)");
+      }
+      verify.tsa_certificates = std::move(*trusted);
+    }
+  }
+  for (const std::string& file : options.tsa_certificate_files) {
+    auto cert = crypto::Certificate::LoadPemFile(file);
+    if (!cert) return Usage(cert.error().message());
+    verify.tsa_certificates.push_back(std::move(*cert));
+  }
+  if (verify.tsa_certificates.empty()) {
+    return Usage(
+        "no timestamping authority is trusted: the global configuration lists none; "
+        "name one with --tsa-certificate");
+  }
+  if (!std::filesystem::exists(log_file)) return Usage(log_file + ": no such message log");
+
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  int64_t last_percent = -1;
+  verify.progress = [&](int64_t done, int64_t total) {
+    if (!tty || total <= 0) return;
+    const int64_t percent = done * 100 / total;
+    if (percent == last_percent) return;
+    last_percent = percent;
+    const int width = 40;
+    const int filled = static_cast<int>(percent * width / 100);
+    std::fprintf(stderr, "\r[%.*s%*s] %3lld %%  %lld / %lld records", filled,
+                 "========================================", width - filled, "",
+                 static_cast<long long>(percent), static_cast<long long>(done),
+                 static_cast<long long>(total));
+    std::fflush(stderr);
+  };
+  auto report = gateway::VerifyMessageLog(log_file, verify);
+  if (tty && last_percent >= 0) std::fprintf(stderr, "\n");
+  if (!report) return Usage(log_file + ": " + report.error().message());
+  std::printf("%s: %lld records, %lld in %lld timestamped batches", log_file.c_str(),
+              static_cast<long long>(report->records), static_cast<long long>(report->stamped),
+              static_cast<long long>(report->batches));
+  if (report->unstamped > 0) {
+    std::printf(", %lld not timestamped yet (oldest from %s)",
+                static_cast<long long>(report->unstamped),
+                FormatRfc3339(FromUnixMillis(report->oldest_unstamped_ms)).c_str());
+  }
+  std::printf("\n");
+  if (!report->problem.empty()) {
+    std::printf("FAILED: %s\n", report->problem.c_str());
+    return 1;
+  }
+  std::printf("OK: every batch verifies\n");
+  return 0;
+}
+
+}  // namespace troad::cli
