@@ -159,6 +159,15 @@ TEST_F(GatewayLifecycleTest, SigkillUnderLoadLosesNoRecordOfADeliveredAnswer) {
   ASSERT_TRUE(net().StartGateway(Gw::kMoi)) << Diag();
   ASSERT_TRUE(net().StartGateway(Gw::kBli)) << Diag();
   EXPECT_EQ(EchoStatus(NewTestMessageId("after-second-kill")), 200u) << Diag();
+
+  // The records written before each SIGKILL, and all since, end up in timestamped
+  // batches that verify: a kill loses no record and breaks no batch.
+  for (Gw gw : {Gw::kBli, Gw::kMoi}) {
+    auto [code, out] = net().VerifyLog(gw);
+    EXPECT_EQ(code, 0) << GatewayName(gw) << ": " << out << Diag();
+    EXPECT_NE(out.find("OK: every batch verifies"), std::string::npos) << out;
+    EXPECT_EQ(out.find("not timestamped yet"), std::string::npos) << out;
+  }
 }
 
 TEST_F(GatewayLifecycleTest, SigtermFinishesTheExchangeInFlightAndExitsZero) {

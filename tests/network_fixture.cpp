@@ -363,6 +363,7 @@ Status TestNetwork::Setup() {
     TROAD_ASSIGN_OR_RETURN(p.admin, pick());
   }
   TROAD_ASSIGN_OR_RETURN(registry_port_, pick());
+  TROAD_ASSIGN_OR_RETURN(tsa_port_, pick());
   // Nothing listens here: the "down" service's backend.
   TROAD_ASSIGN_OR_RETURN(down_port_, pick());
 
@@ -384,6 +385,19 @@ Status TestNetwork::Setup() {
   }
   for (Gw gw : kAllGateways) TROAD_RETURN_IF_ERROR(PatchGatewayConfig(gw));
 
+  // The network's timestamping authority (`troad tsa`): every gateway stamps its
+  // record batches there.
+  {
+    const std::string tsa_dir = dir_ + "/net/tsa";
+    TROAD_ASSIGN_OR_RETURN(
+        Subprocess tsa,
+        Subprocess::Start({TROAD_BINARY, "tsa", "--certificate", tsa_dir + "/tsa.crt", "--key",
+                           tsa_dir + "/tsa.key", "--listen",
+                           fmt::format("127.0.0.1:{}", tsa_port_), "--data-dir", tsa_dir + "/data"},
+                          LogFile("tsa")));
+    tsa_.emplace(std::move(tsa));
+    TROAD_RETURN_IF_ERROR(WaitForChildPorts(*tsa_, "troad tsa", {tsa_port_}));
+  }
   TROAD_ASSIGN_OR_RETURN(
       Subprocess registry,
       Subprocess::Start({Python(), std::string(TROAD_SOURCE_DIR) + "/examples/moi-household/backend.py",
@@ -418,6 +432,7 @@ Status TestNetwork::WriteNetworkFile(const std::string& path) const {
       "Labor Insurance\"\nsubsystems = [\"insurance\"]\n\n"
       "[[members]]\nid = \"TW/GOV/TAX\"\nname = \"財政部\"\nname_en = \"Ministry of "
       "Finance\"\nsubsystems = [\"income\"]\n\n";
+  text += fmt::format("[tsa]\nlisten = \"127.0.0.1:{}\"\n\n", tsa_port_);
   text += gateway(Gw::kMoi, "TW/GOV/MOI");
   text += gateway(Gw::kBli, "TW/GOV/BLI");
   text += gateway(Gw::kTax, "TW/GOV/TAX");
@@ -496,6 +511,7 @@ TestNetwork::~TestNetwork() {
     if (gateways_[static_cast<int>(gw)]) gateways_[static_cast<int>(gw)]->Stop();
   }
   if (registry_) registry_->Stop();
+  if (tsa_) tsa_->Stop();
   if (client_) client_->Shutdown();
   client_.reset();
   io_.reset();
@@ -600,6 +616,27 @@ Result<std::vector<std::string>> TestNetwork::AllMessageIds(Gw gw) const {
     out.push_back(std::move(id));
   }
   return out;
+}
+
+std::pair<int, std::string> TestNetwork::VerifyLog(Gw gw) {
+  const std::string log = LogFile("verify-log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int code = -1;
+  std::string out;
+  do {
+    std::error_code ec;
+    fs::remove(log, ec);  // the log is appended to
+    auto child = Subprocess::Start(
+        {TROAD_BINARY, "verify-log", "--config", GatewayDir(gw) + "/gateway.toml"}, log);
+    if (!child) return {-1, child.error().ToString()};
+    const int status = child->Wait(std::chrono::seconds(60));
+    code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream in(log);
+    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (code != 0 || out.find("not timestamped yet") == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return {code, out};
 }
 
 // ---- NetworkTest -------------------------------------------------------------------

@@ -121,6 +121,9 @@ class TestNetwork {
   // SIGTERM, SIGKILL after `grace`; returns the wait status.
   int StopGateway(Gw gw, std::chrono::milliseconds grace);
   bool GatewayRunning(Gw gw);
+  // `troad verify-log --config` of `gw` once every record is timestamped (waits up to
+  // 30 s for the last batch): its exit code and output.
+  std::pair<int, std::string> VerifyLog(Gw gw);
 
   // The last `lines` lines of every process log, for assertion messages.
   std::string LogTails(size_t lines = 15) const;
@@ -150,11 +153,13 @@ class TestNetwork {
   bool keep_dir_ = false;
   std::array<GatewayPorts, 3> ports_{};
   uint16_t registry_port_ = 0;
+  uint16_t tsa_port_ = 0;
   uint16_t down_port_ = 0;
   std::unique_ptr<TestBackends> backends_;
   std::unique_ptr<http::testing::IoThread> io_;  // for Call
   std::unique_ptr<http::Client> client_;
   std::optional<Subprocess> registry_;
+  std::optional<Subprocess> tsa_;
   std::array<std::optional<Subprocess>, 3> gateways_;
   int curl_count_ = 0;
 };

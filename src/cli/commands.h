@@ -1,6 +1,7 @@
 // The subcommands of the troad binary; each is one file in src/cli.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,18 @@ struct VerifyLogOptions {
   std::vector<std::string> tsa_certificate_files;  // authorities trusted (else the globalconf's)
 };
 int RunVerifyLog(const VerifyLogOptions& options);
+
+// `troad tsa`: a timestamping authority on its own (plain HTTP, POST /tsa).
+struct TsaOptions {
+  std::string certificate_file;
+  std::string key_file;
+  std::string listen = "127.0.0.1:4500";
+  std::string data_dir = "data";  // tsa-serial lives here
+  std::string policy = "1.3.6.1.4.1.32473.1.3161";
+  uint32_t accuracy_ms = 1000;
+  std::string log_level = "info";
+};
+int RunTsa(const TsaOptions& options);
 
 struct DemoOptions {
   std::string dir = "demo-data";

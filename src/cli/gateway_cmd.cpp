@@ -76,6 +76,9 @@ int RunInit(const InitOptions& options) {
   for (const auto& c : result->gateway_configs) {
     std::printf("gateway: troad gateway --config %s\n", c.c_str());
   }
+  if (!result->tsa_dir.empty()) {
+    std::printf("timestamping authority: see %s/README (troad tsa)\n", result->tsa_dir.c_str());
+  }
   return 0;
 }
 

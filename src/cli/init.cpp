@@ -119,6 +119,11 @@ Result<Network> ReadNetwork(const std::string& file) {
     svc.endpoints = ReadEndpoints(s, "endpoints");
     net.services.push_back(std::move(svc));
   }
+  ConfigSection tsa = root.Section("tsa");
+  net.tsa_listen = tsa.String("listen", "");
+  if (!net.tsa_listen.empty()) {
+    if (auto hp = SplitHostPort(net.tsa_listen); !hp) tsa.Error("listen", hp.error().message());
+  }
   for (ConfigSection& g : root.SectionList("grants")) {
     NetGrant grant;
     grant.client = client(g, "client", true);
@@ -261,6 +266,12 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
       toml +=
           fmt::format("\n[[client]]\nid = {}\nconnection = \"http\"\n", TomlQuote(c.ToString()));
     }
+    if (!net.tsa_listen.empty()) {
+      toml += fmt::format(
+          "\n# The network's timestamping authority (`troad tsa`, see {}/tsa/README).\n"
+          "[timestamping]\nauthorities = [{}]\n",
+          "..", TomlQuote("http://" + net.tsa_listen + "/tsa"));
+    }
     toml += ServiceEntries(net, gw);
     fs::path config_file = dir / "gateway.toml";
     TROAD_RETURN_IF_ERROR(WriteFile(config_file, toml));
@@ -290,6 +301,30 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
     std::vector<globalconf::Endpoint> rules;
     for (const auto& r : g.rules) rules.push_back({r.method, r.path});
     doc.grants.push_back(globalconf::Grant{g.client, g.service, std::move(rules)});
+  }
+  if (!net.tsa_listen.empty()) {
+    // The timestamping authority's pair, issued by the network CA with the critical
+    // timeStamping EKU, and listed as trusted in the global configuration.
+    fs::path tsa_dir = out / "tsa";
+    fs::create_directories(tsa_dir, ec);
+    if (ec) return Fail(ErrorCode::kIo, "cannot create {}: {}", tsa_dir.string(), ec.message());
+    TROAD_ASSIGN_OR_RETURN(auto tsa_key, crypto::PrivateKey::GenerateEcP256());
+    crypto::CertificateRequest tsa_req;
+    tsa_req.common_name = net.instance + " troad TSA";
+    tsa_req.usage = crypto::CertUsage::kTimestamping;
+    TROAD_ASSIGN_OR_RETURN(
+        auto tsa_cert, crypto::IssueCertificate(ca_cert, ca_key, tsa_key.Public(), tsa_req, clock));
+    TROAD_RETURN_IF_ERROR(tsa_key.SavePemFile((tsa_dir / "tsa.key").string()));
+    TROAD_RETURN_IF_ERROR(WriteFile(tsa_dir / "tsa.crt", tsa_cert.ToPem()));
+    TROAD_RETURN_IF_ERROR(WriteFile(
+        tsa_dir / "README",
+        fmt::format("The network's RFC 3161 timestamping authority. Start it with\n\n"
+                    "  troad tsa --certificate tsa.crt --key tsa.key --listen {} --data-dir "
+                    "data\n\n(from this directory). The gateways send their batches to "
+                    "http://{}/tsa.\n",
+                    net.tsa_listen, net.tsa_listen)));
+    doc.timestamping_certificates = {tsa_cert};
+    result.tsa_dir = tsa_dir.string();
   }
   SystemTime now = clock.Now();
   doc.instance = net.instance;

@@ -55,6 +55,9 @@ struct Network {
   std::vector<NetGateway> gateways;
   std::vector<NetService> services;
   std::vector<NetGrant> grants;
+  // [tsa] listen: where `troad tsa` will serve this network's timestamping authority;
+  // empty = none (records are not timestamped).
+  std::string tsa_listen;
 };
 
 // Reads and validates a network file; every message names the file and the key.
@@ -66,6 +69,7 @@ std::string ServiceEntries(const Network& net, const NetGateway& gw);
 
 struct InitResult {
   std::string globalconf_file;
+  std::string tsa_dir;  // tsa.crt, tsa.key (empty without [tsa])
   std::vector<std::string> gateway_configs;  // one per gateway, in network-file order
 };
 

@@ -83,6 +83,21 @@ int main(int argc, char** argv) {
                  "PEM certificate of a trusted timestamping authority (repeatable; replaces the "
                  "global configuration's list)");
 
+  troad::cli::TsaOptions tsa;
+  auto* ts = app.add_subcommand(
+      "tsa", "Run an RFC 3161 timestamping authority on its own (POST /tsa, plain HTTP)");
+  ts->add_option("--certificate", tsa.certificate_file,
+                 "its certificate (PEM; extendedKeyUsage timeStamping, critical)")
+      ->required();
+  ts->add_option("--key", tsa.key_file, "its private key (PEM)")->required();
+  ts->add_option("--listen", tsa.listen, "address to listen on (default 127.0.0.1:4500)");
+  ts->add_option("--data-dir", tsa.data_dir,
+                 "where the serial-number reservation (tsa-serial) is kept (default data)");
+  ts->add_option("--policy", tsa.policy, "TSA policy OID put in every token");
+  ts->add_option("--accuracy-ms", tsa.accuracy_ms, "accuracy stated in tokens (0: none)")
+      ->check(CLI::Range(0, 60'000));
+  ts->add_option("--log-level", tsa.log_level, "trace, debug, info, warn, error, off");
+
   troad::cli::InitOptions init;
   auto* in =
       app.add_subcommand("init",
@@ -138,6 +153,7 @@ int main(int argc, char** argv) {
   }
   if (*in) return troad::cli::RunInit(init);
   if (*vl) return troad::cli::RunVerifyLog(verify_log);
+  if (*ts) return troad::cli::RunTsa(tsa);
   if (*ce) {
     if (*ce_init) return troad::cli::RunCentralInit(central);
     if (central.config_file.empty()) {
