@@ -56,6 +56,7 @@ GATEWAY_CONFIG = "{out}/{name}/gateway.toml"
 # The issue's targets.
 TARGET_RPS_RATIO = 0.5  # troad req/s >= 0.5 x nginx chain
 TARGET_P99_RATIO = 2.0  # troad p99 <= 2 x nginx chain
+TARGET_TIMESTAMPING_RATIO = 0.9  # troad with timestamps >= 0.9 x troad without (issue 4)
 
 # The name hop A checks in hop B's certificate. nginx matches proxy_ssl_name with
 # X509_check_host, which looks at DNS names only, so the certificate carries this DNS
@@ -401,9 +402,11 @@ def start_beast_chain(children, proxy_bin, base, pki, backend_port, workers):
 # --------------------------------------------------------------------------- troad
 
 
-def start_troad(children, troad_bin, base, backend_port):
-    """Runs `troad init` and starts both gateways; returns the consumer's URL.
-    Raises SetupError with the reason if anything fails."""
+def start_troad(children, troad_bin, base, backend_port, timestamping=False):
+    """Runs `troad init` and starts both gateways; returns the consumer's URL. With
+    `timestamping`, the network gets a timestamping authority (`troad tsa`, network
+    [tsa]) that both gateways stamp their record batches at; its PID is returned with
+    the gateways'. Raises SetupError with the reason if anything fails."""
     if not Path(troad_bin).is_file() and shutil.which(troad_bin):
         troad_bin = shutil.which(troad_bin)
     troad_bin = Path(troad_bin).resolve()
@@ -411,13 +414,18 @@ def start_troad(children, troad_bin, base, backend_port):
         raise SetupError(f"--troad {troad_bin}: not an executable file")
     names = ["CONSUMER_LOCAL_PORT", "CONSUMER_PEER_PORT", "CONSUMER_ADMIN_PORT",
              "PROVIDER_LOCAL_PORT", "PROVIDER_PEER_PORT", "PROVIDER_ADMIN_PORT"]
-    values = dict(zip(names, free_ports(len(names))))
+    ports = free_ports(len(names) + 1)
+    values = dict(zip(names, ports))
+    tsa_port = ports[-1]
     values.update(CONSUMER_GATEWAY=CONSUMER_GATEWAY, PROVIDER_GATEWAY=PROVIDER_GATEWAY,
                   BACKEND_URL=f"http://127.0.0.1:{backend_port}")
-    tdir = base / "troad-run"
+    tdir = base / ("troad-ts-run" if timestamping else "troad-run")
     tdir.mkdir()
     network = tdir / "network.toml"
-    network.write_text(render("network.toml.in", values))
+    text = render("network.toml.in", values)
+    if timestamping:
+        text += f'\n[tsa]\nlisten = "127.0.0.1:{tsa_port}"\n'
+    network.write_text(text)
     out = tdir / "troad"
     log(f"troad: {troad_bin} init --network {network} --out {out}")
     run_checked([troad_bin, "init", "--network", network, "--out", out],
@@ -425,6 +433,15 @@ def start_troad(children, troad_bin, base, backend_port):
     ready = [(CONSUMER_GATEWAY, values["CONSUMER_LOCAL_PORT"]),
              (PROVIDER_GATEWAY, values["PROVIDER_PEER_PORT"])]
     procs = {}
+    if timestamping:
+        tsa_dir = out / "tsa"
+        tsa_log = tdir / "tsa.log"
+        procs["tsa"] = (children.start(
+            "troad tsa", [str(troad_bin), "tsa", "--certificate", str(tsa_dir / "tsa.crt"),
+                          "--key", str(tsa_dir / "tsa.key"), "--listen",
+                          f"127.0.0.1:{tsa_port}", "--data-dir", str(tsa_dir / "data")],
+            tsa_log, cwd=tdir), tsa_log)
+        wait_for_port(tsa_port, procs["tsa"][0], "troad tsa", tsa_log, timeout=30.0)
     for name, _ in ready:
         config = Path(GATEWAY_CONFIG.format(out=out, name=name))
         if not config.is_file():
@@ -650,6 +667,10 @@ def parse_args(argv):
                    help="also measure two bare Beast/Asio proxies chained like the nginx "
                    "hops (build/bin/beast_proxy, -DTROAD_BUILD_BENCHMARKS=ON): the cost "
                    "of the framework troad is built on, without signing or logging")
+    p.add_argument("--timestamping", action="store_true",
+                   help="also measure troad with its record batches timestamped by a "
+                   "`troad tsa` authority (the CPU of the authority counts), next to troad "
+                   "without; target: within 10 %% of the rate without")
     p.add_argument("--one-hop", action="store_true",
                    help="also measure one TLS hop (client -TLS-> nginx -> backend)")
     p.add_argument("--cpus", default="auto", help="CPUs everything runs on: 'auto' (the "
@@ -769,6 +790,11 @@ def main(argv):
             except SetupError as e:
                 troad_error = str(e)
                 loud(f"troad side failed to start; measuring nginx only:\n{e}")
+            if args.timestamping and troad_error is None:
+                ts_url, ts_pids = start_troad(children, args.troad, base, p_backend,
+                                              timestamping=True)
+                targets.append(("troad_ts", "troad, records timestamped (RFC 3161)", ts_url))
+                groups["troad_ts"] = set(ts_pids)
         else:
             troad_error = "no --troad given"
 
@@ -841,6 +867,15 @@ def main(argv):
             print(f"\nTROAD NOT MEASURED ({troad_error.splitlines()[0]}): only the nginx "
                   "side above; no ratio, no verdict.")
             exit_code = EXIT_TROAD_NOT_MEASURED
+        if "troad_ts" in results and "troad" in results:
+            t, o = results["troad_ts"]["median"], results["troad"]["median"]
+            ts_ratio = t["rps"] / o["rps"] if o["rps"] else 0.0
+            ok = ts_ratio >= TARGET_TIMESTAMPING_RATIO
+            print(f"\ntimestamping on / off: req/s {ts_ratio:.3f} (target >= "
+                  f"{TARGET_TIMESTAMPING_RATIO}) {'PASS' if ok else 'FAIL'}; p99.9 "
+                  f"{fmt_ms(t['p999_us'])} vs {fmt_ms(o['p999_us'])}")
+            if ratios is not None:
+                ratios["timestamping_rps"] = ts_ratio
         if any_errors:
             loud("some runs had errors (non-200 responses or socket errors); see above")
         if info["loadavg_at_end"] is not None and info["loadavg_at_start"] > 0.5:

@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "core/encoding.h"
@@ -90,6 +94,11 @@ Error Timestamper::FailingError() const {
 }
 
 void Timestamper::Run() {
+  // Batch work (reading records, hashing) must not take CPU from exchanges in flight:
+  // this thread runs at a lower priority (nice +10) than the event loops.
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0) {
+    spdlog::debug("timestamper: could not lower its thread priority: {}", std::strerror(errno));
+  }
   std::chrono::milliseconds backoff{0};
   for (;;) {
     {
