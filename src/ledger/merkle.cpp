@@ -1,6 +1,8 @@
 #include "ledger/merkle.h"
 
+#include <array>
 #include <bit>
+#include <cstring>
 
 namespace troad::ledger {
 namespace {
@@ -30,12 +32,16 @@ Hash LeafHash(std::string_view entry) {
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {
-  crypto::Sha256Hasher h;
-  h.Update(std::string_view("\x01", 1));
-  h.Update(crypto::DigestView(left));
-  h.Update(crypto::DigestView(right));
-  return h.Final();
+  // One-shot over a stack buffer: proofs and appends hash many nodes, and an
+  // incremental hasher costs an allocation each.
+  std::array<char, 1 + 2 * sizeof(Hash)> input;
+  input[0] = '\x01';
+  std::memcpy(input.data() + 1, left.data(), left.size());
+  std::memcpy(input.data() + 1 + left.size(), right.data(), right.size());
+  return crypto::Sha256(std::string_view(input.data(), input.size()));
 }
+
+Hash EmptyRoot() { return crypto::Sha256(std::string_view()); }
 
 Hash RootFromLeaves(std::span<const Hash> leaves) {
   if (leaves.size() == 1) return leaves[0];

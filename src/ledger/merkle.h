@@ -4,8 +4,9 @@
 // inclusion proofs (§2.1.3) and their verification.
 //
 // Gateways use it for batch signatures (one signature over the root of many message
-// hashes, each message carrying its inclusion path); the ledger (issue 4) builds its
-// storage-backed log on the same functions.
+// hashes, each message carrying its inclusion path); the ledger builds on the same
+// functions: proof.h (proofs from any node store, consistency proofs, verification
+// against a root), compact_range.h, checkpoint.h and the storage-backed log.h.
 // Thread-safety: pure functions.
 #pragma once
 
@@ -20,8 +21,12 @@ namespace troad::ledger {
 
 using Hash = crypto::Sha256Digest;
 
+// SHA-256(0x00 ‖ entry).
 Hash LeafHash(std::string_view entry);
+// SHA-256(0x01 ‖ left ‖ right).
 Hash NodeHash(const Hash& left, const Hash& right);
+// The root of the empty tree, MTH({}) = SHA-256 of nothing (RFC 9162 §2.1.1).
+Hash EmptyRoot();
 
 // Root of the tree over `leaves` (leaf hashes). Requires !leaves.empty().
 Hash RootFromLeaves(std::span<const Hash> leaves);
