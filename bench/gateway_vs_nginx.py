@@ -405,8 +405,9 @@ def start_beast_chain(children, proxy_bin, base, pki, backend_port, workers):
 def start_troad(children, troad_bin, base, backend_port, timestamping=False):
     """Runs `troad init` and starts both gateways; returns the consumer's URL. With
     `timestamping`, the network gets a timestamping authority (`troad tsa`, network
-    [tsa]) that both gateways stamp their record batches at; its PID is returned with
-    the gateways'. Raises SetupError with the reason if anything fails."""
+    [tsa]) that both gateways stamp their record batches at, and a transparency ledger
+    (`troad ledger`, network [ledger]) both ship their record digests to; their PIDs
+    are returned with the gateways'. Raises SetupError with the reason if anything fails."""
     if not Path(troad_bin).is_file() and shutil.which(troad_bin):
         troad_bin = shutil.which(troad_bin)
     troad_bin = Path(troad_bin).resolve()
@@ -414,9 +415,9 @@ def start_troad(children, troad_bin, base, backend_port, timestamping=False):
         raise SetupError(f"--troad {troad_bin}: not an executable file")
     names = ["CONSUMER_LOCAL_PORT", "CONSUMER_PEER_PORT", "CONSUMER_ADMIN_PORT",
              "PROVIDER_LOCAL_PORT", "PROVIDER_PEER_PORT", "PROVIDER_ADMIN_PORT"]
-    ports = free_ports(len(names) + 1)
+    ports = free_ports(len(names) + 2)
     values = dict(zip(names, ports))
-    tsa_port = ports[-1]
+    tsa_port, ledger_port = ports[-2], ports[-1]
     values.update(CONSUMER_GATEWAY=CONSUMER_GATEWAY, PROVIDER_GATEWAY=PROVIDER_GATEWAY,
                   BACKEND_URL=f"http://127.0.0.1:{backend_port}")
     tdir = base / ("troad-ts-run" if timestamping else "troad-run")
@@ -425,6 +426,7 @@ def start_troad(children, troad_bin, base, backend_port, timestamping=False):
     text = render("network.toml.in", values)
     if timestamping:
         text += f'\n[tsa]\nlisten = "127.0.0.1:{tsa_port}"\n'
+        text += f'\n[ledger]\nlisten = "127.0.0.1:{ledger_port}"\n'
     network.write_text(text)
     out = tdir / "troad"
     log(f"troad: {troad_bin} init --network {network} --out {out}")
@@ -442,6 +444,15 @@ def start_troad(children, troad_bin, base, backend_port, timestamping=False):
                           f"127.0.0.1:{tsa_port}", "--data-dir", str(tsa_dir / "data")],
             tsa_log, cwd=tdir), tsa_log)
         wait_for_port(tsa_port, procs["tsa"][0], "troad tsa", tsa_log, timeout=30.0)
+        ledger_dir = out / "ledger"
+        ledger_log = tdir / "ledger.log"
+        procs["ledger"] = (children.start(
+            "troad ledger", [str(troad_bin), "ledger", "--key", str(ledger_dir / "ledger.key"),
+                             "--globalconf", str(out / "globalconf.json"), "--origin",
+                             "troad-ledger/TW", "--listen", f"127.0.0.1:{ledger_port}",
+                             "--data-dir", str(ledger_dir / "data")],
+            ledger_log, cwd=tdir), ledger_log)
+        wait_for_port(ledger_port, procs["ledger"][0], "troad ledger", ledger_log, timeout=30.0)
     for name, _ in ready:
         config = Path(GATEWAY_CONFIG.format(out=out, name=name))
         if not config.is_file():
@@ -669,8 +680,9 @@ def parse_args(argv):
                    "of the framework troad is built on, without signing or logging")
     p.add_argument("--timestamping", action="store_true",
                    help="also measure troad with its record batches timestamped by a "
-                   "`troad tsa` authority (the CPU of the authority counts), next to troad "
-                   "without; target: within 10 %% of the rate without")
+                   "`troad tsa` authority and its records shipped to a `troad ledger` (the "
+                   "CPU of both counts), next to troad without; target: within 10 %% of "
+                   "the rate without")
     p.add_argument("--one-hop", action="store_true",
                    help="also measure one TLS hop (client -TLS-> nginx -> backend)")
     p.add_argument("--cpus", default="auto", help="CPUs everything runs on: 'auto' (the "
@@ -793,7 +805,7 @@ def main(argv):
             if args.timestamping and troad_error is None:
                 ts_url, ts_pids = start_troad(children, args.troad, base, p_backend,
                                               timestamping=True)
-                targets.append(("troad_ts", "troad, records timestamped (RFC 3161)", ts_url))
+                targets.append(("troad_ts", "troad, records timestamped (RFC 3161) and shipped to the ledger", ts_url))
                 groups["troad_ts"] = set(ts_pids)
         else:
             troad_error = "no --troad given"
@@ -871,7 +883,7 @@ def main(argv):
             t, o = results["troad_ts"]["median"], results["troad"]["median"]
             ts_ratio = t["rps"] / o["rps"] if o["rps"] else 0.0
             ok = ts_ratio >= TARGET_TIMESTAMPING_RATIO
-            print(f"\ntimestamping on / off: req/s {ts_ratio:.3f} (target >= "
+            print(f"\ntimestamping + ledger on / off: req/s {ts_ratio:.3f} (target >= "
                   f"{TARGET_TIMESTAMPING_RATIO}) {'PASS' if ok else 'FAIL'}; p99.9 "
                   f"{fmt_ms(t['p999_us'])} vs {fmt_ms(o['p999_us'])}")
             if ratios is not None:

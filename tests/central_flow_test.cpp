@@ -8,20 +8,31 @@
 //     withdrawn → refused again; granted again → exchanges;
 //   - BLI's authentication certificate is revoked → MOI's gateway refuses it;
 //   - the central stops → the gateways' copy expires → exchanges are refused
-//     (OutdatedGlobalConf); the central is back → exchanges resume.
+//     (OutdatedGlobalConf); the central is back → exchanges resume;
+//   - every record of both gateways reaches the central ledger, SIGKILL of the central
+//     under load loses no entry a gateway was told is in; a ledger restored from an old
+//     backup (a fork) raises the gateways' alarm.
 // The central publishes with validity_s = 10 and the gateways refresh every second, so
 // each change is waited for (bounded polls), never slept on.
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <set>
 #include <thread>
 
+#include "core/encoding.h"
 #include "crypto/x509.h"
+#include "gateway/message_log.h"
+#include "gateway/shipper.h"
+#include "ledger/checkpoint.h"
+#include "ledger/entry.h"
+#include "ledger/merkle.h"
 #include "http/client.h"
 #include "http/tls.h"
 #include "network_fixture.h"
@@ -368,6 +379,41 @@ class CentralFlowTest : public ::testing::Test {
     return id;
   }
 
+  // Waits until `gw` has shipped every record of its log to the ledger; its ship state.
+  gateway::LedgerShipState WaitShipped(const GatewaySetup& gw) {
+    const std::string log = gw.dir + "/data/messagelog.db";
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    gateway::LedgerShipState state;
+    int64_t last = -1;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto reader = gateway::MessageLogReader::Open(log);
+      auto records = reader ? (*reader)->RecordsAfter(0, 1'000'000) : Fail(reader.error());
+      auto read = gateway::ReadLedgerShipState(log);
+      if (records && read) {
+        last = records->empty() ? 0 : records->back().seq;
+        state = *read;
+        if (state.shipped_seq == last) return state;
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+    ADD_FAILURE() << gw.name << " shipped up to seq " << state.shipped_seq << " of " << last
+                  << "; alarm: " << state.alarm << Diag();
+    return state;
+  }
+
+  // The gateway's /metrics value of `name`, or -1.
+  double GatewayMetric(const GatewaySetup& gw, const std::string& name) {
+    auto res = consumer_->Send(http::Endpoint{"127.0.0.1", gw.admin, false, ""},
+                               http::Request{verb::get, "/metrics", 11}, 5s);
+    if (!res) return -1;
+    std::istringstream in(res->response.body());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+    }
+    return -1;
+  }
+
   std::string dir_;
   uint16_t central_port_ = 0;
   GatewaySetup moi_, bli_;
@@ -640,6 +686,179 @@ TEST_F(CentralFlowTest, TimestampingOutageRefusesExchangesThenCatchesUp) {
   }
   EXPECT_NE(out.find("OK: every batch verifies"), std::string::npos) << out;
   EXPECT_EQ(out.find("not timestamped yet"), std::string::npos) << out;
+}
+
+// Every record of both gateways reaches the central ledger: each receipt a gateway
+// stored names entries that the central's ledger holds byte for byte — also when the
+// central was killed with SIGKILL while gateways were shipping under load — and both
+// sides of one exchange are found by its request id, with the same request hash.
+TEST_F(CentralFlowTest, TheLedgerHoldsBothSidesOfEveryExchangeAndLosesNothingToSigkill) {
+  Grant();
+  ASSERT_TRUE(WaitForExchange("ledger-0", Succeeded)) << Diag();
+  for (GatewaySetup* gw : {&bli_, &moi_}) {
+    ASSERT_NE(gw->process->Stop(5s), -1);
+    gw->process.reset();
+    Patch(gw->dir + "/gateway.toml", "[timestamping]\n",
+          "[ledger]\ninterval_ms = 50\nmax_batch = 20\nretry_min_ms = 100\nretry_max_ms = 500\n\n"
+          "[timestamping]\n");
+    StartGateway(*gw);
+    ASSERT_FALSE(HasFatalFailure());
+  }
+  ASSERT_TRUE(WaitForExchange("ledger-1", Succeeded)) << Diag();
+
+  // Load: three clients, 60 exchanges each; the central is killed while they run and
+  // restarted (the gateways go on exchanging from their copy of the configuration).
+  std::atomic<int> done{0}, ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 3; ++c) {
+    clients.emplace_back([this, c, &done, &ok] {
+      http::BlockingClient client(http::ClientOptions{});
+      for (int i = 0; i < 60; ++i) {
+        const std::string tag = fmt::format("load-{}-{}", c, i);
+        auto res = client.Send(http::Endpoint{"127.0.0.1", bli_.consumer, false, ""},
+                               MakeRestRequest(verb::get, "/r1/" + kEcho + "/" + tag, bli_.client,
+                                               NewTestMessageId(tag)),
+                               20s);
+        if (res && res->response.result_int() == 200) ok.fetch_add(1);
+        done.fetch_add(1);
+      }
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (done.load() < 40 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  const auto before_kill = gateway::ReadLedgerShipState(bli_.dir + "/data/messagelog.db");
+  ASSERT_TRUE(before_kill) << before_kill.error().ToString();
+  EXPECT_GT(before_kill->shipped_seq, 0) << "nothing shipped before the kill" << Diag();
+  central_->Kill();
+  central_.reset();
+  std::this_thread::sleep_for(300ms);  // shipments fail and back off meanwhile
+  StartCentral();
+  ASSERT_FALSE(HasFatalFailure());
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 180) << Diag();
+
+  // Every record of both gateways shipped and checked, no alarm; and every receipt's
+  // entries are in the restarted central's ledger, as the gateway built them.
+  auto ledger_db = store::OpenSqlite(CentralDir() + "/data/ledger.db");
+  ASSERT_TRUE(ledger_db) << ledger_db.error().ToString();
+  size_t receipts_checked = 0;
+  for (GatewaySetup* gw : {&bli_, &moi_}) {
+    const gateway::LedgerShipState state = WaitShipped(*gw);
+    EXPECT_EQ(state.alarm, "") << gw->name;
+    EXPECT_EQ(GatewayMetric(*gw, "troad_gateway_ledger_alarm"), 0) << gw->name;
+    const std::string log = gw->dir + "/data/messagelog.db";
+    auto reader = gateway::MessageLogReader::Open(log);
+    ASSERT_TRUE(reader) << reader.error().ToString();
+    auto records = (*reader)->RecordsAfter(0, 1'000'000);
+    ASSERT_TRUE(records) << records.error().ToString();
+    for (const gateway::TransferRecord& r : *records) {
+      auto receipt = gateway::ReadLedgerReceipt(log, r.seq);
+      ASSERT_TRUE(receipt && receipt->has_value()) << gw->name << " seq " << r.seq;
+      const uint64_t index = (*receipt)->first_index + static_cast<uint64_t>(r.seq - (*receipt)->first_seq);
+      auto rows = (*ledger_db)->Query("SELECT entry FROM ledger_entry WHERE idx = ?",
+                                      {static_cast<int64_t>(index)});
+      ASSERT_TRUE(rows) << rows.error().ToString();
+      ASSERT_EQ(rows->size(), 1u) << gw->name << " seq " << r.seq << ": index " << index
+                                  << " is not in the ledger";
+      auto entry = gateway::LedgerEntryOf(*GatewayId::Parse(gw->id), r);
+      ASSERT_TRUE(entry) << entry.error().ToString();
+      EXPECT_EQ((*rows)[0].Bytes(0).value(), *entry) << gw->name << " seq " << r.seq;
+      ++receipts_checked;
+    }
+  }
+  EXPECT_GE(receipts_checked, 2u * 182u);
+
+  // A dispute over one exchange is settled from the ledger alone: both sides' entries,
+  // by request id, with the same request hash; and the ledger's head verifies with the
+  // key the global configuration publishes.
+  auto bli_reader = gateway::MessageLogReader::Open(bli_.dir + "/data/messagelog.db");
+  ASSERT_TRUE(bli_reader) << bli_reader.error().ToString();
+  auto bli_records = (*bli_reader)->RecordsAfter(0, 1'000'000);
+  ASSERT_TRUE(bli_records && !bli_records->empty());
+  std::string request_id;
+  for (const gateway::TransferRecord& r : *bli_records) {
+    if (r.side == "consumer" && r.status == 200) request_id = r.request_id;
+  }
+  ASSERT_FALSE(request_id.empty());
+  Reply exchange = Call(verb::get, "/ledger/v1/exchange?request_id=" + request_id);
+  ASSERT_EQ(exchange.status, 200u) << exchange;
+  ASSERT_EQ(exchange.doc["entries"].size(), 2u) << exchange;
+  std::set<std::string> sides;
+  std::set<std::string> request_hashes;
+  for (const json& e : exchange.doc["entries"]) {
+    auto parsed = ledger::ParseLedgerEntry(Base64Decode(e["entry"].get<std::string>()).value());
+    ASSERT_TRUE(parsed) << parsed.error().ToString();
+    sides.insert(parsed->side);
+    request_hashes.insert(parsed->request_hash);
+  }
+  EXPECT_EQ(sides, (std::set<std::string>{"consumer", "provider"}));
+  EXPECT_EQ(request_hashes.size(), 1u);
+  Reply document = Call(verb::get, "/globalconf/v1/document");
+  ASSERT_EQ(document.status, 200u);
+  auto key = crypto::PublicKey::FromPem(document.doc["ledger"]["public_key"].get<std::string>());
+  ASSERT_TRUE(key) << key.error().ToString();
+  Reply head = Call(verb::get, "/ledger/v1/checkpoint");
+  ASSERT_EQ(head.status, 200u);
+  auto checkpoint = ledger::VerifyCheckpoint(head.body, *key);
+  ASSERT_TRUE(checkpoint) << checkpoint.error().ToString() << "\n" << head.body;
+  EXPECT_GE(checkpoint->size, receipts_checked);
+}
+
+// A central whose ledger is restored from an old backup has lost entries it signed for:
+// the gateways refuse to trust it, raise the alarm, and ship nothing more to it — while
+// exchanges go on.
+TEST_F(CentralFlowTest, ALedgerThatLostSignedEntriesRaisesTheGatewaysAlarm) {
+  Grant();
+  ASSERT_TRUE(WaitForExchange("fork-0", Succeeded)) << Diag();
+  WaitShipped(bli_);
+  ASSERT_FALSE(HasFailure());
+  // The central's operator takes a backup (stopped, so the files are whole)…
+  ASSERT_NE(central_->Stop(5s), -1);
+  central_.reset();
+  const std::string data = CentralDir() + "/data/";
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    if (fs::exists(data + "ledger.db" + suffix)) {
+      fs::copy_file(data + "ledger.db" + suffix, dir_ + "/ledger-backup.db" + suffix,
+                    fs::copy_options::overwrite_existing, ec);
+      ASSERT_FALSE(ec) << ec.message();
+    }
+  }
+  StartCentral();
+  ASSERT_FALSE(HasFatalFailure());
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(Exchange(fmt::format("fork-{}", i)).status, 200u);
+  const gateway::LedgerShipState shipped = WaitShipped(bli_);
+  ASSERT_EQ(shipped.alarm, "");
+  // … and later restores it: the entries shipped since are gone from the ledger.
+  ASSERT_NE(central_->Stop(5s), -1);
+  central_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    fs::remove(data + "ledger.db" + suffix, ec);
+    if (fs::exists(dir_ + "/ledger-backup.db" + suffix)) {
+      fs::copy_file(dir_ + "/ledger-backup.db" + suffix, data + "ledger.db" + suffix, ec);
+      ASSERT_FALSE(ec) << ec.message();
+    }
+  }
+  StartCentral();
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(Exchange("fork-4").status, 200u) << "exchanges go on";
+
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (GatewayMetric(bli_, "troad_gateway_ledger_alarm") != 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(GatewayMetric(bli_, "troad_gateway_ledger_alarm"), 1) << Diag();
+  auto state = gateway::ReadLedgerShipState(bli_.dir + "/data/messagelog.db");
+  ASSERT_TRUE(state) << state.error().ToString();
+  EXPECT_NE(state->alarm.find("409"), std::string::npos) << state->alarm;
+  EXPECT_EQ(state->checkpoint, shipped.checkpoint) << "the accepted head stays";
+  EXPECT_EQ(state->shipped_seq, shipped.shipped_seq) << "nothing more is counted as shipped";
+  EXPECT_NE(ReadText(dir_ + "/bli-gw.log").find("ledger ALARM"), std::string::npos);
+  EXPECT_EQ(Exchange("fork-5").status, 200u) << "exchanges go on";
 }
 
 }  // namespace

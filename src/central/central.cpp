@@ -91,6 +91,10 @@ Result<InitCentralResult> InitCentral(const InitCentralOptions& o, const Clock& 
   TROAD_RETURN_IF_ERROR(tsa_key.SavePemFile((dir / "keys" / "tsa.key").string()));
   TROAD_RETURN_IF_ERROR(WritePrivate(dir / "keys" / "tsa.crt", tsa_cert.ToPem()));
 
+  // The transparency ledger's key: signs its checkpoints (docs/protocol.md §12.2).
+  TROAD_ASSIGN_OR_RETURN(auto ledger_key, crypto::PrivateKey::GenerateEcP256());
+  TROAD_RETURN_IF_ERROR(ledger_key.SavePemFile((dir / "keys" / "ledger.key").string()));
+
   std::string public_url = "https://" + JoinHostPort(host, listen.second);
   std::string toml = fmt::format(
       "# troad central — written by `troad central init`.\n"
@@ -100,7 +104,8 @@ Result<InitCentralResult> InitCentral(const InitCentralOptions& o, const Clock& 
       "ca_certificate = \"keys/ca.crt\"\nca_key = \"keys/ca.key\"\n"
       "configuration_key = \"keys/configuration.key\"\n\n"
       "[globalconf]\nvalidity_s = 600\nrefresh_interval_s = 60\n\n"
-      "[tsa]\ncertificate = \"keys/tsa.crt\"\nkey = \"keys/tsa.key\"\n",
+      "[tsa]\ncertificate = \"keys/tsa.crt\"\nkey = \"keys/tsa.key\"\n\n"
+      "[ledger]\nkey = \"keys/ledger.key\"\n",
       TomlQuote(o.instance), TomlQuote(o.listen), TomlQuote(public_url));
   TROAD_RETURN_IF_ERROR(WritePrivate(dir / "central.toml", toml));
 
@@ -185,6 +190,30 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
       listed.push_back(c->tsa_->certificate());
     }
   }
+  if (!cfg.ledger.key_file.empty()) {
+    // Adds are authenticated against the published configuration (the gateways' current
+    // certificates), parsed once per version.
+    auto conf = [self = c.get()]() -> std::shared_ptr<const globalconf::GlobalConf> {
+      auto published = self->publisher_ ? self->publisher_->Current() : nullptr;
+      if (!published) return nullptr;
+      std::lock_guard lock(self->ledger_conf_mu_);
+      if (!self->ledger_conf_ || self->ledger_conf_->version() != published->version) {
+        auto parsed = globalconf::GlobalConf::Parse(published->document);
+        if (!parsed) {
+          spdlog::error("ledger: the published configuration does not parse: {}",
+                        parsed.error().message());
+          return nullptr;
+        }
+        self->ledger_conf_ = std::move(*parsed);
+      }
+      return self->ledger_conf_;
+    };
+    TROAD_ASSIGN_OR_RETURN(
+        c->ledger_, LedgerService::Create(cfg.ledger, cfg.LedgerDatabaseFile(), clock, conf));
+    publisher_options.ledger = globalconf::LedgerInfo{cfg.public_url + "/ledger/v1",
+                                                      c->ledger_->origin(),
+                                                      c->ledger_->public_key()};
+  }
   c->publisher_ =
       std::make_unique<Publisher>(*c->registry_, *c->db_, clock, conf_key,
                                   std::vector<crypto::Certificate>{ca_cert}, publisher_options);
@@ -226,6 +255,20 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
                                      "text/plain; charset=utf-8", req.version(), req.keep_alive());
       }
       co_return self->tsa_->Handle(req);
+    }
+    // The ledger has a database and a thread of its own: appends (one fsync each) and
+    // proofs never wait behind the management API, nor it behind them.
+    if (req.target().starts_with("/ledger/")) {
+      if (!self->ledger_) {
+        co_return http::MakeResponse(404, "{\"error\":\"this central runs no ledger ([ledger])\"}",
+                                     "application/json", req.version(), req.keep_alive());
+      }
+      co_return co_await asio::co_spawn(
+          self->ledger_worker_,
+          [self, &req]() -> asio::awaitable<http::Response> {
+            co_return self->ledger_->Handle(req);
+          },
+          asio::use_awaitable);
     }
     // Everything else touches the database, and a login runs Argon2id (~0.1 s): on the
     // worker thread, one call at a time, while this loop goes on serving connections.
@@ -316,6 +359,18 @@ http::Response Central::Metrics() {
     gauge("troad_central_tsa_rejections_total",
           "Timestamp requests answered with a rejection (malformed or unsupported).", "counter",
           static_cast<double>(tsa_->requests_rejected()));
+  }
+  if (ledger_) {
+    gauge("troad_central_ledger_size", "Entries in the transparency ledger.", "gauge",
+          static_cast<double>(ledger_->size()));
+    gauge("troad_central_ledger_entries_added_total",
+          "Entries appended by gateways since start (resent ones not counted).", "counter",
+          static_cast<double>(ledger_->entries_added()));
+    gauge("troad_central_ledger_add_requests_total", "add-entries requests answered.", "counter",
+          static_cast<double>(ledger_->add_requests()));
+    gauge("troad_central_ledger_add_refusals_total",
+          "add-entries requests refused (4xx/5xx; see the log).", "counter",
+          static_cast<double>(ledger_->add_refusals()));
   }
   gauge("troad_central_globalconf_version", "Version of the published global configuration.",
         "gauge", p ? static_cast<double>(p->version) : 0);

@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
+#include <mutex>
 
 #include "central/api.h"
 #include "central/config.h"
@@ -71,6 +72,9 @@ class Central {
   std::unique_ptr<AdminStore> admins_;
   std::unique_ptr<Publisher> publisher_;
   std::unique_ptr<TsaService> tsa_;  // null without [tsa]
+  std::unique_ptr<LedgerService> ledger_;  // null without [ledger]
+  std::mutex ledger_conf_mu_;
+  std::shared_ptr<const globalconf::GlobalConf> ledger_conf_;  // guarded by ledger_conf_mu_
   std::unique_ptr<Api> api_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::asio::steady_timer> timer_;
@@ -79,6 +83,8 @@ class Central {
   // Runs every database access (the management API, publishing) on one thread, off
   // the event loop. Declared last: joined first when the central is destroyed.
   http::asio::thread_pool worker_{1};
+  // Runs the ledger's requests, one at a time (its database is its own).
+  http::asio::thread_pool ledger_worker_{1};
 };
 
 }  // namespace troad::central

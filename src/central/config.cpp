@@ -1,5 +1,7 @@
 #include "central/config.h"
 
+#include <algorithm>
+
 #include <filesystem>
 
 #include "core/config.h"
@@ -11,6 +13,8 @@ namespace fs = std::filesystem;
 std::string CentralConfig::DatabaseFile() const {
   return (fs::path(data_dir) / "central.db").string();
 }
+
+std::string CentralConfig::LedgerDatabaseFile() const { return data_dir + "/ledger.db"; }
 
 Result<CentralConfig> CentralConfig::Load(const std::string& path) {
   TROAD_ASSIGN_OR_RETURN(auto doc, TomlDocument::Load(path));
@@ -75,6 +79,18 @@ Result<CentralConfig> CentralConfig::Load(const std::string& path) {
     ca.Error("renewal", policy.error().message() +
                             " (auto: a renewal proven by the current key is issued at once; "
                             "review: an operator approves it)");
+  }
+
+  ConfigSection ledger = root.Section("ledger");
+  if (const std::string key = ledger.String("key", ""); !key.empty()) {
+    c.ledger.key_file = resolve(key);
+  }
+  c.ledger.origin = ledger.String("origin", c.instance.empty() ? "" : "troad-ledger/" + c.instance);
+  if (!c.ledger.key_file.empty() &&
+      (c.ledger.origin.empty() || c.ledger.origin.size() > 255 ||
+       std::any_of(c.ledger.origin.begin(), c.ledger.origin.end(),
+                   [](char ch) { return ch < 0x21 || ch > 0x7E || ch == '+'; }))) {
+    ledger.Error("origin", "must be 1 to 255 printable ASCII characters, no space or '+'");
   }
 
   ConfigSection tsa = root.Section("tsa");

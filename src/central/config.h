@@ -9,6 +9,7 @@
 
 #include "central/admin.h"
 #include "central/ca_service.h"
+#include "central/ledger_service.h"
 #include "central/tsa_service.h"
 #include "central/publisher.h"
 #include "core/result.h"
@@ -34,12 +35,15 @@ struct CentralConfig {
   std::vector<std::string> timestamping_certificate_files;
   CaOptions ca;
   TsaOptions tsa;  // [tsa]; certificate_file empty = no timestamping authority
+  LedgerOptions ledger;  // [ledger]; key_file empty = no transparency ledger
   AdminOptions admin;
 
   std::string log_level = "info";
   bool log_json = true;
 
   std::string DatabaseFile() const;
+  // <data_dir>/ledger.db: the transparency ledger's own database.
+  std::string LedgerDatabaseFile() const;
 
   // Reads and validates `path`; relative file names are taken relative to its folder.
   static Result<CentralConfig> Load(const std::string& path);

@@ -65,6 +65,7 @@ Result<bool> Publisher::PublishIfNeeded(bool force) {
                                       static_cast<int64_t>(options_.refresh_interval.count())};
   doc.trusted_cas = trusted_cas_;
   doc.timestamping_certificates = options_.timestamping_certificates;
+  doc.ledger = options_.ledger;
   auto text = globalconf::WriteDocument(doc);
   if (!text) {
     return Fail(

@@ -30,6 +30,8 @@ struct PublisherOptions {
   int64_t max_clock_skew_ms = 60'000;          // settings.max_clock_skew_ms
   // trusted_timestamping_certificates: RFC 3161 authorities gateways accept.
   std::vector<crypto::Certificate> timestamping_certificates = {};
+  // ledger: the central's transparency ledger ([ledger]), when it runs one.
+  std::optional<globalconf::LedgerInfo> ledger = std::nullopt;
 };
 
 struct Published {

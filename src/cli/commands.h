@@ -65,8 +65,27 @@ struct VerifyLogOptions {
   std::string config_file;  // the gateway's gateway.toml (log and trusted authorities)
   std::string log_file;     // or a message log file directly
   std::vector<std::string> tsa_certificate_files;  // authorities trusted (else the globalconf's)
+  std::string archive_dir;  // the log's archives (else [retention] archive_dir with --config)
 };
 int RunVerifyLog(const VerifyLogOptions& options);
+
+// `troad verify-ledger`: this gateway's records in the central ledger, one tree head
+// against another, or an offline audit of a copy of the ledger's database
+// (gateway/verify_ledger.h, ledger/audit.h). Exactly one mode per run.
+struct VerifyLedgerOptions {
+  std::string config_file;               // the gateway's gateway.toml (log, ledger, key, CA)
+  std::string message_id;                // records: those with this message id,
+  std::string request_id;                // or with this request id,
+  bool all = false;                      // or all of them
+  std::vector<std::string> consistency;  // OLD.note NEW.note
+  std::string audit_db;                  // a copy of the central's ledger.db
+  std::string checkpoint_file;           // with audit_db: the signed head to audit against
+  std::string ledger_url;                // replaces the global configuration's
+  std::string ledger_key_file;           // PEM, public (or the private ledger.key)
+  std::string ca_certificate_file;       // checks an https:// ledger
+  std::string origin;                    // the checkpoints' origin
+};
+int RunVerifyLedger(const VerifyLedgerOptions& options);
 
 // `troad tsa`: a timestamping authority on its own (plain HTTP, POST /tsa).
 struct TsaOptions {
@@ -79,6 +98,18 @@ struct TsaOptions {
   std::string log_level = "info";
 };
 int RunTsa(const TsaOptions& options);
+
+// `troad ledger`: a transparency ledger on its own (plain HTTP, /ledger/v1), for
+// networks without a central (`troad init` with [ledger]).
+struct LedgerServerOptions {
+  std::string key_file;
+  std::string globalconf_file;  // the gateways' certificates; reread when it changes
+  std::string origin;
+  std::string listen = "127.0.0.1:4600";
+  std::string data_dir = "data";  // ledger.db lives here
+  std::string log_level = "info";
+};
+int RunLedgerServer(const LedgerServerOptions& options);
 
 struct DemoOptions {
   std::string dir = "demo-data";

@@ -124,6 +124,13 @@ Result<Network> ReadNetwork(const std::string& file) {
   if (!net.tsa_listen.empty()) {
     if (auto hp = SplitHostPort(net.tsa_listen); !hp) tsa.Error("listen", hp.error().message());
   }
+  ConfigSection ledger_section = root.Section("ledger");
+  net.ledger_listen = ledger_section.String("listen", "");
+  if (!net.ledger_listen.empty()) {
+    if (auto hp = SplitHostPort(net.ledger_listen); !hp) {
+      ledger_section.Error("listen", hp.error().message());
+    }
+  }
   for (ConfigSection& g : root.SectionList("grants")) {
     NetGrant grant;
     grant.client = client(g, "client", true);
@@ -325,6 +332,27 @@ Result<InitResult> InitNetwork(const std::string& network_file, const std::strin
                     net.tsa_listen, net.tsa_listen)));
     doc.timestamping_certificates = {tsa_cert};
     result.tsa_dir = tsa_dir.string();
+  }
+  if (!net.ledger_listen.empty()) {
+    // The ledger's checkpoint key; its public half is published with the ledger's URL.
+    fs::path ledger_dir = out / "ledger";
+    fs::create_directories(ledger_dir, ec);
+    if (ec) {
+      return Fail(ErrorCode::kIo, "cannot create {}: {}", ledger_dir.string(), ec.message());
+    }
+    TROAD_ASSIGN_OR_RETURN(auto ledger_key, crypto::PrivateKey::GenerateEcP256());
+    TROAD_RETURN_IF_ERROR(ledger_key.SavePemFile((ledger_dir / "ledger.key").string()));
+    const std::string origin = "troad-ledger/" + net.instance;
+    TROAD_RETURN_IF_ERROR(WriteFile(
+        ledger_dir / "README",
+        fmt::format("The network's transparency ledger. Start it with\n\n"
+                    "  troad ledger --key ledger.key --globalconf ../globalconf.json --listen {} "
+                    "--origin {} --data-dir data\n\n(from this directory). The gateways ship "
+                    "their record digests to http://{}/ledger/v1.\n",
+                    net.ledger_listen, origin, net.ledger_listen)));
+    doc.ledger = globalconf::LedgerInfo{"http://" + net.ledger_listen + "/ledger/v1", origin,
+                                        ledger_key.Public()};
+    result.ledger_dir = ledger_dir.string();
   }
   SystemTime now = clock.Now();
   doc.instance = net.instance;

@@ -58,6 +58,9 @@ struct Network {
   // [tsa] listen: where `troad tsa` will serve this network's timestamping authority;
   // empty = none (records are not timestamped).
   std::string tsa_listen;
+  // [ledger] listen: where `troad ledger` will serve this network's transparency ledger;
+  // empty = none (records are not shipped).
+  std::string ledger_listen;
 };
 
 // Reads and validates a network file; every message names the file and the key.
@@ -69,7 +72,8 @@ std::string ServiceEntries(const Network& net, const NetGateway& gw);
 
 struct InitResult {
   std::string globalconf_file;
-  std::string tsa_dir;  // tsa.crt, tsa.key (empty without [tsa])
+  std::string tsa_dir;     // tsa.crt, tsa.key (empty without [tsa])
+  std::string ledger_dir;  // ledger.key (empty without [ledger])
   std::vector<std::string> gateway_configs;  // one per gateway, in network-file order
 };
 

@@ -82,6 +82,51 @@ int main(int argc, char** argv) {
   vl->add_option("--tsa-certificate", verify_log.tsa_certificate_files,
                  "PEM certificate of a trusted timestamping authority (repeatable; replaces the "
                  "global configuration's list)");
+  vl->add_option("--archive-dir", verify_log.archive_dir,
+                 "the log's archive files, checked offline with it (default with --config: "
+                 "[retention] archive_dir)");
+
+  troad::cli::VerifyLedgerOptions verify_ledger;
+  auto* vd = app.add_subcommand(
+      "verify-ledger",
+      "Check the central ledger: this gateway's records are in it (--message-id, --request-id, "
+      "--all), one tree head extends another (--consistency), or a copy of its database is "
+      "the log a checkpoint signs (--audit); names the first bad entry (exit 1)");
+  vd->add_option("--config", verify_ledger.config_file,
+                 "the gateway's gateway.toml (its log, and the ledger its global configuration "
+                 "names)");
+  vd->add_option("--message-id", verify_ledger.message_id, "check the records with this message id");
+  vd->add_option("--request-id", verify_ledger.request_id, "check the records with this request id");
+  vd->add_flag("--all", verify_ledger.all, "check every record of the message log");
+  vd->add_option("--consistency", verify_ledger.consistency,
+                 "OLD.note NEW.note: check that the newer signed head extends the older")
+      ->expected(2);
+  vd->add_option("--audit", verify_ledger.audit_db,
+                 "a copy of the central's ledger.db: audit every row offline (read-only)");
+  vd->add_option("--checkpoint", verify_ledger.checkpoint_file,
+                 "with --audit: the signed checkpoint to audit against");
+  vd->add_option("--ledger-url", verify_ledger.ledger_url,
+                 "the ledger's /ledger/v1 URL (default: the global configuration's)");
+  vd->add_option("--ledger-key", verify_ledger.ledger_key_file,
+                 "the ledger's public key, PEM (default: the global configuration's)");
+  vd->add_option("--ca-certificate", verify_ledger.ca_certificate_file,
+                 "CA that issued an https:// ledger's certificate (default with --config: the "
+                 "anchor's)");
+  vd->add_option("--origin", verify_ledger.origin,
+                 "the checkpoints' origin (default: the global configuration's)");
+
+  troad::cli::LedgerServerOptions ledger_server;
+  auto* ld = app.add_subcommand(
+      "ledger", "Run a transparency ledger on its own (/ledger/v1, plain HTTP; troad init [ledger])");
+  ld->add_option("--key", ledger_server.key_file, "the checkpoint signing key (PEM, ECDSA P-256)")
+      ->required();
+  ld->add_option("--globalconf", ledger_server.globalconf_file,
+                 "the network's globalconf.json (who may add: the gateways it lists)")
+      ->required();
+  ld->add_option("--origin", ledger_server.origin, "the checkpoints' origin line")->required();
+  ld->add_option("--listen", ledger_server.listen, "address to listen on (default 127.0.0.1:4600)");
+  ld->add_option("--data-dir", ledger_server.data_dir, "where ledger.db is kept (default data)");
+  ld->add_option("--log-level", ledger_server.log_level, "trace, debug, info, warn, error, off");
 
   troad::cli::TsaOptions tsa;
   auto* ts = app.add_subcommand(
@@ -153,7 +198,9 @@ int main(int argc, char** argv) {
   }
   if (*in) return troad::cli::RunInit(init);
   if (*vl) return troad::cli::RunVerifyLog(verify_log);
+  if (*vd) return troad::cli::RunVerifyLedger(verify_ledger);
   if (*ts) return troad::cli::RunTsa(tsa);
+  if (*ld) return troad::cli::RunLedgerServer(ledger_server);
   if (*ce) {
     if (*ce_init) return troad::cli::RunCentralInit(central);
     if (central.config_file.empty()) {

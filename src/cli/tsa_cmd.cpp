@@ -13,6 +13,7 @@
 
 #include "central/tsa_service.h"
 #include "cli/commands.h"
+#include "cli/serve.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "http/server.h"
@@ -20,20 +21,11 @@
 namespace troad::cli {
 
 int RunTsa(const TsaOptions& options) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockStopSignals();
   auto fail = [](const std::string& message, int status) {
     std::fprintf(stderr, "troad tsa: %s\n", message.c_str());
     return status;
   };
-  auto hp = SplitHostPort(options.listen);
-  if (!hp) return fail("--listen: " + hp.error().message(), 2);
-  boost::system::error_code bec;
-  auto address = boost::asio::ip::make_address(hp->first, bec);
-  if (bec) return fail("--listen: \"" + hp->first + "\" is not an IP address", 2);
   if (auto st = InitLogging("tsa", options.log_level, LogFormat::kJson); !st) {
     return fail(st.error().message(), 2);
   }
@@ -50,13 +42,12 @@ int RunTsa(const TsaOptions& options) {
                                          SystemClock::Get());
   if (!tsa) return fail(tsa.error().message(), 1);
 
-  boost::asio::io_context io;
   http::ServerOptions server_options;
   server_options.server_name = "troad-tsa";
   server_options.body_limit = 64 * 1024;
   central::TsaService* service = tsa->get();
-  auto server = http::Server::Create(
-      io, http::tcp::endpoint(address, hp->second), nullptr,
+  const int status = ServeUntilSignalled(
+      signals, "tsa", options.listen, server_options,
       [service](http::Request& req,
                 const http::ConnectionInfo&) -> boost::asio::awaitable<http::Response> {
         if (req.target() == "/tsa") co_return service->Handle(req);
@@ -68,22 +59,14 @@ int RunTsa(const TsaOptions& options) {
                                      "text/plain; charset=utf-8", req.version(),
                                      req.keep_alive());
       },
-      server_options);
-  if (!server) return fail(server.error().message(), 1);
-  (*server)->Start();
-  spdlog::info("timestamping authority {} listening on http://{}/tsa",
-               (*tsa)->certificate().Subject(), options.listen);
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    spdlog::info("signal {}: stopping", sig);
-    (*server)->Stop(std::chrono::milliseconds(2000));
-    io.stop();
-  });
-  io.run();
-  waiter.join();
-  spdlog::info("timestamping authority stopped ({} tokens issued)", (*tsa)->tokens_issued());
-  return 0;
+      [&] {
+        spdlog::info("timestamping authority {} listening on http://{}/tsa",
+                     (*tsa)->certificate().Subject(), options.listen);
+      });
+  if (status == 0) {
+    spdlog::info("timestamping authority stopped ({} tokens issued)", (*tsa)->tokens_issued());
+  }
+  return status;
 }
 
 }  // namespace troad::cli

@@ -1,6 +1,7 @@
-// `troad verify-log`: checks a gateway's message log against its timestamped batches
-// (gateway/verify_log.h). Exit status 0 when every batch verifies, 1 naming the first
-// bad entry, 2 for bad options or a log that cannot be read.
+// `troad verify-log`: checks a gateway's message log against its timestamped batches,
+// and its archive files offline (gateway/verify_log.h). Exit status 0 when every batch
+// and archive verifies, 1 naming the first bad entry or file, 2 for bad options or a
+// log (or archive directory) that cannot be read.
 #include <unistd.h>
 
 #include <cstdio>
@@ -46,10 +47,12 @@ int RunVerifyLog(const VerifyLogOptions& options) {
   }
   gateway::VerifyLogOptions verify;
   std::string log_file = options.log_file;
+  verify.archive_dir = options.archive_dir;
   if (!options.config_file.empty()) {
     auto config = gateway::GatewayConfig::Load(options.config_file);
     if (!config) return Usage(config.error().message());
     log_file = config->data_dir + "/messagelog.db";
+    if (verify.archive_dir.empty()) verify.archive_dir = config->retention.archive_dir;
     if (options.tsa_certificate_files.empty()) {
       auto trusted = TrustedAuthorities(*config);
       if (!trusted) {
@@ -70,6 +73,9 @@ int RunVerifyLog(const VerifyLogOptions& options) {
         "name one with --tsa-certificate");
   }
   if (!std::filesystem::exists(log_file)) return Usage(log_file + ": no such message log");
+  if (!options.archive_dir.empty() && !std::filesystem::is_directory(options.archive_dir)) {
+    return Usage(options.archive_dir + ": no such directory");
+  }
 
   const bool tty = isatty(STDERR_FILENO) != 0;
   int64_t last_percent = -1;
@@ -98,11 +104,31 @@ int RunVerifyLog(const VerifyLogOptions& options) {
                 FormatRfc3339(FromUnixMillis(report->oldest_unstamped_ms)).c_str());
   }
   std::printf("\n");
+  if (report->archives_checked && report->archive_files > 0) {
+    std::printf(
+        "%s: %lld archive files, records 1..%lld, one hash chain up to the head the log "
+        "records\n",
+        verify.archive_dir.c_str(), static_cast<long long>(report->archive_files),
+        static_cast<long long>(report->head_last_seq));
+  } else if (!report->archives_checked && report->head_files > 0 && report->problem.empty()) {
+    std::printf("archives not checked: %lld files hold records 1..%lld (give --archive-dir)\n",
+                static_cast<long long>(report->head_files),
+                static_cast<long long>(report->head_last_seq));
+  }
+  if (!report->pending_archive.empty()) {
+    std::printf(
+        "%s: written, its records not yet removed from the log (an interrupted pass; "
+        "the gateway finishes it)\n",
+        report->pending_archive.c_str());
+  }
   if (!report->problem.empty()) {
     std::printf("FAILED: %s\n", report->problem.c_str());
     return 1;
   }
-  std::printf("OK: every batch verifies\n");
+  std::fputs(report->archives_checked && report->head_files > 0
+                 ? "OK: every archive and every batch verifies\n"
+                 : "OK: every batch verifies\n",
+             stdout);
   return 0;
 }
 

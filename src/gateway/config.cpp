@@ -182,6 +182,39 @@ Result<GatewayConfig> GatewayConfig::Load(const std::string& path) {
   c.timestamping.request_timeout =
       std::chrono::milliseconds(ts.Int("request_timeout_ms", 10'000, 100, 600'000));
 
+  ConfigSection lg = root.Section("ledger");
+  c.ledger.enabled = lg.Bool("enabled", true);
+  c.ledger.max_batch = lg.Int("max_batch", 1'000, 1, 1'000);
+  c.ledger.interval = std::chrono::milliseconds(lg.Int("interval_ms", 1'000, 10, 3'600'000));
+  c.ledger.retry_min = std::chrono::milliseconds(lg.Int("retry_min_ms", 1'000, 10, 3'600'000));
+  c.ledger.retry_max = std::chrono::milliseconds(lg.Int("retry_max_ms", 60'000, 10, 3'600'000));
+  if (c.ledger.retry_max < c.ledger.retry_min) {
+    lg.Error("retry_max_ms", "must not be less than retry_min_ms");
+  }
+  c.ledger.request_timeout =
+      std::chrono::milliseconds(lg.Int("request_timeout_ms", 10'000, 100, 600'000));
+
+  ConfigSection rt = root.Section("retention");
+  constexpr int64_t kMaxAgeDays = 100 * 366;
+  const int64_t age_days = rt.Int("max_age_days", 0, 0, kMaxAgeDays);
+  // Seconds for tests and demonstrations, where days are too coarse.
+  const int64_t age_s = rt.Int("max_age_s", 0, 0, kMaxAgeDays * 86'400);
+  if (rt.Has("max_age_days") && rt.Has("max_age_s")) {
+    rt.Error("max_age_s", "set max_age_days or max_age_s, not both");
+  }
+  c.retention.max_age = std::chrono::seconds(rt.Has("max_age_s") ? age_s : age_days * 86'400);
+  std::optional<std::string> archive_dir = rt.OptionalString("archive_dir");
+  if (archive_dir && archive_dir->empty()) rt.Error("archive_dir", "must not be empty");
+  c.retention.archive_dir = archive_dir && !archive_dir->empty()
+                                ? resolve(*archive_dir)
+                                : (fs::path(c.data_dir) / "archive").string();
+  c.retention.interval = std::chrono::seconds(rt.Int("interval_s", 3'600, 1, 7 * 86'400));
+  c.retention.max_records_per_file = rt.Int("max_records_per_file", 10'000, 1, 10'000'000);
+  if (c.retention.max_age.count() > 0 && c.timestamping.authorities.empty()) {
+    rt.Error(rt.Has("max_age_s") ? "max_age_s" : "max_age_days",
+             "archives only timestamped records: set [timestamping] authorities too");
+  }
+
   const LogSettings logging = ReadLogSettings(root.Section("logging"));
   c.log_level = logging.level;
   c.log_json = logging.json;

@@ -52,6 +52,26 @@ struct TimestamperOptions {
   std::chrono::milliseconds request_timeout{10'000};
 };
 
+// [ledger] (gateway/shipper.h): shipping record digests to the central ledger named by
+// the global configuration (docs/protocol.md §12.5).
+struct ShipperOptions {
+  bool enabled = true;                             // ship when the configuration names a ledger
+  int64_t max_batch = 1'000;                       // entries per request (the ledger's limit)
+  std::chrono::milliseconds interval{1'000};       // ship at least this often
+  std::chrono::milliseconds retry_min{1'000};      // first back-off after a failure
+  std::chrono::milliseconds retry_max{60'000};     // longest back-off; alarm re-check period
+  std::chrono::milliseconds request_timeout{10'000};
+};
+
+// [retention] (gateway/archive.h): timestamped records older than max_age move from
+// the live log to hash-chained archive files.
+struct RetentionOptions {
+  std::chrono::seconds max_age{0};  // 0: keep every record in the live log forever
+  std::string archive_dir;          // absolute; default <data_dir>/archive
+  std::chrono::seconds interval{3'600};
+  int64_t max_records_per_file = 10'000;  // a file holds whole batches, one at least
+};
+
 struct GatewayConfig {
   std::string config_file;  // the file this came from
   GatewayId id;
@@ -90,6 +110,11 @@ struct GatewayConfig {
 
   // [timestamping]: RFC 3161 authorities; none = records are not timestamped.
   TimestamperOptions timestamping;
+  // [ledger]: shipping digests to the central ledger.
+  ShipperOptions ledger;
+
+  // [retention]: archiving of old records; off unless max_age_days (or max_age_s) is set.
+  RetentionOptions retention;
 
   std::string log_level = "info";
   bool log_json = true;

@@ -280,6 +280,10 @@ Status Gateway::ReloadKeys() {
   for (auto& [member, pair] : keys.signing) {
     signers_.at(member)->SetIdentity(std::move(pair.first), std::move(pair.second));
   }
+  {
+    std::lock_guard lock(identity_mu_);
+    identity_ = ShipperIdentity{*keys.auth_key, auth_sha256};
+  }
   spdlog::info("reloaded keys: authentication certificate {}, {} signing pair(s)", auth_sha256,
                keys.signing.size());
   return Ok();
@@ -308,6 +312,29 @@ Status Gateway::CreateTimestamper() {
   };
   TROAD_ASSIGN_OR_RETURN(timestamper_, Timestamper::Create(*log_, config_.timestamping, trusted,
                                                            std::move(tls), clock_));
+  return Ok();
+}
+
+Status Gateway::CreateShipper() {
+  auto ledger = [this]() -> std::optional<globalconf::LedgerInfo> {
+    auto conf = CurrentConf();
+    return conf ? conf->ledger() : std::nullopt;
+  };
+  auto identity = [this]() -> std::optional<ShipperIdentity> {
+    std::lock_guard lock(identity_mu_);
+    return identity_;
+  };
+  // The ledger's URL comes with the global configuration: an https:// one must show a
+  // certificate of the network CA (the anchor's) naming its host.
+  auto tls = [this](const std::string& host) -> Result<std::shared_ptr<http::SslContext>> {
+    if (!fetcher_) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "an https:// ledger needs an anchor (the network CA) to be trusted");
+    }
+    return http::MakeClientTlsContextForHost(fetcher_->anchor().ca_certificate, host);
+  };
+  TROAD_ASSIGN_OR_RETURN(shipper_, Shipper::Create(*log_, config_.id, config_.ledger, ledger,
+                                                   identity, tls, clock_));
   return Ok();
 }
 
@@ -357,6 +384,18 @@ Status Gateway::Init() {
   } else {
     spdlog::warn("no [timestamping] authorities: transfer records are not timestamped");
   }
+  if (config_.retention.max_age.count() > 0) {
+    Archiver::Options retention{config_.retention, config_.id.ToString(), nullptr};
+    // Records the central ledger is to receive stay until they were shipped: while the
+    // shipper runs and the configuration names a ledger (or none is held yet).
+    retention.require_shipped = [this] {
+      if (!shipper_) return false;
+      auto conf = CurrentConf();
+      return !conf || conf->ledger().has_value();
+    };
+    TROAD_ASSIGN_OR_RETURN(archiver_, Archiver::Create(*log_, std::move(retention), clock_));
+  }
+  if (config_.ledger.enabled) TROAD_RETURN_IF_ERROR(CreateShipper());
 
   peer_anchors_ = std::move(peer_anchors);
   TROAD_ASSIGN_OR_RETURN(KeyMaterial keys, LoadKeys());
@@ -364,6 +403,10 @@ Status Gateway::Init() {
     signers_[member] = std::make_unique<BatchSigner>(std::move(pair.first), std::move(pair.second));
   }
   provider_tls_ = keys.provider_tls;
+  {
+    std::lock_guard lock(identity_mu_);
+    identity_ = ShipperIdentity{*keys.auth_key, keys.auth_chain.front().Sha256Fingerprint()};
+  }
   auto peer_client_tls = keys.peer_client_tls;
   auto auth_chain = keys.auth_chain;
   auto auth_key = *keys.auth_key;
@@ -472,6 +515,8 @@ Status Gateway::Start() {
   admin_server_->Start();
   asio::co_spawn(pool_.Get(0), RefreshLoop(), asio::detached);
   if (timestamper_) timestamper_->Start();
+  if (archiver_) archiver_->Start();
+  if (shipper_) shipper_->Start();
   spdlog::info(
       "gateway {} listening: consumer {}, provider {}, admin {}", config_.id.ToString(),
       consumer_endpoint().address().to_string() + ":" + std::to_string(consumer_endpoint().port()),
@@ -497,6 +542,8 @@ void Gateway::Stop() {
   if (backends_) backends_->Shutdown();
   pool_.Stop();
   if (timestamper_) timestamper_->Stop();
+  if (archiver_) archiver_->Stop();
+  if (shipper_) shipper_->Stop();
   if (log_) log_->Stop();
 }
 
@@ -1331,6 +1378,41 @@ asio::awaitable<Response> Gateway::HandleAdmin(Request& req, const http::Connect
           "authority answers.\n# TYPE troad_gateway_timestamping_failing gauge\n"
           "troad_gateway_timestamping_failing {}\n",
           timestamper_->last_success_ms() / 1000, timestamper_->Failing() ? 1 : 0);
+    }
+    if (archiver_) {
+      counter("troad_gateway_archived_records_total",
+              "Records moved from the message log into archive files.",
+              archiver_->records_archived());
+      counter("troad_gateway_archive_files_total", "Archive files completed.",
+              archiver_->files_written());
+      counter("troad_gateway_archive_failures_total",
+              "Archiver passes that failed (retried every interval_s).", archiver_->failures());
+      out += fmt::format(
+          "# HELP troad_gateway_archive_last_success_seconds Unix time of the last archive file "
+          "completed (0: none since start).\n# TYPE troad_gateway_archive_last_success_seconds "
+          "gauge\ntroad_gateway_archive_last_success_seconds {}\n",
+          archiver_->last_archive_ms() / 1000);
+    }
+    if (shipper_) {
+      counter("troad_gateway_ledger_entries_total",
+              "Records shipped to the central ledger and checked.", shipper_->entries_shipped());
+      counter("troad_gateway_ledger_requests_total", "Requests made to the central ledger.",
+              shipper_->requests());
+      counter("troad_gateway_ledger_failures_total",
+              "Shipping rounds that failed (retried with back-off).", shipper_->failures());
+      out += fmt::format(
+          "# HELP troad_gateway_ledger_shipped_seq The highest record seq shipped.\n"
+          "# TYPE troad_gateway_ledger_shipped_seq gauge\ntroad_gateway_ledger_shipped_seq {}\n"
+          "# HELP troad_gateway_ledger_tree_size Size of the last ledger head accepted.\n"
+          "# TYPE troad_gateway_ledger_tree_size gauge\ntroad_gateway_ledger_tree_size {}\n"
+          "# HELP troad_gateway_ledger_last_success_seconds Unix time of the last shipment "
+          "(0: none since start).\n# TYPE troad_gateway_ledger_last_success_seconds gauge\n"
+          "troad_gateway_ledger_last_success_seconds {}\n"
+          "# HELP troad_gateway_ledger_alarm 1 while the ledger is not trusted: it served a "
+          "head inconsistent with the accepted one (see the log).\n"
+          "# TYPE troad_gateway_ledger_alarm gauge\ntroad_gateway_ledger_alarm {}\n",
+          shipper_->shipped_seq(), shipper_->accepted_size(),
+          shipper_->last_success_ms() / 1000, shipper_->alarm() ? 1 : 0);
     }
     uint64_t signatures = 0, signed_messages = 0;
     for (const auto& [member, signer] : signers_) {

@@ -23,9 +23,11 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "gateway/archive.h"
 #include "gateway/config.h"
 #include "gateway/fault.h"
 #include "gateway/message_log.h"
+#include "gateway/shipper.h"
 #include "gateway/timestamper.h"
 #include "gateway/replay.h"
 #include "gateway/signer.h"
@@ -79,6 +81,8 @@ class Gateway {
   const GatewayConfig& config() const { return config_; }
   MessageLog& message_log() { return *log_; }
   Timestamper* timestamper() { return timestamper_.get(); }
+  Archiver* archiver() { return archiver_.get(); }
+  Shipper* shipper() { return shipper_.get(); }
   // The configuration held; null in anchor mode until a first copy is adopted.
   std::shared_ptr<const globalconf::GlobalConf> CurrentConf() const;
   // Reads the key and certificate files gateway.toml names again (SIGHUP, after `troad
@@ -136,6 +140,8 @@ class Gateway {
   Status InitFromAnchor();
   // Builds timestamper_ from [timestamping] (Init, after the message log is open).
   Status CreateTimestamper();
+  // Builds shipper_ from [ledger] (Init, after the message log is open).
+  Status CreateShipper();
   // Anchor mode: one fetch from the central; adopts, or keeps the copy held.
   http::asio::awaitable<void> FetchGlobalConf();
   // Makes `conf` the configuration every new request reads.
@@ -152,6 +158,11 @@ class Gateway {
   http::IoPool pool_;  // one event loop per thread ([gateway] threads)
   std::unique_ptr<MessageLog> log_;
   std::unique_ptr<Timestamper> timestamper_;  // null when [timestamping] lists none
+  std::unique_ptr<Archiver> archiver_;        // null when [retention] keeps everything
+  std::unique_ptr<Shipper> shipper_;          // null when [ledger] enabled = false
+  // What the shipper signs with: set in Init, replaced by ReloadKeys.
+  mutable std::mutex identity_mu_;
+  std::optional<ShipperIdentity> identity_;  // guarded by identity_mu_
   std::map<std::string, std::unique_ptr<BatchSigner>> signers_;  // by member id
   SignatureVerifier verifier_;
   ReplayGuard replay_{std::chrono::minutes(2)};

@@ -71,6 +71,41 @@ CREATE TABLE timestamp_batch (
   created_ms             INTEGER NOT NULL
 );
 )sql"},
+    // The ledger shipper's receipts and state (docs/protocol.md §12.5). A receipt says
+    // that records first_seq..last_seq (those that exist) are entries first_index…
+    // of the central ledger, in the tree of the signed `checkpoint`.
+    {4, "ledger receipts", R"sql(
+CREATE TABLE ledger_receipt (
+  id          INTEGER PRIMARY KEY,
+  first_seq   INTEGER NOT NULL,
+  last_seq    INTEGER NOT NULL UNIQUE,
+  first_index INTEGER NOT NULL,
+  count       INTEGER NOT NULL,
+  checkpoint  TEXT    NOT NULL,
+  created_ms  INTEGER NOT NULL
+);
+CREATE TABLE ledger_state (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  shipped_seq INTEGER NOT NULL,
+  checkpoint  TEXT    NOT NULL,
+  alarm       TEXT    NOT NULL,
+  updated_ms  INTEGER NOT NULL
+);
+)sql"},
+    // The head of the archive chain (docs/protocol.md §11.1): the last archive file
+    // written, its SHA-256 and the highest seq archived. One row (id = 1); absent: no
+    // record was ever archived.
+    {5, "archive head", R"sql(
+CREATE TABLE archive_state (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  file       TEXT    NOT NULL,
+  sha256     TEXT    NOT NULL,
+  last_seq   INTEGER NOT NULL,
+  files      INTEGER NOT NULL,
+  records    INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+)sql"},
 };
 
 constexpr std::string_view kInsert =
@@ -148,6 +183,97 @@ Result<std::vector<TimestampBatch>> BatchesOf(std::vector<store::Row> rows) {
   return out;
 }
 
+constexpr std::string_view kSelectArchiveHead =
+    "SELECT file, sha256, last_seq, files, records, updated_ms FROM archive_state WHERE id = 1";
+
+Result<std::optional<ArchiveHead>> ReadArchiveHead(store::Database& db) {
+  TROAD_ASSIGN_OR_RETURN(auto rows, db.Query(kSelectArchiveHead));
+  if (rows.empty()) return std::optional<ArchiveHead>();
+  ArchiveHead h;
+  TROAD_ASSIGN_OR_RETURN(h.file, rows[0].Text(0));
+  TROAD_ASSIGN_OR_RETURN(h.sha256_hex, rows[0].Text(1));
+  TROAD_ASSIGN_OR_RETURN(h.last_seq, rows[0].Int(2));
+  TROAD_ASSIGN_OR_RETURN(h.files, rows[0].Int(3));
+  TROAD_ASSIGN_OR_RETURN(h.records, rows[0].Int(4));
+  TROAD_ASSIGN_OR_RETURN(h.updated_ms, rows[0].Int(5));
+  return std::optional<ArchiveHead>(std::move(h));
+}
+
+Result<int64_t> MaxSeq(store::Database& db) {
+  TROAD_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT COALESCE(MAX(seq), 0) FROM transfer_record"));
+  if (rows.empty()) return Fail(ErrorCode::kDataLoss, "MAX(seq) returned no row");
+  return rows[0].Int(0);
+}
+
+// SQLite numbers a new row one above the highest left (INTEGER PRIMARY KEY without
+// AUTOINCREMENT). The archiver never removes the newest record, so the highest row
+// is always above every archived seq; if it is not, the log was edited or an old copy
+// restored, and writing would reuse archived seqs.
+Status CheckSeqFloor(store::Database& db, const std::string& path) {
+  TROAD_ASSIGN_OR_RETURN(auto head, ReadArchiveHead(db));
+  if (!head) return Ok();
+  TROAD_ASSIGN_OR_RETURN(int64_t max_seq, MaxSeq(db));
+  if (max_seq <= head->last_seq) {
+    return Fail(ErrorCode::kDataLoss,
+                "{}: its newest record is seq {}, but records up to {} were archived (to {}): "
+                "rows were removed or an old copy was restored, and new records would reuse "
+                "archived numbers",
+                path, max_seq, head->last_seq, head->file);
+  }
+  return Ok();
+}
+
+// RemoveArchived's checks, inside the writer's transaction, before anything changes.
+Status CheckRemovable(store::Database& db, const std::optional<ArchiveHead>& previous,
+                      const ArchiveHead& head, int64_t first_seq) {
+  TROAD_ASSIGN_OR_RETURN(auto stored, ReadArchiveHead(db));
+  if (stored.has_value() != previous.has_value() ||
+      (stored && (stored->file != previous->file || stored->last_seq != previous->last_seq))) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "the archive head changed meanwhile (now {}): another archiver runs on this log",
+                stored ? stored->file : "none");
+  }
+  const int64_t expected_first = previous ? previous->last_seq + 1 : first_seq;
+  if (first_seq != expected_first || head.last_seq < first_seq) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "records {}..{} do not follow the archived records (up to {})", first_seq,
+                head.last_seq, previous ? previous->last_seq : 0);
+  }
+  TROAD_ASSIGN_OR_RETURN(int64_t max_seq, MaxSeq(db));
+  if (max_seq <= head.last_seq) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "record {} is the newest in the log: it stays, so that its seq is never handed "
+                "out again",
+                max_seq);
+  }
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows,
+      db.Query("SELECT COUNT(*), COALESCE(MIN(first_seq), 0), COALESCE(MAX(last_seq), 0), "
+               "COALESCE(SUM(size), 0) FROM timestamp_batch WHERE last_seq >= ? AND first_seq <= ?",
+               {first_seq, head.last_seq}));
+  if (rows.empty()) return Fail(ErrorCode::kDataLoss, "COUNT(*) returned no row");
+  TROAD_ASSIGN_OR_RETURN(int64_t batches, rows[0].Int(0));
+  TROAD_ASSIGN_OR_RETURN(int64_t min_first, rows[0].Int(1));
+  TROAD_ASSIGN_OR_RETURN(int64_t max_last, rows[0].Int(2));
+  TROAD_ASSIGN_OR_RETURN(int64_t sizes, rows[0].Int(3));
+  const int64_t count = head.last_seq - first_seq + 1;
+  if (batches == 0 || min_first != first_seq || max_last != head.last_seq || sizes != count) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "the timestamp batches of records {}..{} do not cover exactly that range",
+                first_seq, head.last_seq);
+  }
+  TROAD_ASSIGN_OR_RETURN(
+      auto present, db.Query("SELECT COUNT(*) FROM transfer_record WHERE seq >= ? AND seq <= ?",
+                             {first_seq, head.last_seq}));
+  if (present.empty()) return Fail(ErrorCode::kDataLoss, "COUNT(*) returned no row");
+  TROAD_ASSIGN_OR_RETURN(int64_t n, present[0].Int(0));
+  if (n != count) {
+    return Fail(ErrorCode::kFailedPrecondition, "records {}..{}: {} of {} are in the log",
+                first_seq, head.last_seq, n, count);
+  }
+  return Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<MessageLog>> MessageLog::Open(const std::string& path, bool sync_full,
@@ -157,6 +283,7 @@ Result<std::unique_ptr<MessageLog>> MessageLog::Open(const std::string& path, bo
   options.synchronous_full = sync_full;
   TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path, options));
   TROAD_RETURN_IF_ERROR(store::Migrate(*db, kMigrations, clock));
+  TROAD_RETURN_IF_ERROR(CheckSeqFloor(*db, path));
   store::GroupCommitter::Options commit;
   commit.linger = commit_delay;
   auto writer = store::GroupCommitter::Start(std::move(db), commit);
@@ -292,6 +419,31 @@ Status MessageLog::WriteBatch(const TimestampBatch& b) {
   return done.get();
 }
 
+Status MessageLog::Write(std::function<Status(store::Database&)> write) {
+  std::promise<Status> promise;
+  auto done = promise.get_future();
+  writer_->Submit(std::move(write), [&promise](Status st) { promise.set_value(std::move(st)); });
+  return done.get();
+}
+
+Status MessageLog::RemoveArchived(const std::optional<ArchiveHead>& previous,
+                                  const ArchiveHead& head, int64_t first_seq) {
+  return Write([&](store::Database& db) -> Status {
+    TROAD_RETURN_IF_ERROR(CheckRemovable(db, previous, head, first_seq));
+    TROAD_RETURN_IF_ERROR(db.Execute("DELETE FROM transfer_record WHERE seq >= ? AND seq <= ?",
+                                     {first_seq, head.last_seq}));
+    TROAD_RETURN_IF_ERROR(
+        db.Execute("DELETE FROM timestamp_batch WHERE last_seq >= ? AND last_seq <= ?",
+                   {first_seq, head.last_seq}));
+    TROAD_RETURN_IF_ERROR(db.Execute("DELETE FROM archive_state"));
+    TROAD_RETURN_IF_ERROR(db.Execute(
+        "INSERT INTO archive_state (id, file, sha256, last_seq, files, records, updated_ms) "
+        "VALUES (1, ?, ?, ?, ?, ?, ?)",
+        {head.file, head.sha256_hex, head.last_seq, head.files, head.records, head.updated_ms}));
+    return Ok();
+  });
+}
+
 Result<std::unique_ptr<MessageLogReader>> MessageLogReader::Open(const std::string& path) {
   store::SqliteOptions options;
   options.read_only = true;
@@ -361,6 +513,40 @@ Result<std::pair<int64_t, int64_t>> MessageLogReader::Unbatched() {
     TROAD_ASSIGN_OR_RETURN(oldest, rows[0].Int(1));
   }
   return std::make_pair(n, oldest);
+}
+
+Result<std::vector<TimestampBatch>> MessageLogReader::BatchesFrom(int64_t seq, int64_t limit) {
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(fmt::format("{} WHERE last_seq >= ? ORDER BY last_seq LIMIT ?", kSelectBatch),
+                 {seq, limit}));
+  return BatchesOf(std::move(rows));
+}
+
+Result<int64_t> MessageLogReader::LastSeq() { return MaxSeq(*db_); }
+
+Result<std::optional<int64_t>> MessageLogReader::ShippedSeq() {
+  TROAD_ASSIGN_OR_RETURN(auto rows,
+                         db_->Query("SELECT shipped_seq FROM ledger_state WHERE id = 1"));
+  if (rows.empty()) return std::optional<int64_t>();
+  TROAD_ASSIGN_OR_RETURN(int64_t seq, rows[0].Int(0));
+  return std::optional<int64_t>(seq);
+}
+
+Status MessageLogReader::BeginSnapshot() {
+  TROAD_RETURN_IF_ERROR(db_->Execute("BEGIN"));
+  return Ok();
+}
+
+Result<std::optional<ArchiveHead>> MessageLogReader::LastArchive() {
+  // A read-only reader does not migrate: a log last opened by an older gateway has
+  // no archive_state table, and so nothing archived.
+  TROAD_ASSIGN_OR_RETURN(auto rows,
+                         db_->Query("SELECT COUNT(*) FROM schema_migrations WHERE version = 5"));
+  if (rows.empty()) return Fail(ErrorCode::kDataLoss, "COUNT(*) returned no row");
+  TROAD_ASSIGN_OR_RETURN(int64_t migrated, rows[0].Int(0));
+  if (migrated == 0) return std::optional<ArchiveHead>();
+  return ReadArchiveHead(*db_);
 }
 
 }  // namespace troad::gateway

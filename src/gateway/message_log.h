@@ -9,6 +9,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +69,18 @@ struct TimestampBatch {
   int64_t created_ms = 0;              // when this gateway stored it
 };
 
+// The head of the archive chain (docs/protocol.md §11.1; table archive_state): the
+// last archive file written and what the whole chain holds. Records seq <= last_seq
+// are no longer in the live log, and no new record is ever numbered that low.
+struct ArchiveHead {
+  std::string file;        // name of the last archive file (inside the archive directory)
+  std::string sha256_hex;  // lower-case hex SHA-256 of that file's bytes
+  int64_t last_seq = 0;    // the highest seq archived
+  int64_t files = 0;       // archive files in the chain
+  int64_t records = 0;     // records in them
+  int64_t updated_ms = 0;  // when the head last moved
+};
+
 // A read-only view of a message log for the timestamper and the verify command;
 // opens its own connection, so it works beside the running gateway.
 // Thread-safety: one thread at a time.
@@ -91,6 +104,21 @@ class MessageLogReader {
   Result<RecordCounts> Counts();
   // Records with no batch yet: how many, and the request time of the oldest.
   Result<std::pair<int64_t, int64_t>> Unbatched();
+  // Up to `limit` batches with last_seq >= `seq`, in seq order (the archiver's walk).
+  Result<std::vector<TimestampBatch>> BatchesFrom(int64_t seq, int64_t limit);
+  // The highest seq in the log; 0 when it holds no record.
+  Result<int64_t> LastSeq();
+  // ledger_state.shipped_seq: the highest seq the ledger shipper has shipped; nullopt
+  // when it has shipped nothing.
+  Result<std::optional<int64_t>> ShippedSeq();
+  // The archive chain's head; nullopt when nothing was archived (or the log predates
+  // migration 5, which a read-only reader does not apply).
+  Result<std::optional<ArchiveHead>> LastArchive();
+  // Makes every read that follows see one state of the log (a read transaction, until
+  // the reader is destroyed), for a check of the whole log beside a running gateway
+  // that writes, stamps and archives meanwhile. While it lasts, SQLite cannot
+  // checkpoint the WAL past it.
+  Status BeginSnapshot();
 
  private:
   explicit MessageLogReader(std::unique_ptr<store::Database> db) : db_(std::move(db)) {}
@@ -108,7 +136,9 @@ class MessageLog {
  public:
   // Opens (creating and migrating) the SQLite log at `path`. `commit_delay`: how long
   // a busy writer waits for more records to join a commit (store::GroupCommitter's
-  // linger).
+  // linger). kDataLoss when the newest record is older than the last one archived
+  // (rows were removed by hand, or an old copy was restored): new records would
+  // reuse archived seqs.
   static Result<std::unique_ptr<MessageLog>> Open(
       const std::string& path, bool sync_full, const Clock& clock,
       std::chrono::microseconds commit_delay = std::chrono::microseconds{1000});
@@ -125,6 +155,21 @@ class MessageLog {
   // Stores a timestamped batch (durably, through the same writer as the records);
   // blocks the calling thread until it is committed. Not for the exchange path.
   Status WriteBatch(const TimestampBatch& batch);
+  // Removes records first_seq..head.last_seq and their batches, and makes `head` the
+  // archive chain's head, in one transaction through the same writer as the records;
+  // blocks until committed. Call only once the archive file holding them is durable
+  // (gateway/archive.h). kFailedPrecondition, removing nothing, unless: the head
+  // stored is still `previous` (nullopt: none), the batches of that range begin at
+  // first_seq and end at head.last_seq, every record of the range is present, and a
+  // record with a higher seq exists (so that SQLite, which numbers a new row after
+  // the highest one left, never hands out an archived seq again).
+  Status RemoveArchived(const std::optional<ArchiveHead>& previous, const ArchiveHead& head,
+                        int64_t first_seq);
+  // Runs `write` in one transaction of the log's writer (after the records queued
+  // before it) and blocks the calling thread until it is committed; an error from
+  // `write` rolls it back. For background work (the ledger shipper), not the exchange
+  // path.
+  Status Write(std::function<Status(store::Database&)> write);
   const std::string& path() const { return path_; }
   // Transactions committed so far (each one fsync); records per commit is the
   // group-commit batch size.

@@ -6,6 +6,7 @@
 
 #include "core/encoding.h"
 #include "crypto/timestamp.h"
+#include "gateway/archive.h"
 #include "gateway/message_log.h"
 #include "ledger/merkle.h"
 
@@ -22,32 +23,10 @@ std::string Name(const TransferRecord& r) {
 std::string CheckBatch(const TimestampBatch& b, const std::vector<TransferRecord>& records,
                        const VerifyLogOptions& options) {
   const std::string which = fmt::format("batch {} (records {}..{})", b.id, b.first_seq, b.last_seq);
-  if (b.size != b.last_seq - b.first_seq + 1 || b.size < 1) {
-    return fmt::format("{}: its size {} does not match its range", which, b.size);
-  }
-  if (b.leaves.size() != static_cast<size_t>(b.size) * sizeof(ledger::Hash)) {
-    return fmt::format("{}: its leaf list holds {} bytes, not {} hashes", which, b.leaves.size(),
-                       b.size);
-  }
-  std::vector<ledger::Hash> leaves(static_cast<size_t>(b.size));
-  for (size_t i = 0; i < leaves.size(); ++i) {
-    std::memcpy(leaves[i].data(), b.leaves.data() + i * sizeof(ledger::Hash), sizeof(ledger::Hash));
-  }
-  const ledger::Hash root = ledger::MerkleTree(leaves).root();
-  if (HexEncode(root) != b.root_hex) {
-    return fmt::format(
-        "{}: its leaves lead to root {}, but the batch says {} (the leaf list or "
-        "the root was altered)",
-        which, HexEncode(root), b.root_hex);
-  }
-  auto info = crypto::VerifyTimestampToken(b.token, root, options.tsa_certificates);
-  if (!info) {
-    return fmt::format("{}: its timestamp token does not verify: {}", which,
-                       info.error().message());
-  }
-  if (ToUnixMillis(info->gen_time) != b.gen_time_ms) {
-    return fmt::format("{}: stored time {} differs from the token's {}", which,
-                       FormatRfc3339(FromUnixMillis(b.gen_time_ms)), FormatRfc3339(info->gen_time));
+  std::vector<ledger::Hash> leaves;
+  if (std::string problem = CheckBatchStamp(b, which, options.tsa_certificates, &leaves);
+      !problem.empty()) {
+    return problem;
   }
   // Records: all of them, in order, each still hashing to its leaf.
   int64_t expected = b.first_seq;
@@ -70,11 +49,99 @@ std::string CheckBatch(const TimestampBatch& b, const std::vector<TransferRecord
 
 }  // namespace
 
+std::string CheckBatchStamp(const TimestampBatch& b, std::string_view which,
+                            const std::vector<crypto::Certificate>& tsa_certificates,
+                            std::vector<ledger::Hash>* leaves) {
+  if (b.size != b.last_seq - b.first_seq + 1 || b.size < 1) {
+    return fmt::format("{}: its size {} does not match its range", which, b.size);
+  }
+  if (b.leaves.size() != static_cast<size_t>(b.size) * sizeof(ledger::Hash)) {
+    return fmt::format("{}: its leaf list holds {} bytes, not {} hashes", which, b.leaves.size(),
+                       b.size);
+  }
+  leaves->assign(static_cast<size_t>(b.size), ledger::Hash{});
+  for (size_t i = 0; i < leaves->size(); ++i) {
+    std::memcpy((*leaves)[i].data(), b.leaves.data() + i * sizeof(ledger::Hash),
+                sizeof(ledger::Hash));
+  }
+  const ledger::Hash root = ledger::MerkleTree(*leaves).root();
+  if (HexEncode(root) != b.root_hex) {
+    return fmt::format(
+        "{}: its leaves lead to root {}, but the batch says {} (the leaf list or "
+        "the root was altered)",
+        which, HexEncode(root), b.root_hex);
+  }
+  auto info = crypto::VerifyTimestampToken(b.token, root, tsa_certificates);
+  if (!info) {
+    return fmt::format("{}: its timestamp token does not verify: {}", which,
+                       info.error().message());
+  }
+  if (info->tsa_certificate_sha256 != b.tsa_certificate_sha256) {
+    return fmt::format("{}: it names authority certificate {}, but its token was signed by {}",
+                       which, b.tsa_certificate_sha256, info->tsa_certificate_sha256);
+  }
+  if (ToUnixMillis(info->gen_time) != b.gen_time_ms) {
+    return fmt::format("{}: stored time {} differs from the token's {}", which,
+                       FormatRfc3339(FromUnixMillis(b.gen_time_ms)), FormatRfc3339(info->gen_time));
+  }
+  return "";
+}
+
 Result<VerifyLogReport> VerifyMessageLog(const std::string& path, const VerifyLogOptions& options) {
   TROAD_ASSIGN_OR_RETURN(auto reader, MessageLogReader::Open(path));
+  // The gateway may write, stamp and archive meanwhile: every read sees one state.
+  TROAD_RETURN_IF_ERROR(reader->BeginSnapshot());
   VerifyLogReport report;
   TROAD_ASSIGN_OR_RETURN(auto counts, reader->Counts());
   report.records = counts.records;
+  TROAD_ASSIGN_OR_RETURN(const std::optional<ArchiveHead> head, reader->LastArchive());
+  if (head) {
+    report.head_files = head->files;
+    report.head_records = head->records;
+    report.head_last_seq = head->last_seq;
+  }
+  const int64_t total = report.records + report.head_records;
+
+  // The archives first: they hold the oldest records.
+  int64_t archived_done = 0;
+  if (!options.archive_dir.empty()) {
+    std::function<void(int64_t)> progress;
+    if (options.progress) {
+      progress = [&](int64_t done) { options.progress(done, total); };
+    }
+    TROAD_ASSIGN_OR_RETURN(
+        ArchiveChainReport chain,
+        VerifyArchiveChain(options.archive_dir, head, options.tsa_certificates, progress));
+    if (!chain.problem.empty()) {
+      report.problem = std::move(chain.problem);
+      return report;
+    }
+    report.archives_checked = true;
+    report.archive_files = chain.files;
+    for (const std::string& name : chain.pending) {
+      report.pending_archive += (report.pending_archive.empty() ? "" : ", ") + name;
+    }
+    archived_done = chain.records;
+  }
+
+  // Every record ever written was numbered from 1 on; those up to the head's last seq
+  // are archived, the rest must be here, from the next one.
+  const int64_t first_live = head ? head->last_seq + 1 : 1;
+  if (counts.records > 0 && counts.first_seq > first_live) {
+    report.problem = fmt::format(
+        "records {}..{} are missing: they are neither in the live log (which starts at {}) nor "
+        "archived{}",
+        first_live, counts.first_seq - 1, counts.first_seq,
+        head ? fmt::format(" (the archives end at {}, in {})", head->last_seq, head->file) : "");
+    return report;
+  }
+  if (counts.records > 0 && counts.first_seq < first_live) {
+    report.problem = fmt::format(
+        "record seq {} is in the live log, but records up to {} were archived (to {}): the log "
+        "was restored from an older copy or edited",
+        counts.first_seq, head->last_seq, head->file);
+    return report;
+  }
   int64_t next_seq = counts.first_seq;  // the first record still in the live log
   int64_t after = 0;
   for (;;) {
@@ -106,7 +173,7 @@ Result<VerifyLogReport> VerifyMessageLog(const std::string& path, const VerifyLo
       ++report.batches;
       report.stamped += b.size;
       next_seq = b.last_seq + 1;
-      if (options.progress) options.progress(report.stamped, report.records);
+      if (options.progress) options.progress(archived_done + report.stamped, total);
     }
   }
   TROAD_ASSIGN_OR_RETURN(auto rest, reader->Unbatched());

@@ -108,6 +108,20 @@ Result<std::string> WriteDocument(const Document& doc) {
       conf["trusted_timestamping_certificates"].push_back(c.ToPem());
     }
   }
+  if (doc.ledger) {
+    // After trusted_timestamping_certificates (or trusted_cas): insert before
+    // revoked_certificates to keep §8's order.
+    ordered_json out = ordered_json::object();
+    for (auto& [key, value] : conf.items()) {
+      if (key == "revoked_certificates") {
+        out["ledger"] = {{"url", doc.ledger->url},
+                         {"origin", doc.ledger->origin},
+                         {"public_key", doc.ledger->public_key.ToPem()}};
+      }
+      out[key] = std::move(value);
+    }
+    conf = std::move(out);
+  }
   // Invalid UTF-8 in a name becomes U+FFFD rather than an exception.
   std::string text = conf.dump(2, ' ', false, ordered_json::error_handler_t::replace);
   TROAD_RETURN_IF_ERROR(GlobalConf::Parse(text));

@@ -6,6 +6,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ struct Document {
   std::vector<crypto::Certificate> trusted_cas;
   // RFC 3161 authorities gateways accept; written only when not empty.
   std::vector<crypto::Certificate> timestamping_certificates = {};
+  // The central ledger; written only when set.
+  std::optional<LedgerInfo> ledger = std::nullopt;
   std::vector<std::string> revoked_certificates;  // lower-case hex SHA-256 fingerprints
   std::vector<Member> members;
   std::vector<Subsystem> subsystems;

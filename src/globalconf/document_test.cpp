@@ -101,6 +101,23 @@ TEST(WriteDocumentTest, ReadsBackFieldForField) {
   EXPECT_EQ(c.source(), *text);
 }
 
+TEST(WriteDocumentTest, TheLedgerIsWrittenBeforeRevokedCertificatesOnlyWhenSet) {
+  Document doc = SampleDocument();
+  auto without = WriteDocument(doc);
+  ASSERT_TRUE(without) << without.error().ToString();
+  EXPECT_EQ(without->find("\"ledger\""), std::string::npos);
+  auto key = *crypto::PrivateKey::GenerateEcP256();
+  doc.ledger = LedgerInfo{"https://127.0.0.1:4400/ledger/v1", "troad-ledger/TW", key.Public()};
+  auto text = WriteDocument(doc);
+  ASSERT_TRUE(text) << text.error().ToString();
+  EXPECT_LT(text->find("\"ledger\""), text->find("\"revoked_certificates\""));
+  auto conf = GlobalConf::Parse(*text);
+  ASSERT_TRUE(conf) << conf.error().ToString();
+  ASSERT_TRUE((*conf)->ledger().has_value());
+  EXPECT_EQ((*conf)->ledger()->origin, "troad-ledger/TW");
+  EXPECT_EQ((*conf)->ledger()->public_key.ToDer(), key.Public().ToDer());
+}
+
 TEST(WriteDocumentTest, RefusesWhatAGatewayWouldRefuse) {
   Document doc = SampleDocument();
   doc.grants.push_back(Grant{*ClientId::Parse("TW/GOV/BLI/insurance"),

@@ -147,6 +147,34 @@ Result<std::shared_ptr<const GlobalConf>> GlobalConf::Parse(std::string_view tex
     }
   }
 
+  {
+    JsonView ledger = root.Object("ledger", false);
+    if (ledger.present()) {
+      std::string url = ledger.String("url", true, 2048);
+      std::string origin = ledger.String("origin", true, 255);
+      std::string pem = ledger.String("public_key", true, 16 * 1024);
+      if (errors.ok()) {
+        if (!url.starts_with("https://") && !url.starts_with("http://")) {
+          ledger.Error("url", "must be an http:// or https:// URL");
+        } else if (url.ends_with("/")) {
+          ledger.Error("url", "must not end with '/'");
+        }
+        if (origin.empty() || std::any_of(origin.begin(), origin.end(),
+                        [](char c) { return c < 0x21 || c > 0x7E || c == '+'; })) {
+          ledger.Error("origin", "must be 1 to 255 printable ASCII characters, no '+' or space");
+        }
+        auto key = crypto::PublicKey::FromPem(pem);
+        if (!key) {
+          ledger.Error("public_key", key.error().message());
+        } else if (key->type() != crypto::KeyType::kEcP256 || !key->CheckStrength()) {
+          ledger.Error("public_key", "must be an ECDSA P-256 public key (PEM)");
+        } else {
+          conf->ledger_ = LedgerInfo{std::move(url), std::move(origin), *key};
+        }
+      }
+    }
+  }
+
   for (JsonView& el : root.Array("revoked_certificates")) {
     std::string fp = el.AsString();
     if (fp.size() != 64 || fp.find_first_not_of("0123456789abcdef") != std::string::npos) {

@@ -108,6 +108,14 @@ struct Settings {
   int64_t refresh_interval_s = 60;
 };
 
+// The central transparency ledger (docs/protocol.md §12): where gateways ship their
+// record digests and the key its signed checkpoints verify with.
+struct LedgerInfo {
+  std::string url;                // "https://central:4400/ledger/v1" (no trailing slash)
+  std::string origin;             // the checkpoints' origin line (ledger/checkpoint.h)
+  crypto::PublicKey public_key;   // ECDSA P-256
+};
+
 // What a certificate fingerprint names.
 struct CertificateOwner {
   enum class Kind { kGatewayAuthentication, kMemberSigning } kind;
@@ -141,6 +149,8 @@ class GlobalConf {
   const std::vector<crypto::Certificate>& timestamping_certificates() const {
     return timestamping_certificates_;
   }
+  // The central ledger, when the document names one.
+  const std::optional<LedgerInfo>& ledger() const { return ledger_; }
 
   const Member* FindMember(const ClientId& member) const;
   const Subsystem* FindSubsystem(const ClientId& subsystem) const;
@@ -180,6 +190,7 @@ class GlobalConf {
   std::vector<Grant> grants_;
   std::vector<crypto::Certificate> trusted_cas_;
   std::vector<crypto::Certificate> timestamping_certificates_;
+  std::optional<LedgerInfo> ledger_;
   std::optional<crypto::TrustStore> trust_;
   std::vector<std::string> revoked_;  // sorted fingerprints
   std::map<std::string, CertificateOwner> cert_owners_;

@@ -454,6 +454,37 @@ TEST(GlobalConfTest, TimestampingAuthoritiesAreListedOnlyWhenFitForIt) {
   ExpectRefused(doc, "trusted_timestamping_certificates[1]: is listed twice");
 }
 
+TEST(GlobalConfTest, TheLedgerIsReadWithItsKeyAndRefusedWhenMalformed) {
+  auto key = *crypto::PrivateKey::GenerateEcP256();
+  json doc = ValidDocument();
+  EXPECT_FALSE((*GlobalConf::Parse(doc.dump()))->ledger().has_value());
+  doc["ledger"] = {{"url", "https://127.0.0.1:4400/ledger/v1"},
+                   {"origin", "troad-ledger/TW"},
+                   {"public_key", key.Public().ToPem()}};
+  auto conf = GlobalConf::Parse(doc.dump());
+  ASSERT_TRUE(conf) << conf.error().ToString();
+  ASSERT_TRUE((*conf)->ledger().has_value());
+  EXPECT_EQ((*conf)->ledger()->url, "https://127.0.0.1:4400/ledger/v1");
+  EXPECT_EQ((*conf)->ledger()->origin, "troad-ledger/TW");
+  EXPECT_EQ((*conf)->ledger()->public_key.ToDer(), key.Public().ToDer());
+
+  json bad = doc;
+  bad["ledger"]["url"] = "ftp://x/ledger";
+  ExpectRefused(bad, "ledger.url: must be an http:// or https:// URL");
+  bad = doc;
+  bad["ledger"]["url"] = "https://x/ledger/v1/";
+  ExpectRefused(bad, "ledger.url: must not end with '/'");
+  bad = doc;
+  bad["ledger"]["origin"] = "two words";
+  ExpectRefused(bad, "ledger.origin: must be 1 to 255 printable ASCII");
+  bad = doc;
+  bad["ledger"]["public_key"] = "not a key";
+  ExpectRefused(bad, "ledger.public_key:");
+  bad = doc;
+  bad["ledger"].erase("origin");
+  ExpectRefused(bad, "ledger.origin:");
+}
+
 TEST(GlobalConfRefusalTest, DuplicateMember) {
   json doc = ValidDocument();
   doc["members"].push_back({{"id", "TW/GOV/MOI"}, {"name", "again"}});

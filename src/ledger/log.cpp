@@ -30,6 +30,13 @@ CREATE TABLE ledger_node (
   hash  BLOB    NOT NULL
 );
 )sql"},
+    {2, "the caller's own migrations", R"sql(
+CREATE TABLE ledger_extra_migrations (
+  version    INTEGER PRIMARY KEY,
+  name       TEXT    NOT NULL,
+  applied_at TEXT    NOT NULL
+);
+)sql"},
 };
 
 constexpr std::string_view kInsertEntry =
@@ -125,14 +132,69 @@ std::string NodeWhere(const NodeId& id) {
                      id.index);
 }
 
+// Applies the caller's migrations as store::Migrate applies the log's own: each once, in
+// order, in its own transaction, recorded in ledger_extra_migrations.
+Status MigrateExtra(store::Database& db, std::span<const store::Migration> migrations,
+                    const Clock& clock) {
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].version != kFirstExtraMigration + static_cast<int>(i)) {
+      return Fail(ErrorCode::kInternal,
+                  "extra ledger migration list is broken: entry {} (\"{}\") has version {}, "
+                  "expected {}",
+                  i, migrations[i].name, migrations[i].version,
+                  kFirstExtraMigration + static_cast<int>(i));
+    }
+  }
+  for (;;) {
+    // Read inside the write transaction, so that two processes cannot both apply one.
+    TROAD_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(db));
+    TROAD_ASSIGN_OR_RETURN(
+        std::vector<store::Row> rows,
+        db.Query("SELECT version FROM ledger_extra_migrations ORDER BY version"));
+    int64_t expected = kFirstExtraMigration;
+    for (const store::Row& row : rows) {
+      Result<int64_t> version = row.Int(0);
+      if (!version) return Fail(std::move(version.error()).Context("ledger_extra_migrations"));
+      if (*version != expected) {
+        return Fail(ErrorCode::kDataLoss,
+                    "ledger_extra_migrations records version {} but not version {}", *version,
+                    expected);
+      }
+      ++expected;
+    }
+    const size_t applied = rows.size();
+    if (applied > migrations.size()) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "the ledger database has applied extra migrations up to version {}, newer "
+                  "than this program's {}",
+                  expected - 1, kFirstExtraMigration + static_cast<int>(migrations.size()) - 1);
+    }
+    if (applied == migrations.size()) return Ok();
+    const store::Migration& m = migrations[applied];
+    auto context = [&m] {
+      return fmt::format("extra ledger migration {} ({})", m.version, m.name);
+    };
+    if (Status st = db.ExecuteScript(m.sql); !st) {
+      return Fail(std::move(st.error()).Context(context()));
+    }
+    Result<int64_t> recorded = db.Execute(
+        "INSERT INTO ledger_extra_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        {int64_t{m.version}, std::string(m.name), FormatRfc3339(clock.Now())});
+    if (!recorded) return Fail(std::move(recorded.error()).Context(context()));
+    if (Status st = tx.Commit(); !st) return Fail(std::move(st.error()).Context(context()));
+  }
+}
+
 }  // namespace
 
 int64_t NodeStorageId(const NodeId& id) {
   return static_cast<int64_t>((id.level << kLevelShift) | id.index);
 }
 
-Result<std::unique_ptr<Log>> Log::Open(std::unique_ptr<store::Database> db, const Clock& clock) {
+Result<std::unique_ptr<Log>> Log::Open(std::unique_ptr<store::Database> db, const Clock& clock,
+                                       std::span<const store::Migration> extra_migrations) {
   TROAD_RETURN_IF_ERROR(store::Migrate(*db, kMigrations, clock));
+  if (!extra_migrations.empty()) TROAD_RETURN_IF_ERROR(MigrateExtra(*db, extra_migrations, clock));
   TROAD_ASSIGN_OR_RETURN(uint64_t size, StoredSize(*db));
   TROAD_ASSIGN_OR_RETURN(std::vector<Hash> frontier, ReadStoredNodes(*db, RangeNodes(0, size)));
   TROAD_ASSIGN_OR_RETURN(CompactRange range, CompactRange::Create(size, std::move(frontier)));
@@ -293,7 +355,8 @@ Result<std::vector<Hash>> Log::RootsOf(std::span<const Subtree> subtrees) {
   return SubtreeRoots(subtrees, prefetched);
 }
 
-Result<uint64_t> Log::AppendBatch(std::span<const std::string> entries) {
+Result<uint64_t> Log::AppendBatch(std::span<const std::string> entries,
+                                  const AppendHook& in_transaction) {
   const uint64_t first = range_.size();
   if (entries.empty()) return first;
   if (db_->InTransaction()) {
@@ -344,6 +407,7 @@ Result<uint64_t> Log::AppendBatch(std::span<const std::string> entries) {
         db_->Execute(kInsertNode, {NodeStorageId(node.id), static_cast<int64_t>(node.id.level),
                                    static_cast<int64_t>(node.id.index), ToBlob(node.hash)}));
   }
+  if (in_transaction) TROAD_RETURN_IF_ERROR(in_transaction(*db_, first));
   TROAD_RETURN_IF_ERROR(tx.Commit());
   range_ = std::move(next);
   return first;

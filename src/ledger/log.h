@@ -24,6 +24,17 @@
 //     level INTEGER NOT NULL,         the perfect subtree over leaves [idx·2^level,
 //     idx   INTEGER NOT NULL,         (idx+1)·2^level); level is 4, 8, 12, …
 //     hash  BLOB NOT NULL)            its root, 32 bytes
+//   ledger_extra_migrations (         (migration 2) the caller's own migrations
+//     version    INTEGER PRIMARY KEY, kFirstExtraMigration, +1, … without gaps
+//     name       TEXT NOT NULL,
+//     applied_at TEXT NOT NULL)       RFC 3339
+//
+// A caller may keep tables of its own in the log's database (the central's ledger
+// service keeps its per-gateway sequence numbers there): Open applies its migrations,
+// numbered from kFirstExtraMigration, and AppendBatch runs its writes in the append's
+// transaction, so that its rows and the entries commit or roll back together.
+// store::Migrate records versions 1, 2, 3, … without gaps in schema_migrations, which
+// holds the log's own; the caller's are recorded the same way in their own table.
 //
 // Tiles (as in C2SP tlog-tiles, with height 4). Level-0 nodes are the leaf hashes of
 // ledger_entry. A node at level 4k + r (r < 4) is hashed from the 2^r nodes under it
@@ -53,6 +64,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -64,6 +76,7 @@
 #include "ledger/merkle.h"
 #include "ledger/proof.h"
 #include "store/database.h"
+#include "store/migrate.h"
 
 namespace troad::ledger {
 
@@ -78,6 +91,9 @@ inline constexpr int kLeafChunkBits = 14;
 // SQL INTEGER), and indices below 2^63.
 inline constexpr uint64_t kMaxLogSize = uint64_t{1} << 57;
 
+// The version of a caller's first extra migration (Log::Open); the next are +1, +2, ….
+inline constexpr int kFirstExtraMigration = 1000;
+
 // ledger_node.id of the node (level, index): level·2^56 + index. Requires the node's
 // leaves to be below kMaxLogSize (so level <= 57 and index < 2^56 for level >= 1).
 int64_t NodeStorageId(const NodeId& id);
@@ -89,12 +105,23 @@ struct LogEntry {
   bool operator==(const LogEntry&) const = default;
 };
 
+// Writes of a caller's own rows in an append's transaction: called with the log's
+// database and the index of the batch's first entry, after the entries are written and
+// before the commit. An error rolls the whole append back and is passed on.
+using AppendHook = std::function<Status(store::Database& db, uint64_t first_index)>;
+
 class Log {
  public:
-  // Applies the ledger's migrations to `db` and recovers the tree state from its
-  // frontier nodes. Errors: the migration's, kIo from the database, kDataLoss when a
-  // frontier node is missing or malformed.
-  static Result<std::unique_ptr<Log>> Open(std::unique_ptr<store::Database> db, const Clock& clock);
+  // Applies the ledger's migrations to `db`, then the caller's `extra_migrations`
+  // (versions kFirstExtraMigration, +1, … without gaps), and recovers the tree state
+  // from its frontier nodes. With no extra migrations the caller's tables are left
+  // alone (a reader that does not know them may open the log); a caller that passes
+  // some must pass every one the database has applied. Errors: the migration's
+  // (kInternal for a list that is not numbered so; kFailedPrecondition when the
+  // database has applied more extra migrations than the list holds), kIo from the
+  // database, kDataLoss when a frontier node is missing or malformed.
+  static Result<std::unique_ptr<Log>> Open(std::unique_ptr<store::Database> db, const Clock& clock,
+                                           std::span<const store::Migration> extra_migrations = {});
 
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
@@ -106,14 +133,21 @@ class Log {
   // The frontier at the current size.
   const CompactRange& Frontier() const { return range_; }
 
-  // Appends `entries` in one transaction (entries and completed subtrees) and returns
-  // the index of the first one; the log is unchanged when it fails. An empty batch
-  // writes nothing and returns Size(). kInvalidArgument: an entry is longer than
+  // Appends `entries` in one transaction (entries, completed subtrees and whatever
+  // `in_transaction` writes) and returns the index of the first one; the log and the
+  // database are unchanged when it fails. An empty batch writes nothing, does not call
+  // `in_transaction` and returns Size(). kInvalidArgument: an entry is longer than
   // kMaxEntryBytes. kResourceExhausted: the log would pass kMaxLogSize.
   // kFailedPrecondition: a transaction is already open on the database (the log could
   // not know whether its writes are kept), or another writer appended (reopen).
-  // Database errors are passed on.
-  Result<uint64_t> AppendBatch(std::span<const std::string> entries);
+  // Database errors and the hook's are passed on.
+  Result<uint64_t> AppendBatch(std::span<const std::string> entries,
+                               const AppendHook& in_transaction = {});
+
+  // The log's database: for reads, and for the caller's own tables (written through
+  // AppendBatch's hook, so that they commit with the entries). Never write the log's
+  // own tables, and leave no transaction open (AppendBatch refuses to run in one).
+  store::Database& database() { return *db_; }
 
   // The root of the first `size` leaves, for any size <= Size(): O(log n) reads.
   // kInvalidArgument when size > Size().

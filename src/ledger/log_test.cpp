@@ -579,5 +579,153 @@ TEST_F(LogTest, RowsAlteredBySqlFailVerificationAgainstTheSignedCheckpoint) {
       << read.error().message();
 }
 
+// A caller's own table, as the central's ledger service keeps one.
+constexpr store::Migration kExtraMigrations[] = {
+    {kFirstExtraMigration, "caller rows",
+     "CREATE TABLE caller_row (idx INTEGER PRIMARY KEY, note TEXT NOT NULL)"},
+    {kFirstExtraMigration + 1, "caller index", "CREATE INDEX caller_row_note ON caller_row (note)"},
+};
+
+// Rows of a query on the log's database, as "a|b" strings.
+std::vector<std::string> Rows(store::Database& db, std::string_view sql) {
+  std::vector<std::string> out;
+  auto rows = db.Query(sql);
+  EXPECT_TRUE(rows) << rows.error().ToString();
+  if (!rows) return out;
+  for (const store::Row& row : *rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) line += '|';
+      if (auto n = row.Int(i)) {
+        line += std::to_string(*n);
+      } else if (auto t = row.Text(i)) {
+        line += *t;
+      }
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+TEST_F(LogTest, ExtraMigrationsAreAppliedOnceAndRecordedApart) {
+  {
+    auto log = Log::Open(OpenDb(), clock_, kExtraMigrations);
+    ASSERT_TRUE(log) << log.error().ToString();
+    EXPECT_EQ(Rows((*log)->database(), "SELECT version, name FROM ledger_extra_migrations"),
+              (std::vector<std::string>{"1000|caller rows", "1001|caller index"}));
+    // The log's own migrations stay 1, 2, … in schema_migrations (store::Migrate).
+    EXPECT_EQ(Rows((*log)->database(), "SELECT version FROM schema_migrations"),
+              (std::vector<std::string>{"1", "2"}));
+    EXPECT_EQ(Rows((*log)->database(), "SELECT COUNT(*) FROM caller_row"),
+              (std::vector<std::string>{"0"}));
+  }
+  // Again: nothing is applied twice. Without extra migrations the log opens too.
+  auto again = Log::Open(OpenDb(), clock_, kExtraMigrations);
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(Rows((*again)->database(), "SELECT COUNT(*) FROM ledger_extra_migrations"),
+            (std::vector<std::string>{"2"}));
+  EXPECT_TRUE(Log::Open(OpenDb(), clock_));
+
+  // A program that knows fewer of them must not write.
+  auto older = Log::Open(OpenDb(), clock_, std::span(kExtraMigrations).first(1));
+  ASSERT_FALSE(older);
+  EXPECT_EQ(older.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(older.error().message().find("up to version 1001"), std::string::npos)
+      << older.error().message();
+
+  const store::Migration misnumbered[] = {{1, "caller rows", "SELECT 1"}};
+  auto broken = Log::Open(OpenDb(), clock_, misnumbered);
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().code(), ErrorCode::kInternal);
+  EXPECT_NE(broken.error().message().find("expected 1000"), std::string::npos)
+      << broken.error().message();
+}
+
+TEST_F(LogTest, AFailingExtraMigrationLeavesNoTrace) {
+  const store::Migration bad[] = {
+      {kFirstExtraMigration, "good", "CREATE TABLE caller_row (idx INTEGER PRIMARY KEY)"},
+      {kFirstExtraMigration + 1, "bad", "CREATE TABLE t (x INTEGER); NOT SQL"},
+  };
+  auto log = Log::Open(OpenDb(), clock_, bad);
+  ASSERT_FALSE(log);
+  EXPECT_NE(log.error().message().find("extra ledger migration 1001 (bad)"), std::string::npos)
+      << log.error().message();
+  auto db = OpenDb();
+  ASSERT_TRUE(db);
+  EXPECT_EQ(Rows(*db, "SELECT version FROM ledger_extra_migrations"),
+            (std::vector<std::string>{"1000"}));
+  EXPECT_EQ(Rows(*db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 't'"),
+            (std::vector<std::string>{"0"}));
+}
+
+TEST_F(LogTest, TheHookWritesInTheAppendsTransaction) {
+  auto opened = Log::Open(OpenDb(), clock_, kExtraMigrations);
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  Log& log = **opened;
+  ASSERT_NO_FATAL_FAILURE(Append(log, 3));
+  std::vector<uint64_t> firsts;
+  const AppendHook hook = [&firsts](store::Database& db, uint64_t first) -> Status {
+    firsts.push_back(first);
+    EXPECT_TRUE(db.InTransaction());
+    // The entries are already there, in the same transaction.
+    auto rows = db.Query("SELECT COUNT(*) FROM ledger_entry");
+    if (!rows) return Fail(std::move(rows.error()));
+    EXPECT_EQ((*rows)[0].Int(0).value_or(-1), static_cast<int64_t>(first + 2));
+    TROAD_RETURN_IF_ERROR(db.Execute("INSERT INTO caller_row (idx, note) VALUES (?, ?)",
+                                     {static_cast<int64_t>(first), std::string("batch")}));
+    return Ok();
+  };
+  auto appended = log.AppendBatch(MakeEntries(3, 2), hook);
+  ASSERT_TRUE(appended) << appended.error().ToString();
+  EXPECT_EQ(*appended, 3u);
+  // An empty batch writes nothing and does not call the hook.
+  appended = log.AppendBatch({}, hook);
+  ASSERT_TRUE(appended);
+  EXPECT_EQ(*appended, 5u);
+  EXPECT_EQ(firsts, (std::vector<uint64_t>{3}));
+  EXPECT_FALSE(log.database().InTransaction());
+
+  // Committed: another connection sees the caller's row with the entries.
+  auto other = OpenDb();
+  ASSERT_TRUE(other);
+  EXPECT_EQ(Rows(*other, "SELECT idx, note FROM caller_row"),
+            (std::vector<std::string>{"3|batch"}));
+  EXPECT_EQ(Rows(*other, "SELECT COUNT(*) FROM ledger_entry"), (std::vector<std::string>{"5"}));
+}
+
+TEST_F(LogTest, AFailingHookRollsTheAppendBack) {
+  auto opened = Log::Open(OpenDb(), clock_, kExtraMigrations);
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  Log& log = **opened;
+  // Enough entries to complete stored subtrees, so that ledger_node is written too.
+  ASSERT_NO_FATAL_FAILURE(Append(log, 10));
+  const Hash root = log.Root();
+  const AppendHook failing = [](store::Database& db, uint64_t first) -> Status {
+    TROAD_RETURN_IF_ERROR(db.Execute("INSERT INTO caller_row (idx, note) VALUES (?, ?)",
+                                     {static_cast<int64_t>(first), std::string("lost")}));
+    return Fail(ErrorCode::kAlreadyExists, "seq 4 is held with other bytes");
+  };
+  auto refused = log.AppendBatch(MakeEntries(10, 30), failing);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(refused.error().message(), "seq 4 is held with other bytes");
+  EXPECT_EQ(log.Size(), 10u);
+  EXPECT_EQ(log.Root(), root);
+  EXPECT_FALSE(log.database().InTransaction());
+  EXPECT_EQ(Rows(log.database(), "SELECT COUNT(*) FROM caller_row"),
+            (std::vector<std::string>{"0"}));
+  EXPECT_EQ(Rows(log.database(), "SELECT COUNT(*) FROM ledger_entry"),
+            (std::vector<std::string>{"10"}));
+  EXPECT_EQ(Rows(log.database(), "SELECT COUNT(*) FROM ledger_node"),
+            (std::vector<std::string>{"0"}));
+
+  // The same batch goes through afterwards, at the same index, and survives a reopen.
+  ASSERT_NO_FATAL_FAILURE(Append(log, 30));
+  opened = Log::Open(OpenDb(), clock_, kExtraMigrations);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ((*opened)->Size(), 40u);
+  EXPECT_EQ((*opened)->Root(), Reference().Root(40));
+}
+
 }  // namespace
 }  // namespace troad::ledger
