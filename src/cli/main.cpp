@@ -95,8 +95,10 @@ int main(int argc, char** argv) {
   vd->add_option("--config", verify_ledger.config_file,
                  "the gateway's gateway.toml (its log, and the ledger its global configuration "
                  "names)");
-  vd->add_option("--message-id", verify_ledger.message_id, "check the records with this message id");
-  vd->add_option("--request-id", verify_ledger.request_id, "check the records with this request id");
+  vd->add_option("--message-id", verify_ledger.message_id,
+                 "check the records with this message id");
+  vd->add_option("--request-id", verify_ledger.request_id,
+                 "check the records with this request id");
   vd->add_flag("--all", verify_ledger.all, "check every record of the message log");
   vd->add_option("--consistency", verify_ledger.consistency,
                  "OLD.note NEW.note: check that the newer signed head extends the older")

@@ -6,10 +6,11 @@
 // that cannot be read or a ledger that cannot be reached.
 #include <unistd.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include "cli/commands.h"
@@ -110,8 +111,9 @@ Result<Trust> LoadTrust(const VerifyLedgerOptions& options) {
     TROAD_ASSIGN_OR_RETURN(trust.config, gateway::GatewayConfig::Load(options.config_file));
     auto conf = LoadGlobalConf(*trust.config);
     if (!conf) {
-      return Fail(std::move(conf.error())
-                      .Context("cannot read the gateway's global configuration (the ledger's key)"));
+      return Fail(
+          std::move(conf.error())
+              .Context("cannot read the gateway's global configuration (the ledger's key)"));
     }
     trust.ca = std::move(conf->second);
     if (const auto& ledger = conf->first->ledger()) {
@@ -166,13 +168,13 @@ int RunRecords(const VerifyLedgerOptions& options, const Trust& trust) {
   if (!client) return Usage(client.error().message());
 
   gateway::RecordQuery query;
-  std::string selected = "every record";
+  std::string selected;  // "" for all records
   if (!options.message_id.empty()) {
     query = {gateway::RecordQuery::By::kMessageId, options.message_id};
-    selected = "message id \"" + options.message_id + "\"";
+    selected = " with message id \"" + options.message_id + "\"";
   } else if (!options.request_id.empty()) {
     query = {gateway::RecordQuery::By::kRequestId, options.request_id};
-    selected = "request id \"" + options.request_id + "\"";
+    selected = " with request id \"" + options.request_id + "\"";
   }
   ProgressBar bar("records");
   std::function<void(int64_t, int64_t)> progress;
@@ -207,13 +209,13 @@ int RunRecords(const VerifyLedgerOptions& options, const Trust& trust) {
                 static_cast<unsigned long long>(report->accepted.size));
   }
   if (query.by != gateway::RecordQuery::By::kAll && report->records == 0) {
-    return Usage(log_file + ": no record has " + selected);
+    return Usage(log_file + ": no record" + selected);
   }
-  std::printf("%s: %s: %lld records, %lld in the ledger (inclusion proofs verified), %lld not "
-              "shipped yet\n",
-              log_file.c_str(), selected.c_str(), static_cast<long long>(report->records),
-              static_cast<long long>(report->in_ledger),
-              static_cast<long long>(report->not_shipped));
+  std::printf(
+      "%s: %lld records%s: %lld in the ledger (inclusion proofs verified), %lld not "
+      "shipped yet\n",
+      log_file.c_str(), static_cast<long long>(report->records), selected.c_str(),
+      static_cast<long long>(report->in_ledger), static_cast<long long>(report->not_shipped));
   std::fputs("OK: every shipped record is in the ledger\n", stdout);
   return 0;
 }
@@ -229,11 +231,21 @@ int RunConsistency(const VerifyLedgerOptions& options, const Trust& trust) {
     }
     notes[i] = std::move(*text);
   }
-  auto client = ClientFor(trust);
-  if (!client) return Usage(client.error().message());
+  // Two heads of one size, or an empty old one, need no proof: no ledger is asked.
+  std::unique_ptr<gateway::LedgerClient> client;
+  if (!trust.url.empty()) {
+    auto made = ClientFor(trust);
+    if (!made) return Usage(made.error().message());
+    client = std::move(*made);
+  }
   auto report =
-      gateway::VerifyLedgerConsistency(**client, *trust.key, trust.origin, notes[0], notes[1]);
-  if (!report) return Usage(report.error().message());
+      gateway::VerifyLedgerConsistency(client.get(), *trust.key, trust.origin, notes[0], notes[1]);
+  if (!report) {
+    if (report.error().code() == ErrorCode::kFailedPrecondition) {
+      return Usage(report.error().message() + ": give --ledger-url URL (or --config)");
+    }
+    return Usage(report.error().message());
+  }
   if (!report->problem.empty()) {
     std::printf("%s:\n%s%s:\n%s", options.consistency[0].c_str(), notes[0].c_str(),
                 options.consistency[1].c_str(), notes[1].c_str());
@@ -241,15 +253,17 @@ int RunConsistency(const VerifyLedgerOptions& options, const Trust& trust) {
     return 1;
   }
   std::printf("old (%s): %s\nnew (%s): %s\n", options.consistency[0].c_str(),
-              gateway::DescribeCheckpoint(report->old_head).c_str(),
-              options.consistency[1].c_str(),
+              gateway::DescribeCheckpoint(report->old_head).c_str(), options.consistency[1].c_str(),
               gateway::DescribeCheckpoint(report->new_head).c_str());
   if (report->old_head.size == report->new_head.size) {
     std::fputs("OK: both heads sign the same tree\n", stdout);
+  } else if (report->old_head.size == 0 || client == nullptr) {
+    std::fputs("OK: the new head extends the old, empty one\n", stdout);
   } else {
-    std::printf("OK: the new head extends the old one (consistency proof of %zu hashes from %s "
-                "verified)\n",
-                report->proof_hashes, (*client)->url().c_str());
+    std::printf(
+        "OK: the new head extends the old one (consistency proof of %zu hashes from %s "
+        "verified)\n",
+        report->proof_hashes, client->url().c_str());
   }
   return 0;
 }
@@ -262,7 +276,8 @@ int RunAudit(const VerifyLedgerOptions& options, const Trust& trust) {
   auto note = ReadFile(options.checkpoint_file);
   if (!note) return Usage(note.error().message());
   if (auto parsed = ledger::ParseSignedCheckpoint(*note); !parsed) {
-    return Usage(options.checkpoint_file + ": not a signed checkpoint: " + parsed.error().message());
+    return Usage(options.checkpoint_file +
+                 ": not a signed checkpoint: " + parsed.error().message());
   }
   ProgressBar bar("entries");
   ledger::AuditOptions audit;
@@ -283,9 +298,10 @@ int RunAudit(const VerifyLedgerOptions& options, const Trust& trust) {
   std::printf("checkpoint (%s): %s\n", options.checkpoint_file.c_str(),
               gateway::DescribeCheckpoint(report->checkpoint).c_str());
   if (report->beyond_checkpoint > 0) {
-    std::printf("%llu entries beyond the checkpoint's size (appended after it was signed), "
-                "checked alike\n",
-                static_cast<unsigned long long>(report->beyond_checkpoint));
+    std::printf(
+        "%llu entries beyond the checkpoint's size (appended after it was signed), "
+        "checked alike\n",
+        static_cast<unsigned long long>(report->beyond_checkpoint));
   }
   std::fputs("OK: every entry and every stored node verifies, and the root is the checkpoint's\n",
              stdout);
@@ -296,8 +312,7 @@ int RunAudit(const VerifyLedgerOptions& options, const Trust& trust) {
 
 int RunVerifyLedger(const VerifyLedgerOptions& options) {
   const int modes = static_cast<int>(!options.message_id.empty()) +
-                    static_cast<int>(!options.request_id.empty()) +
-                    static_cast<int>(options.all) +
+                    static_cast<int>(!options.request_id.empty()) + static_cast<int>(options.all) +
                     static_cast<int>(!options.consistency.empty()) +
                     static_cast<int>(!options.audit_db.empty());
   if (modes != 1) {

@@ -66,8 +66,9 @@ Result<std::vector<ledger::Hash>> ProofOf(
 }
 
 // Why `new_head` does not extend `old_head` ("" when it does), asking `client` for the
-// proof when one is needed. Errors: kUnavailable only.
-Result<std::string> ExtendsProblem(LedgerClient& client, const ledger::Checkpoint& old_head,
+// proof when one is needed. Errors: kUnavailable; kFailedPrecondition when a proof is
+// needed and there is no client.
+Result<std::string> ExtendsProblem(LedgerClient* client, const ledger::Checkpoint& old_head,
                                    const ledger::Checkpoint& new_head, size_t* proof_hashes) {
   if (new_head.origin != old_head.origin) {
     return fmt::format("the heads are of two logs: origin \"{}\" and \"{}\"", old_head.origin,
@@ -79,7 +80,12 @@ Result<std::string> ExtendsProblem(LedgerClient& client, const ledger::Checkpoin
   }
   std::vector<ledger::Hash> proof;
   if (old_head.size > 0 && old_head.size < new_head.size) {
-    auto asked = client.ConsistencyProof(old_head.size, new_head.size);
+    if (client == nullptr) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "a consistency proof from size {} to {} is needed, and no ledger to ask for it",
+                  old_head.size, new_head.size);
+    }
+    auto asked = client->ConsistencyProof(old_head.size, new_head.size);
     if (!asked) {
       if (asked.error().code() == ErrorCode::kUnavailable) return Fail(std::move(asked).error());
       return fmt::format("the ledger gave no consistency proof from size {} to {}: {}",
@@ -139,12 +145,12 @@ class RecordChecker {
     // records come before every one still here.
     const uint64_t index = receipt.first_index + (receipt.count - live_.size()) +
                            static_cast<uint64_t>(it - live_.begin());
-    const std::string not_in = fmt::format("{}: its entry is not in the ledger at index {}",
-                                           Name(r), index);
+    const std::string not_in =
+        fmt::format("{}: its entry is not in the ledger at index {}", Name(r), index);
     if (index >= receipt_size_) {
-      report_.problem = fmt::format("{}: its ledger_receipt places it beyond the {} entries of "
-                                    "the receipt's own checkpoint",
-                                    not_in, receipt_size_);
+      report_.problem = fmt::format(
+          "{}: its ledger_receipt places it beyond the {} entries of its own checkpoint", not_in,
+          receipt_size_);
       return Ok();
     }
     if (index >= report_.current.size) {
@@ -161,13 +167,12 @@ class RecordChecker {
     auto proof = client_.InclusionProof(index, report_.current.size);
     if (!proof) {
       if (proof.error().code() == ErrorCode::kUnavailable) return Fail(std::move(proof).error());
-      report_.problem =
-          fmt::format("{}: the ledger gave no inclusion proof: {}", not_in, proof.error().message());
+      report_.problem = fmt::format("{}: the ledger gave no inclusion proof: {}", not_in,
+                                    proof.error().message());
       return Ok();
     }
-    if (Status st = ledger::VerifyInclusion(index, report_.current.size,
-                                            ledger::LeafHash(*entry), *proof,
-                                            report_.current.root);
+    if (Status st = ledger::VerifyInclusion(index, report_.current.size, ledger::LeafHash(*entry),
+                                            *proof, report_.current.root);
         !st) {
       report_.problem = fmt::format("{}: {}", not_in, st.error().message());
       return Ok();
@@ -206,8 +211,9 @@ class RecordChecker {
     if (got.checkpoint != receipt_note_) {
       auto head = VerifyLedgerCheckpoint(got.checkpoint, ledger_.public_key, ledger_.origin);
       if (!head) {
-        report_.problem = fmt::format("{}: the checkpoint of its ledger_receipt does not verify: {}",
-                                      Name(r), head.error().message());
+        report_.problem =
+            fmt::format("{}: the checkpoint of its ledger_receipt does not verify: {}", Name(r),
+                        head.error().message());
         return Ok();
       }
       receipt_note_ = got.checkpoint;
@@ -322,7 +328,7 @@ Result<ledger::Checkpoint> VerifyLedgerCheckpoint(std::string_view note,
   return parsed.checkpoint;
 }
 
-Result<ConsistencyReport> VerifyLedgerConsistency(LedgerClient& client,
+Result<ConsistencyReport> VerifyLedgerConsistency(LedgerClient* client,
                                                   const crypto::PublicKey& key,
                                                   std::string_view origin,
                                                   std::string_view old_note,
@@ -343,12 +349,11 @@ Result<ConsistencyReport> VerifyLedgerConsistency(LedgerClient& client,
       return report;
     }
   }
-  TROAD_ASSIGN_OR_RETURN(std::string problem, ExtendsProblem(client, report.old_head,
-                                                             report.new_head,
-                                                             &report.proof_hashes));
+  TROAD_ASSIGN_OR_RETURN(
+      std::string problem,
+      ExtendsProblem(client, report.old_head, report.new_head, &report.proof_hashes));
   if (!problem.empty()) {
-    report.problem =
-        fmt::format("the new head does not extend the old one: {}{}", problem, heads);
+    report.problem = fmt::format("the new head does not extend the old one: {}{}", problem, heads);
   }
   return report;
 }
@@ -370,10 +375,10 @@ Result<VerifyRecordsReport> VerifyRecordsInLedger(
   if (!state->checkpoint.empty()) {
     auto accepted = VerifyLedgerCheckpoint(state->checkpoint, ledger.public_key, ledger.origin);
     if (!accepted) {
-      report.problem =
-          fmt::format("the head this gateway accepted (ledger_state.checkpoint) does not "
-                      "verify: {}",
-                      accepted.error().message());
+      report.problem = fmt::format(
+          "the head this gateway accepted (ledger_state.checkpoint) does not "
+          "verify: {}",
+          accepted.error().message());
       return report;
     }
     report.accepted_note = state->checkpoint;
@@ -395,12 +400,12 @@ Result<VerifyRecordsReport> VerifyRecordsInLedger(
   }
   report.current = *current;
   TROAD_ASSIGN_OR_RETURN(std::string problem,
-                         ExtendsProblem(client, report.accepted, report.current, nullptr));
+                         ExtendsProblem(&client, report.accepted, report.current, nullptr));
   if (!problem.empty()) {
     report.heads_disagree = true;
-    report.problem = fmt::format(
-        "the ledger is not consistent with what this gateway accepted: {}{}", problem,
-        TwoHeads("accepted", report.accepted, "ledger  ", report.current));
+    report.problem =
+        fmt::format("the ledger is not consistent with what this gateway accepted: {}{}", problem,
+                    TwoHeads("accepted", report.accepted, "ledger  ", report.current));
     return report;
   }
 

@@ -88,10 +88,11 @@ struct ConsistencyReport {
 // Checks that the signed head `new_note` extends `old_note`: both verify (key, and
 // `origin` when given, else the same origin), the new one is not smaller, and the
 // consistency proof `client` gives (asked only when the sizes differ and the old one
-// is not empty) leads from the old root to the new. A failing check, a bad signature
-// included, is a report with `problem` set. Errors: kInvalidArgument when a note is not
-// a signed checkpoint; kUnavailable when the ledger could not be asked.
-Result<ConsistencyReport> VerifyLedgerConsistency(LedgerClient& client,
+// is not empty; `client` may be null otherwise) leads from the old root to the new. A
+// failing check, a bad signature included, is a report with `problem` set. Errors:
+// kInvalidArgument when a note is not a signed checkpoint; kUnavailable when the ledger
+// could not be asked; kFailedPrecondition when a proof is needed and `client` is null.
+Result<ConsistencyReport> VerifyLedgerConsistency(LedgerClient* client,
                                                   const crypto::PublicKey& key,
                                                   std::string_view origin,
                                                   std::string_view old_note,

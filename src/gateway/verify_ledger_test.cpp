@@ -88,10 +88,8 @@ class TestLedger {
     log_ = NewLog();
     server_ = http::Server::Create(
                   io_.io(), http::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), nullptr,
-                  [this](http::Request& request,
-                         const http::ConnectionInfo&) -> asio::awaitable<http::Response> {
-                    co_return Handle(request);
-                  },
+                  [this](http::Request& request, const http::ConnectionInfo&)
+                      -> asio::awaitable<http::Response> { co_return Handle(request); },
                   http::ServerOptions{})
                   .value();
     server_->Start();
@@ -173,8 +171,7 @@ class TestLedger {
     const std::string_view path = target.substr(0, q);
     auto query = QueryOf(q == std::string_view::npos ? "" : target.substr(q + 1));
     auto error = [](unsigned status, const std::string& what) {
-      return http::MakeResponse(status, nlohmann::json{{"error", what}}.dump(),
-                                "application/json");
+      return http::MakeResponse(status, nlohmann::json{{"error", what}}.dump(), "application/json");
     };
     auto number = [&](const std::string& name, uint64_t def) {
       return query.count(name) != 0 ? std::stoull(query[name]) : def;
@@ -187,7 +184,8 @@ class TestLedger {
       auto proof = log_->InclusionProof(index, size);
       if (!proof) return error(400, proof.error().message());
       return http::MakeResponse(
-          200, nlohmann::json{{"index", index}, {"size", size}, {"proof", HashesJson(*proof)}}.dump(),
+          200,
+          nlohmann::json{{"index", index}, {"size", size}, {"proof", HashesJson(*proof)}}.dump(),
           "application/json");
     }
     if (path == "/ledger/v1/consistency") {
@@ -265,15 +263,14 @@ class VerifyLedgerTest : public ::testing::Test {
     const globalconf::LedgerInfo info = ledger_->info();
     const ShipperIdentity identity{crypto::PrivateKey::GenerateEcP256().value(),
                                    std::string(64, '0')};
-    auto shipper =
-        Shipper::Create(
-            *log_, gateway_, options, [info] { return std::optional(info); },
-            [identity] { return std::optional(identity); },
-            [](const std::string&) -> Result<std::shared_ptr<http::SslContext>> {
-              return Fail(ErrorCode::kFailedPrecondition, "no TLS in this test");
-            },
-            clock_)
-            .value();
+    auto shipper = Shipper::Create(
+                       *log_, gateway_, options, [info] { return std::optional(info); },
+                       [identity] { return std::optional(identity); },
+                       [](const std::string&) -> Result<std::shared_ptr<http::SslContext>> {
+                         return Fail(ErrorCode::kFailedPrecondition, "no TLS in this test");
+                       },
+                       clock_)
+                       .value();
     auto st = shipper->ShipOnce();
     ASSERT_TRUE(st) << st.error().ToString();
   }
@@ -410,9 +407,8 @@ TEST_F(VerifyLedgerTest, ALedgerThatRewroteItsHistoryIsReportedNotTrusted) {
   ledger_->Fork(/*changed=*/4, /*extra=*/3);
   VerifyRecordsReport report = Verify();
   EXPECT_TRUE(report.heads_disagree);
-  EXPECT_EQ(report.problem.rfind("the ledger is not consistent with what this gateway accepted: ",
-                                 0),
-            0u)
+  EXPECT_EQ(
+      report.problem.rfind("the ledger is not consistent with what this gateway accepted: ", 0), 0u)
       << report.problem;
   EXPECT_NE(report.problem.find("accepted: size 30, root "), std::string::npos) << report.problem;
   EXPECT_NE(report.problem.find("ledger  : size 33, root "), std::string::npos) << report.problem;
@@ -424,8 +420,7 @@ TEST_F(VerifyLedgerTest, ALedgerThatShrankIsReported) {
   ledger_->Truncate(20);
   VerifyRecordsReport report = Verify();
   EXPECT_TRUE(report.heads_disagree);
-  EXPECT_NE(report.problem.find("the newer head is of size 20, smaller than 30"),
-            std::string::npos)
+  EXPECT_NE(report.problem.find("the newer head is of size 20, smaller than 30"), std::string::npos)
       << report.problem;
 }
 
@@ -455,22 +450,24 @@ TEST_F(VerifyLedgerTest, TwoHeadsAreCheckedForConsistency) {
   const std::string new_note = ledger_->Note();
   const crypto::PublicKey key = ledger_->published_key().Public();
 
-  auto report = VerifyLedgerConsistency(*client_, key, kOrigin, old_note, new_note);
+  auto report = VerifyLedgerConsistency(client_.get(), key, kOrigin, old_note, new_note);
   ASSERT_TRUE(report) << report.error().ToString();
   EXPECT_EQ(report->problem, "");
   EXPECT_EQ(report->old_head.size, 7u);
   EXPECT_EQ(report->new_head.size, 16u);
   EXPECT_GT(report->proof_hashes, 0u);
-  // The same head, and the empty origin (the two notes must then agree).
-  report = VerifyLedgerConsistency(*client_, key, "", new_note, new_note);
+  // The same head, and the empty origin (the two notes must then agree): no ledger asked.
+  report = VerifyLedgerConsistency(nullptr, key, "", new_note, new_note);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->problem, "");
+  report = VerifyLedgerConsistency(nullptr, key, kOrigin, old_note, new_note);
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error().code(), ErrorCode::kFailedPrecondition);
 
   // Newer given as older.
-  report = VerifyLedgerConsistency(*client_, key, kOrigin, new_note, old_note);
+  report = VerifyLedgerConsistency(client_.get(), key, kOrigin, new_note, old_note);
   ASSERT_TRUE(report);
-  EXPECT_NE(report->problem.find("the newer head is of size 7, smaller than 16"),
-            std::string::npos)
+  EXPECT_NE(report->problem.find("the newer head is of size 7, smaller than 16"), std::string::npos)
       << report->problem;
   EXPECT_NE(report->problem.find("old: size 16"), std::string::npos);
   EXPECT_NE(report->problem.find("new: size 7"), std::string::npos);
@@ -478,7 +475,7 @@ TEST_F(VerifyLedgerTest, TwoHeadsAreCheckedForConsistency) {
   // Two roots at one size.
   ledger_->Fork(/*changed=*/3, /*extra=*/0);
   const std::string forked = ledger_->Note();
-  report = VerifyLedgerConsistency(*client_, key, kOrigin, new_note, forked);
+  report = VerifyLedgerConsistency(client_.get(), key, kOrigin, new_note, forked);
   ASSERT_TRUE(report);
   EXPECT_NE(report->problem.find("two different roots for the same tree size 16"),
             std::string::npos)
@@ -486,24 +483,24 @@ TEST_F(VerifyLedgerTest, TwoHeadsAreCheckedForConsistency) {
 
   // A fork that grew: the proof the ledger gives does not lead to the old root.
   ledger_->Fork(/*changed=*/3, /*extra=*/4);
-  report = VerifyLedgerConsistency(*client_, key, kOrigin, old_note, ledger_->Note());
+  report = VerifyLedgerConsistency(client_.get(), key, kOrigin, old_note, ledger_->Note());
   ASSERT_TRUE(report);
   EXPECT_EQ(report->problem.rfind("the new head does not extend the old one: ", 0), 0u)
       << report->problem;
 
   // Another key, another origin.
   const crypto::PrivateKey other = crypto::PrivateKey::GenerateEcP256().value();
-  report = VerifyLedgerConsistency(*client_, other.Public(), kOrigin, old_note, new_note);
+  report = VerifyLedgerConsistency(client_.get(), other.Public(), kOrigin, old_note, new_note);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->problem.rfind("the old checkpoint: it does not verify with the ledger key", 0),
             0u)
       << report->problem;
-  report = VerifyLedgerConsistency(*client_, key, "other/v1", old_note, new_note);
+  report = VerifyLedgerConsistency(client_.get(), key, "other/v1", old_note, new_note);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->problem.rfind("the old checkpoint: it is of origin", 0), 0u);
 
   // Not a checkpoint at all: bad input, not a verdict.
-  report = VerifyLedgerConsistency(*client_, key, kOrigin, "junk", new_note);
+  report = VerifyLedgerConsistency(client_.get(), key, kOrigin, "junk", new_note);
   ASSERT_FALSE(report);
   EXPECT_EQ(report.error().code(), ErrorCode::kInvalidArgument);
 }

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <limits>
-#include <utility>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "core/encoding.h"
@@ -183,8 +183,8 @@ class Auditor {
     }
     std::copy(leaf_bytes->begin(), leaf_bytes->end(), leaf.begin());
     if (entry->size() > kMaxEntryBytes) {
-      report_.problem = fmt::format("{}: the entry is {} bytes, more than a log stores ({})",
-                                    where, entry->size(), kMaxEntryBytes);
+      report_.problem = fmt::format("{}: the entry is {} bytes, more than a log stores ({})", where,
+                                    entry->size(), kMaxEntryBytes);
       return Ok();
     }
     if (LeafHash(*entry) != leaf) {
@@ -198,14 +198,13 @@ class Auditor {
       return Ok();
     }
     if (*leaf_key != LeafKeyOf(leaf)) {
-      report_.problem =
-          fmt::format("{}: leaf_key is {}, not {} (the first 8 bytes of leaf_hash)", where,
-                      *leaf_key, LeafKeyOf(leaf));
+      report_.problem = fmt::format("{}: leaf_key is {}, not {} (the first 8 bytes of leaf_hash)",
+                                    where, *leaf_key, LeafKeyOf(leaf));
       return Ok();
     }
     if (auto parsed = ParseLedgerEntry(*entry); !parsed) {
-      report_.problem = fmt::format("{}: the entry is not a ledger entry: {}", where,
-                                    parsed.error().message());
+      report_.problem =
+          fmt::format("{}: the entry is not a ledger entry: {}", where, parsed.error().message());
       return Ok();
     }
     for (const Node& node : range_.Append(leaf)) {
@@ -226,9 +225,9 @@ class Auditor {
   void CompareRoot() {
     report_.root = range_.Root();
     if (report_.root == report_.checkpoint.root) return;
-    report_.problem = fmt::format("the root of the first {} entries is {}, the checkpoint says {}",
-                                  range_.size(), Base64(report_.root),
-                                  Base64(report_.checkpoint.root));
+    report_.problem =
+        fmt::format("the root of the first {} entries is {}, the checkpoint says {}", range_.size(),
+                    Base64(report_.root), Base64(report_.checkpoint.root));
     if (!node_problem_.empty()) {
       // The stored tree was written as the entries were appended: where it first
       // disagrees with them is where they changed.
@@ -279,11 +278,10 @@ class Auditor {
     if (std::string_view(*bytes) != crypto::DigestView(node.hash)) {
       const uint64_t first = index * kTileWidth;
       const std::string children =
-          level == kTileHeight
-              ? fmt::format("the leaf hashes of ledger_entry idx {} … {}", index << level,
-                            ((index + 1) << level) - 1)
-              : fmt::format("its 16 children, ledger_node level {} idx {} … {}",
-                            level - kTileHeight, first, first + kTileWidth - 1);
+          level == kTileHeight ? fmt::format("the leaf hashes of ledger_entry idx {} … {}",
+                                             index << level, ((index + 1) << level) - 1)
+                               : fmt::format("its 16 children, ledger_node level {} idx {} … {}",
+                                             level - kTileHeight, first, first + kTileWidth - 1);
       node_problem_ = fmt::format("{}: its hash {} is not the root of {} ({})", where,
                                   HexEncode(*bytes), children, Hex(node.hash));
       return Ok();
@@ -298,9 +296,9 @@ class Auditor {
     const uint64_t size = range_.size();
     for (uint64_t level = kTileHeight; level <= kTopStoredLevel; level += kTileHeight) {
       const int64_t first_extra = FirstIdOf(level) + static_cast<int64_t>(size >> level);
-      TROAD_ASSIGN_OR_RETURN(std::vector<store::Row> rows,
-                             db_.Query(kSelectNodes, {first_extra, FirstIdOf(level + 1),
-                                                      int64_t{1}}));
+      TROAD_ASSIGN_OR_RETURN(
+          std::vector<store::Row> rows,
+          db_.Query(kSelectNodes, {first_extra, FirstIdOf(level + 1), int64_t{1}}));
       if (rows.empty()) continue;
       TROAD_ASSIGN_OR_RETURN(int64_t id, rows[0].Int(0));
       report_.problem = fmt::format(

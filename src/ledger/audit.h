@@ -69,7 +69,6 @@ Result<AuditReport> AuditLedger(store::Database& db, std::string_view note,
 // Opens the SQLite file at `path` read-only (never creating, migrating or writing it)
 // and audits it. kIo when it cannot be opened; then as AuditLedger.
 Result<AuditReport> AuditLedgerFile(const std::string& path, std::string_view note,
-                                    const crypto::PublicKey& key,
-                                    const AuditOptions& options = {});
+                                    const crypto::PublicKey& key, const AuditOptions& options = {});
 
 }  // namespace troad::ledger

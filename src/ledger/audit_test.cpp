@@ -59,7 +59,8 @@ class AuditTest : public ::testing::Test {
     ASSERT_TRUE(log->AppendBatch(std::span(entries).subspan(100, 1)));
     ASSERT_TRUE(log->AppendBatch(std::span(entries).subspan(101)));
     ASSERT_EQ(log->Size(), kEntries);
-    for (uint64_t size : {uint64_t{0}, uint64_t{250}, kEntries}) roots_[size] = log->Root(size).value();
+    for (uint64_t size : {uint64_t{0}, uint64_t{250}, kEntries})
+      roots_[size] = log->Root(size).value();
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -143,25 +144,29 @@ TEST_F(AuditTest, AnEmptyLogAuditsAgainstTheEmptyTree) {
 
 TEST_F(AuditTest, AChangedEntryIsNamed) {
   Sql("UPDATE ledger_entry SET entry = ? WHERE idx = 47", {store::Blob{EntryBytes(48)}});
-  EXPECT_EQ(Audit(Note(kEntries)).problem, "ledger_entry idx 47: leaf_hash does not match its entry");
+  EXPECT_EQ(Audit(Note(kEntries)).problem,
+            "ledger_entry idx 47: leaf_hash does not match its entry");
 }
 
 TEST_F(AuditTest, AChangedLeafHashIsNamed) {
   Sql("UPDATE ledger_entry SET leaf_hash = ? WHERE idx = 12",
       {store::Blob{std::string(crypto::DigestView(LeafHash("other")))}});
-  EXPECT_EQ(Audit(Note(kEntries)).problem, "ledger_entry idx 12: leaf_hash does not match its entry");
+  EXPECT_EQ(Audit(Note(kEntries)).problem,
+            "ledger_entry idx 12: leaf_hash does not match its entry");
 }
 
 TEST_F(AuditTest, AnEntryRewrittenWithItsLeafHashIsFoundByTheRootAndPlacedByTheTree) {
   const std::string other = EntryBytes(1000);
   const Hash leaf = LeafHash(other);
   int64_t key = 0;
-  for (size_t i = 0; i < 8; ++i) key = static_cast<int64_t>((static_cast<uint64_t>(key) << 8) | leaf[i]);
+  for (size_t i = 0; i < 8; ++i)
+    key = static_cast<int64_t>((static_cast<uint64_t>(key) << 8) | leaf[i]);
   Sql("UPDATE ledger_entry SET entry = ?, leaf_hash = ?, leaf_key = ? WHERE idx = 40",
       {store::Blob{other}, store::Blob{std::string(crypto::DigestView(leaf))}, key});
   const std::string problem = Audit(Note(kEntries)).problem;
   EXPECT_NE(problem.find("the root of the first 300 entries is "), std::string::npos) << problem;
-  EXPECT_NE(problem.find("the checkpoint says " + Base64Encode(std::span<const uint8_t>(roots_[kEntries]))),
+  EXPECT_NE(problem.find("the checkpoint says " +
+                         Base64Encode(std::span<const uint8_t>(roots_[kEntries]))),
             std::string::npos)
       << problem;
   EXPECT_NE(problem.find("ledger_node level 4 idx 2: its hash"), std::string::npos) << problem;
@@ -202,11 +207,13 @@ TEST_F(AuditTest, AnEntryThatIsNotALedgerEntryIsNamed) {
   const std::string junk = "not a ledger entry";
   const Hash leaf = LeafHash(junk);
   int64_t key = 0;
-  for (size_t i = 0; i < 8; ++i) key = static_cast<int64_t>((static_cast<uint64_t>(key) << 8) | leaf[i]);
+  for (size_t i = 0; i < 8; ++i)
+    key = static_cast<int64_t>((static_cast<uint64_t>(key) << 8) | leaf[i]);
   Sql("UPDATE ledger_entry SET entry = ?, leaf_hash = ?, leaf_key = ? WHERE idx = 9",
       {store::Blob{junk}, store::Blob{std::string(crypto::DigestView(leaf))}, key});
-  EXPECT_NE(Audit(Note(kEntries)).problem.find("ledger_entry idx 9: the entry is not a ledger entry"),
-            std::string::npos);
+  EXPECT_NE(
+      Audit(Note(kEntries)).problem.find("ledger_entry idx 9: the entry is not a ledger entry"),
+      std::string::npos);
 }
 
 TEST_F(AuditTest, AChangedNodeHashIsNamed) {
@@ -244,9 +251,9 @@ TEST_F(AuditTest, ExtraAndStrayNodesAreNamed) {
   Sql("DELETE FROM ledger_node WHERE level = 4 AND idx = 18");
   Sql("INSERT INTO ledger_node (id, level, idx, hash) VALUES (?, 5, 0, ?)",
       {NodeStorageId(NodeId{5, 0}), store::Blob{std::string(32, 'z')}});
-  EXPECT_NE(Audit(Note(kEntries)).problem.find("ledger_node row id " +
-                                               std::to_string(NodeStorageId(NodeId{5, 0})) +
-                                               " (level 5, idx 0): not a node the log stores"),
+  EXPECT_NE(Audit(Note(kEntries))
+                .problem.find("ledger_node row id " + std::to_string(NodeStorageId(NodeId{5, 0})) +
+                              " (level 5, idx 0): not a node the log stores"),
             std::string::npos);
 }
 
