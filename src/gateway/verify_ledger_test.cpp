@@ -146,7 +146,9 @@ class TestLedger {
   std::vector<std::string> AllLocked() {
     std::vector<std::string> out;
     while (out.size() < log_->Size()) {
-      for (auto& e : log_->Entries(out.size(), log_->Size()).value()) out.push_back(e.bytes);
+      // Bound first: a range-for over .value() of a temporary would dangle.
+      const std::vector<ledger::LogEntry> entries = log_->Entries(out.size(), log_->Size()).value();
+      for (const auto& e : entries) out.push_back(e.bytes);
     }
     return out;
   }
