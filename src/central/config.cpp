@@ -1,11 +1,11 @@
 #include "central/config.h"
 
-#include <algorithm>
 
 #include <filesystem>
 
 #include "core/config.h"
 #include "core/net.h"
+#include "ledger/checkpoint.h"
 
 namespace troad::central {
 namespace fs = std::filesystem;
@@ -86,11 +86,10 @@ Result<CentralConfig> CentralConfig::Load(const std::string& path) {
     c.ledger.key_file = resolve(key);
   }
   c.ledger.origin = ledger.String("origin", c.instance.empty() ? "" : "troad-ledger/" + c.instance);
-  if (!c.ledger.key_file.empty() &&
-      (c.ledger.origin.empty() || c.ledger.origin.size() > 255 ||
-       std::any_of(c.ledger.origin.begin(), c.ledger.origin.end(),
-                   [](char ch) { return ch < 0x21 || ch > 0x7E || ch == '+'; }))) {
-    ledger.Error("origin", "must be 1 to 255 printable ASCII characters, no space or '+'");
+  if (!c.ledger.key_file.empty()) {
+    if (auto st = ledger::CheckOrigin(c.ledger.origin); !st) {
+      ledger.Error("origin", st.error().message());
+    }
   }
 
   ConfigSection tsa = root.Section("tsa");

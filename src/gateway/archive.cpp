@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -747,53 +746,24 @@ Result<std::unique_ptr<Archiver>> Archiver::Create(MessageLog& log, Options opti
 Archiver::~Archiver() { Stop(); }
 
 void Archiver::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
-
-void Archiver::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Archiver::Kick() {
-  {
-    std::lock_guard lock(mu_);
-    kicked_ = true;
-  }
-  cv_.notify_all();
-}
-
-bool Archiver::Stopping() {
-  std::lock_guard lock(mu_);
-  return stopping_;
-}
-
-void Archiver::Run() {
-  // Reading, hashing and writing archives must not take CPU from exchanges in flight
-  // (as the timestamper's thread).
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0) {
-    spdlog::debug("archiver: could not lower its thread priority: {}", std::strerror(errno));
-  }
-  for (;;) {
+  // A first pass at once, then one every interval.
+  thread_.Start(std::chrono::milliseconds{0}, [this] {
     auto files = RunOnce();
     if (!files) {
       spdlog::error("archiver: {} (retried in {} s)", files.error().message(),
                     options_.retention.interval.count());
     }
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, options_.retention.interval, [this] { return stopping_ || kicked_; });
-    if (stopping_) return;
-    kicked_ = false;
-  }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(options_.retention.interval);
+  });
 }
+
+void Archiver::Stop() { thread_.Stop(); }
+
+void Archiver::Kick() { thread_.Kick(); }
 
 Result<int64_t> Archiver::RunOnce() {
   int64_t files = 0;
-  while (!Stopping()) {
+  while (!thread_.Stopping()) {
     auto written = WriteNext();
     if (!written) {
       failures_.fetch_add(1);

@@ -18,21 +18,19 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
 #include "crypto/x509.h"
+#include "gateway/background_thread.h"
 #include "gateway/config.h"
 #include "gateway/message_log.h"
 
@@ -198,8 +196,6 @@ class Archiver {
 
  private:
   Archiver(MessageLog& log, Options options, const Clock& clock);
-  void Run();
-  bool Stopping();
   // The batches of the next file: from the head on, those that qualify (or, for
   // `exact`, precisely the range given).
   Result<std::vector<TimestampBatch>> Select(const std::optional<ArchiveHead>& head,
@@ -214,11 +210,7 @@ class Archiver {
   const Clock& clock_;
   std::unique_ptr<MessageLogReader> reader_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  bool kicked_ = false;    // guarded by mu_
-  std::thread thread_;
+  BackgroundThread thread_{"archiver"};
 
   std::atomic<uint64_t> records_archived_{0};
   std::atomic<uint64_t> files_{0};

@@ -2,25 +2,20 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 
 #include "core/encoding.h"
 #include "core/json.h"
 #include "core/json_writer.h"
 #include "crypto/random.h"
-#include "http/client.h"
+#include "gateway/ledger_client.h"
 #include "ledger/entry.h"
 #include "ledger/merkle.h"
 #include "ledger/proof.h"
 #include "store/database.h"
 
 namespace troad::gateway {
-
-namespace bhttp = boost::beast::http;
 
 namespace {
 
@@ -50,24 +45,14 @@ Result<LedgerShipState> ReadState(store::Database& db) {
   return state;
 }
 
-// A JSON array of base64 hashes, each 32 bytes.
-Result<std::vector<ledger::Hash>> HashesOf(JsonView& parent, const std::string& key) {
-  std::vector<ledger::Hash> out;
-  for (JsonView& el : parent.Array(key, true)) {
-    auto bytes = Base64Decode(el.AsString());
-    if (!bytes || bytes->size() != sizeof(ledger::Hash)) {
-      el.Error("is not the base64 of a 32-byte hash");
-      continue;
-    }
-    ledger::Hash h;
-    std::memcpy(h.data(), bytes->data(), h.size());
-    out.push_back(h);
-    if (out.size() > 128) {
-      el.Error("a proof has at most 128 hashes");
-      break;
-    }
-  }
-  return out;
+// The head a signed note holds (size 0 and the empty tree's root for none). The note
+// was parsed when it was accepted and again when it was read (ReadState).
+ledger::Checkpoint HeadOf(const std::string& note) {
+  ledger::Checkpoint head;
+  head.root = ledger::EmptyRoot();
+  if (note.empty()) return head;
+  auto parsed = ledger::ParseSignedCheckpoint(note);
+  return parsed ? parsed->checkpoint : head;
 }
 
 }  // namespace
@@ -145,8 +130,9 @@ Result<std::unique_ptr<Shipper>> Shipper::Create(MessageLog& log, GatewayId gate
   TROAD_ASSIGN_OR_RETURN(s->reader_, MessageLogReader::Open(log.path()));
   TROAD_ASSIGN_OR_RETURN(auto db, OpenReadOnly(log.path()));
   TROAD_ASSIGN_OR_RETURN(s->state_, ReadState(*db));
+  s->accepted_ = HeadOf(s->state_.checkpoint);
   s->shipped_seq_ = s->state_.shipped_seq;
-  s->accepted_size_ = s->Accepted().size;
+  s->accepted_size_ = s->accepted_.size;
   if (!s->state_.alarm.empty()) {
     s->alarm_ = true;
     s->alarm_text_ = s->state_.alarm;
@@ -158,82 +144,52 @@ Result<std::unique_ptr<Shipper>> Shipper::Create(MessageLog& log, GatewayId gate
 Shipper::~Shipper() { Stop(); }
 
 void Shipper::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_.Start(options_.interval, [this] {
+    if (ShipOnce()) {
+      backoff_ = std::chrono::milliseconds{0};
+    } else {
+      backoff_ =
+          backoff_.count() == 0 ? options_.retry_min : std::min(options_.retry_max, backoff_ * 2);
+    }
+    if (alarm_.load()) return options_.retry_max;
+    return backoff_.count() > 0 ? backoff_ : options_.interval;
+  });
 }
 
-void Shipper::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Shipper::Stop() { thread_.Stop(); }
 
-void Shipper::Kick() {
-  {
-    std::lock_guard lock(mu_);
-    kicked_ = true;
-  }
-  cv_.notify_all();
-}
-
-bool Shipper::Stopping() {
-  std::lock_guard lock(mu_);
-  return stopping_;
-}
+void Shipper::Kick() { thread_.Kick(); }
 
 std::string Shipper::alarm_text() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(alarm_mu_);
   return alarm_text_;
-}
-
-ledger::Checkpoint Shipper::Accepted() const {
-  ledger::Checkpoint c;
-  c.root = ledger::EmptyRoot();
-  if (state_.checkpoint.empty()) return c;
-  // Parsed when it was accepted and when it was read (ReadState).
-  auto parsed = ledger::ParseSignedCheckpoint(state_.checkpoint);
-  return parsed ? parsed->checkpoint : c;
-}
-
-void Shipper::Run() {
-  // Building entries and checking proofs must not take CPU from exchanges in flight.
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0) {
-    spdlog::debug("ledger shipper: could not lower its thread priority: {}", std::strerror(errno));
-  }
-  std::chrono::milliseconds backoff{0};
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      const auto wait = alarm_.load()         ? options_.retry_max
-                        : backoff.count() > 0 ? backoff
-                                              : options_.interval;
-      cv_.wait_for(lock, wait, [this] { return stopping_ || kicked_; });
-      if (stopping_) return;
-      kicked_ = false;
-    }
-    if (ShipOnce()) {
-      backoff = std::chrono::milliseconds{0};
-    } else {
-      backoff =
-          backoff.count() == 0 ? options_.retry_min : std::min(options_.retry_max, backoff * 2);
-    }
-  }
 }
 
 Status Shipper::ShipOnce() {
   const std::optional<globalconf::LedgerInfo> ledger = ledger_();
   if (!ledger) return Ok();  // the configuration names no ledger (yet)
+  auto client = Client(*ledger);
+  if (!client) {
+    failures_.fetch_add(1);
+    spdlog::warn("ledger shipper: {}", client.error().message());
+    return Fail(std::move(client).error());
+  }
+  const uint64_t before = (*client)->requests();
+  Status st = ShipAll(*ledger, **client);
+  requests_.fetch_add((*client)->requests() - before);
+  return st;
+}
+
+Status Shipper::ShipAll(const globalconf::LedgerInfo& ledger, LedgerClient& client) {
   if (alarm_.load()) {
-    auto st = Recheck(*ledger);
+    auto st = Recheck(ledger, client);
     if (!st) {
       failures_.fetch_add(1);
       return st;
     }
   }
   for (;;) {
-    if (Stopping()) return Ok();
+    if (thread_.Stopping()) return Ok();
     auto records = reader_->RecordsAfter(state_.shipped_seq, options_.max_batch);
     if (!records) {
       failures_.fetch_add(1);
@@ -241,11 +197,11 @@ Status Shipper::ShipOnce() {
       return Fail(std::move(records).error());
     }
     if (records->empty()) return Ok();
-    if (auto st = Ship(*ledger, *records); !st) {
+    if (auto st = Ship(ledger, client, *records); !st) {
       failures_.fetch_add(1);
       if (st.error().code() != ErrorCode::kUnauthenticated) {
         spdlog::warn("ledger shipper: {} records wait for the ledger ({}): {}", records->size(),
-                     ledger->url, st.error().message());
+                     ledger.url, st.error().message());
       }
       return st;
     }
@@ -253,48 +209,20 @@ Status Shipper::ShipOnce() {
   }
 }
 
-Result<http::Response> Shipper::Call(const globalconf::LedgerInfo& ledger, http::Request request,
-                                     std::string_view path_and_query) {
+Result<LedgerClient*> Shipper::Client(const globalconf::LedgerInfo& ledger) {
+  if (client_ && client_->url() == ledger.url) return client_.get();
+  // The URL comes with the global configuration: a new one gets a new client.
   TROAD_ASSIGN_OR_RETURN(http::ParsedUrl parsed, http::ParseUrl(ledger.url));
-  http::ClientOptions options;
+  std::shared_ptr<http::SslContext> tls;
   if (parsed.endpoint.tls) {
-    auto it = tls_.find(parsed.endpoint.host);
-    if (it == tls_.end()) {
-      TROAD_ASSIGN_OR_RETURN(auto ctx, tls_for_(parsed.endpoint.host));
-      it = tls_.emplace(parsed.endpoint.host, std::move(ctx)).first;
-    }
-    options.tls = it->second;
+    TROAD_ASSIGN_OR_RETURN(tls, tls_for_(parsed.endpoint.host));
   }
-  options.connect_timeout = options_.request_timeout;
-  options.body_limit = 4 * 1024 * 1024;
-  options.max_idle_per_endpoint = 1;
-  http::BlockingClient client(std::move(options));
-  std::string target = parsed.path == "/" ? std::string() : parsed.path;
-  target += path_and_query;
-  request.target(target);
-  request.version(11);
-  request.set(bhttp::field::host, parsed.endpoint.host);
-  request.set(bhttp::field::user_agent, "troad");
-  request.set(bhttp::field::accept, "application/json, text/plain");
-  request.prepare_payload();
-  requests_.fetch_add(1);
   TROAD_ASSIGN_OR_RETURN(
-      auto res, client.Send(parsed.endpoint, std::move(request), options_.request_timeout));
-  return std::move(res.response);
+      client_, LedgerClient::Create(ledger.url, std::move(tls), options_.request_timeout));
+  return client_.get();
 }
 
-Result<http::Response> Shipper::Get(const globalconf::LedgerInfo& ledger,
-                                    std::string_view path_and_query) {
-  TROAD_ASSIGN_OR_RETURN(auto response,
-                         Call(ledger, http::Request{bhttp::verb::get, "/", 11}, path_and_query));
-  if (response.result_int() != 200) {
-    return Fail(ErrorCode::kUnavailable, "GET {}: HTTP {}: {}", path_and_query,
-                response.result_int(), response.body().substr(0, 300));
-  }
-  return response;
-}
-
-Status Shipper::Ship(const globalconf::LedgerInfo& ledger,
+Status Shipper::Ship(const globalconf::LedgerInfo& ledger, LedgerClient& client,
                      const std::vector<TransferRecord>& records) {
   std::optional<ShipperIdentity> identity = identity_();
   if (!identity) return Fail(ErrorCode::kUnavailable, "no authentication key to sign with");
@@ -304,38 +232,32 @@ Status Shipper::Ship(const globalconf::LedgerInfo& ledger,
     TROAD_ASSIGN_OR_RETURN(std::string entry, LedgerEntryOf(gateway_, r));
     entries.push_back(std::move(entry));
   }
-  const ledger::Checkpoint accepted = Accepted();
   std::string body;
   {
     JsonWriter w(body);
-    w.BeginObject().Member("gateway", gateway_.ToString()).Member("known_size", accepted.size);
+    w.BeginObject().Member("gateway", gateway_.ToString()).Member("known_size", accepted_.size);
     w.Key("entries").BeginArray();
     for (const std::string& e : entries) w.String(Base64Encode(e));
     w.EndArray().EndObject();
   }
-  std::string signed_text(kLedgerAddSignaturePrefix);
+  std::string signed_text(ledger::kLedgerAddSignaturePrefix);
   signed_text += body;
   TROAD_ASSIGN_OR_RETURN(std::string signature, identity->key.Sign(signed_text));
-
-  http::Request request{bhttp::verb::post, "/", 11};
-  request.set(bhttp::field::content_type, "application/json");
-  request.set("X-Troad-Certificate", identity->certificate_sha256);
-  request.set("X-Troad-Signature", Base64Encode(signature));
-  request.body() = std::move(body);
-  TROAD_ASSIGN_OR_RETURN(auto response, Call(ledger, std::move(request), "/add-entries"));
-  const unsigned status = response.result_int();
-  if (status == 409) {
+  TROAD_ASSIGN_OR_RETURN(
+      auto answer,
+      client.AddEntries(std::move(body), identity->certificate_sha256, Base64Encode(signature)));
+  if (answer.status == 409) {
     // The ledger refuses what it once signed for (a size it no longer has) or holds
     // other bytes for a record already shipped: it cannot be trusted.
     return RaiseAlarm(fmt::format("the ledger refused the shipment with HTTP 409: {}",
-                                  response.body().substr(0, 500)));
+                                  answer.body.substr(0, 500)));
   }
-  if (status != 200) {
-    return Fail(ErrorCode::kUnavailable, "HTTP {}: {}", status, response.body().substr(0, 500));
+  if (answer.status != 200) {
+    return Fail(ErrorCode::kUnavailable, "HTTP {}: {}", answer.status, answer.body.substr(0, 500));
   }
 
   // The answer: parse everything first, then check it.
-  TROAD_ASSIGN_OR_RETURN(auto json, ParseJson(response.body(), "the ledger's answer"));
+  TROAD_ASSIGN_OR_RETURN(auto json, ParseJson(answer.body, "the ledger's answer"));
   JsonErrors errors;
   JsonView root(&json, "", &errors);
   std::vector<std::pair<int64_t, uint64_t>> placed;  // seq, index
@@ -346,34 +268,28 @@ Status Shipper::Ship(const globalconf::LedgerInfo& ledger,
   }
   const std::string note = root.String("checkpoint", true, ledger::kMaxCheckpointBytes);
   std::vector<ledger::Hash> consistency;
-  if (accepted.size > 0) {
-    TROAD_ASSIGN_OR_RETURN(consistency, HashesOf(root, "consistency"));
-  }
+  if (accepted_.size > 0) consistency = ReadProofHashes(root, "consistency");
   JsonView inclusion = root.Object("inclusion", true);
   const int64_t inclusion_index = inclusion.Int("index", true, 0, 0, INT64_MAX);
-  TROAD_ASSIGN_OR_RETURN(auto inclusion_proof, HashesOf(inclusion, "proof"));
+  const std::vector<ledger::Hash> inclusion_proof = ReadProofHashes(inclusion, "proof");
   if (auto st = errors.ToStatus("the ledger's answer"); !st) {
     return RaiseAlarm(st.error().message());
   }
 
-  auto head = ledger::VerifyCheckpoint(note, ledger.public_key);
+  auto head = VerifyLedgerCheckpoint(note, ledger.public_key, ledger.origin);
   if (!head) {
     return RaiseAlarm(
-        "its checkpoint does not verify with the ledger key of the global "
-        "configuration: " +
-        head.error().message() + "\n" + note);
+        fmt::format("its checkpoint, by the global configuration's ledger key and "
+                    "origin: {}\n{}",
+                    head.error().message(), note));
   }
-  if (head->origin != ledger.origin) {
-    return RaiseAlarm(fmt::format("its checkpoint is of origin \"{}\", not \"{}\"\n{}",
-                                  head->origin, ledger.origin, note));
-  }
-  if (head->size < accepted.size) {
+  if (head->size < accepted_.size) {
     return RaiseAlarm(
         fmt::format("its checkpoint of size {} is smaller than the accepted one of "
                     "size {}\n{}\n{}",
-                    head->size, accepted.size, state_.checkpoint, note));
+                    head->size, accepted_.size, state_.checkpoint, note));
   }
-  if (auto st = ledger::VerifyConsistency(accepted.size, head->size, consistency, accepted.root,
+  if (auto st = ledger::VerifyConsistency(accepted_.size, head->size, consistency, accepted_.root,
                                           head->root);
       !st) {
     return RaiseAlarm(
@@ -411,19 +327,13 @@ Status Shipper::Ship(const globalconf::LedgerInfo& ledger,
     const std::string random = crypto::RandomBytes(sizeof r);
     std::memcpy(&r, random.data(), sizeof r);
     const size_t k = r % (placed.size() - 1);
-    TROAD_ASSIGN_OR_RETURN(
-        auto proof_response,
-        Get(ledger, fmt::format("/proof?index={}&size={}", placed[k].second, head->size)));
-    auto proof_json = ParseJson(proof_response.body(), "the ledger's proof");
-    if (!proof_json) return RaiseAlarm(proof_json.error().message());
-    JsonErrors proof_errors;
-    JsonView proof_root(&*proof_json, "", &proof_errors);
-    TROAD_ASSIGN_OR_RETURN(auto proof, HashesOf(proof_root, "proof"));
-    if (auto st = proof_errors.ToStatus("the ledger's proof"); !st) {
-      return RaiseAlarm(st.error().message());
+    auto proof = client.InclusionProof(placed[k].second, head->size);
+    if (!proof && proof.error().code() == ErrorCode::kUnavailable) {
+      return Fail(std::move(proof).error());
     }
+    if (!proof) return RaiseAlarm(proof.error().message());
     if (auto st = ledger::VerifyInclusion(placed[k].second, head->size,
-                                          ledger::LeafHash(entries[k]), proof, head->root);
+                                          ledger::LeafHash(entries[k]), *proof, head->root);
         !st) {
       return RaiseAlarm(fmt::format("the inclusion proof of record {} (index {}) fails: {}",
                                     records[k].seq, placed[k].second, st.error().message()));
@@ -432,57 +342,38 @@ Status Shipper::Ship(const globalconf::LedgerInfo& ledger,
 
   // Receipts: runs of consecutive indices (a resent entry keeps its earlier index).
   std::vector<LedgerReceipt> receipts;
-  for (size_t i = 0; i < placed.size(); ++i) {
-    if (!receipts.empty() &&
-        receipts.back().first_index + receipts.back().count == placed[i].second) {
-      receipts.back().last_seq = placed[i].first;
+  for (const auto& [seq, index] : placed) {
+    if (!receipts.empty() && receipts.back().first_index + receipts.back().count == index) {
+      receipts.back().last_seq = seq;
       ++receipts.back().count;
     } else {
-      receipts.push_back(
-          LedgerReceipt{placed[i].first, placed[i].first, placed[i].second, 1, note});
+      receipts.push_back(LedgerReceipt{seq, seq, index, 1, note});
     }
   }
-  LedgerShipState next{records.back().seq, note, ""};
-  TROAD_RETURN_IF_ERROR(Store(std::move(next), receipts));
+  TROAD_RETURN_IF_ERROR(Store(LedgerShipState{records.back().seq, note, ""}, receipts));
   entries_.fetch_add(records.size());
   last_success_ms_.store(clock_.NowMillis());
   return Ok();
 }
 
-Status Shipper::Recheck(const globalconf::LedgerInfo& ledger) {
-  const ledger::Checkpoint accepted = Accepted();
-  TROAD_ASSIGN_OR_RETURN(auto response, Get(ledger, "/checkpoint"));
-  const std::string note = response.body();
-  auto head = ledger::VerifyCheckpoint(note, ledger.public_key);
+Status Shipper::Recheck(const globalconf::LedgerInfo& ledger, LedgerClient& client) {
+  TROAD_ASSIGN_OR_RETURN(std::string note, client.Checkpoint());
+  auto head = VerifyLedgerCheckpoint(note, ledger.public_key, ledger.origin);
   if (!head) {
-    return Fail(ErrorCode::kUnauthenticated,
-                "ledger alarm stands: its checkpoint does not verify: {}", head.error().message());
+    return Fail(ErrorCode::kUnauthenticated, "ledger alarm stands: its checkpoint: {}",
+                head.error().message());
   }
-  if (head->origin != ledger.origin || head->size < accepted.size) {
-    return Fail(ErrorCode::kUnauthenticated,
-                "ledger alarm stands: its newest checkpoint (origin {}, size {}) cannot extend the "
-                "accepted one (size {})",
-                head->origin, head->size, accepted.size);
+  if (!state_.checkpoint.empty()) {
+    TROAD_ASSIGN_OR_RETURN(std::string problem,
+                           ConsistencyProblem(&client, accepted_, *head, nullptr));
+    if (!problem.empty()) {
+      return Fail(ErrorCode::kUnauthenticated,
+                  "ledger alarm stands: its newest checkpoint (size {}) does not extend the "
+                  "accepted one (size {}): {}",
+                  head->size, accepted_.size, problem);
+    }
   }
-  std::vector<ledger::Hash> proof;
-  if (accepted.size > 0 && accepted.size < head->size) {
-    TROAD_ASSIGN_OR_RETURN(
-        auto consistency,
-        Get(ledger, fmt::format("/consistency?first={}&second={}", accepted.size, head->size)));
-    TROAD_ASSIGN_OR_RETURN(auto json, ParseJson(consistency.body(), "the ledger's proof"));
-    JsonErrors errors;
-    JsonView root(&json, "", &errors);
-    TROAD_ASSIGN_OR_RETURN(proof, HashesOf(root, "proof"));
-    TROAD_RETURN_IF_ERROR(errors.ToStatus("the ledger's proof"));
-  }
-  if (auto st =
-          ledger::VerifyConsistency(accepted.size, head->size, proof, accepted.root, head->root);
-      !st) {
-    return Fail(ErrorCode::kUnauthenticated,
-                "ledger alarm stands: its newest checkpoint is not consistent with the accepted "
-                "one: {}",
-                st.error().message());
-  }
+  const uint64_t accepted_size = accepted_.size;
   LedgerShipState next = state_;
   next.checkpoint = note;
   next.alarm.clear();
@@ -490,12 +381,12 @@ Status Shipper::Recheck(const globalconf::LedgerInfo& ledger) {
   spdlog::info(
       "ledger: alarm cleared — the ledger's checkpoint of size {} is consistent with the "
       "accepted one of size {}; shipping resumes",
-      head->size, accepted.size);
+      head->size, accepted_size);
   return Ok();
 }
 
 Status Shipper::RaiseAlarm(const std::string& reason) {
-  const std::string text = fmt::format("{} (accepted head: size {})", reason, Accepted().size);
+  const std::string text = fmt::format("{} (accepted head: size {})", reason, accepted_.size);
   spdlog::error(
       "ledger ALARM: {} is not trusted and nothing more is shipped until it serves a "
       "head consistent with the accepted one: {}",
@@ -512,27 +403,28 @@ Status Shipper::Store(LedgerShipState state, const std::vector<LedgerReceipt>& r
   const int64_t now = clock_.NowMillis();
   TROAD_RETURN_IF_ERROR(log_.Write([&state, &receipts, now](store::Database& db) -> Status {
     for (const LedgerReceipt& r : receipts) {
-      auto inserted = (db.Execute(
+      auto inserted = db.Execute(
           "INSERT INTO ledger_receipt (first_seq, last_seq, first_index, count, checkpoint, "
           "created_ms) VALUES (?, ?, ?, ?, ?, ?)",
           {r.first_seq, r.last_seq, static_cast<int64_t>(r.first_index),
-           static_cast<int64_t>(r.count), r.checkpoint, now}));
+           static_cast<int64_t>(r.count), r.checkpoint, now});
       if (!inserted) return tl::unexpected(inserted.error());
     }
-    auto updated = (db.Execute(
+    auto updated = db.Execute(
         "INSERT INTO ledger_state (id, shipped_seq, checkpoint, alarm, updated_ms) "
         "VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET shipped_seq = excluded.shipped_seq, "
         "checkpoint = excluded.checkpoint, alarm = excluded.alarm, updated_ms = "
         "excluded.updated_ms",
-        {state.shipped_seq, state.checkpoint, state.alarm, now}));
+        {state.shipped_seq, state.checkpoint, state.alarm, now});
     if (!updated) return tl::unexpected(updated.error());
     return Ok();
   }));
   state_ = std::move(state);
+  accepted_ = HeadOf(state_.checkpoint);
   shipped_seq_.store(state_.shipped_seq);
-  accepted_size_.store(Accepted().size);
+  accepted_size_.store(accepted_.size);
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(alarm_mu_);
     alarm_text_ = state_.alarm;
   }
   alarm_.store(!state_.alarm.empty());

@@ -25,25 +25,23 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/result.h"
 #include "crypto/key.h"
+#include "gateway/background_thread.h"
 #include "gateway/config.h"
+#include "gateway/ledger_client.h"
 #include "gateway/message_log.h"
 #include "globalconf/model.h"
 #include "http/tls.h"
-#include "http/types.h"
 #include "ledger/checkpoint.h"
 
 namespace troad::gateway {
@@ -81,9 +79,6 @@ Result<std::optional<LedgerReceipt>> ReadLedgerReceipt(const std::string& path, 
 // The ledger entry (docs/protocol.md §12.1) of `record` of gateway `gateway`.
 Result<std::string> LedgerEntryOf(const GatewayId& gateway, const TransferRecord& record);
 
-// The text an add-entries request's signature covers: the prefix, then the body.
-inline constexpr std::string_view kLedgerAddSignaturePrefix = "troad-ledger-add/1\n";
-
 class Shipper {
  public:
   // The ledger the current global configuration names, if any (asked every round).
@@ -120,20 +115,18 @@ class Shipper {
  private:
   Shipper(MessageLog& log, GatewayId gateway, ShipperOptions options, LedgerOf ledger,
           IdentityOf identity, TlsFor tls, const Clock& clock);
-  void Run();
-  bool Stopping();
-  Status Ship(const globalconf::LedgerInfo& ledger, const std::vector<TransferRecord>& records);
+  // The client for `ledger`'s URL (made anew when the URL changes).
+  Result<LedgerClient*> Client(const globalconf::LedgerInfo& ledger);
+  // Rechecks an alarm, then ships what waits, batch by batch.
+  Status ShipAll(const globalconf::LedgerInfo& ledger, LedgerClient& client);
+  Status Ship(const globalconf::LedgerInfo& ledger, LedgerClient& client,
+              const std::vector<TransferRecord>& records);
   // In alarm: is the ledger's newest head consistent with the accepted one again?
-  Status Recheck(const globalconf::LedgerInfo& ledger);
+  Status Recheck(const globalconf::LedgerInfo& ledger, LedgerClient& client);
   // Stores the alarm (the accepted head stays) and returns it as kUnauthenticated.
   Status RaiseAlarm(const std::string& reason);
   // Stores `state` (and `receipts`) in one transaction, then adopts it.
   Status Store(LedgerShipState state, const std::vector<LedgerReceipt>& receipts);
-  Result<http::Response> Call(const globalconf::LedgerInfo& ledger, http::Request request,
-                              std::string_view path_and_query);
-  Result<http::Response> Get(const globalconf::LedgerInfo& ledger, std::string_view path_and_query);
-  // The accepted head, parsed from state_.checkpoint (size 0 and EmptyRoot before the first).
-  ledger::Checkpoint Accepted() const;
 
   MessageLog& log_;
   const GatewayId gateway_;
@@ -142,16 +135,15 @@ class Shipper {
   IdentityOf identity_;
   TlsFor tls_for_;
   const Clock& clock_;
+  // The shipper thread's own:
   std::unique_ptr<MessageLogReader> reader_;
-  std::map<std::string, std::shared_ptr<http::SslContext>> tls_;  // by host; shipper thread
-  LedgerShipState state_;                                         // the shipper thread's own
+  std::unique_ptr<LedgerClient> client_;
+  LedgerShipState state_;
+  ledger::Checkpoint accepted_;  // the head of state_.checkpoint
+  std::chrono::milliseconds backoff_{0};
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;   // guarded by mu_
-  bool kicked_ = false;     // guarded by mu_
-  std::string alarm_text_;  // guarded by mu_
-  std::thread thread_;
+  mutable std::mutex alarm_mu_;
+  std::string alarm_text_;  // guarded by alarm_mu_
 
   std::atomic<bool> alarm_{false};
   std::atomic<uint64_t> entries_{0};
@@ -160,6 +152,8 @@ class Shipper {
   std::atomic<int64_t> shipped_seq_{0};
   std::atomic<uint64_t> accepted_size_{0};
   std::atomic<int64_t> last_success_ms_{0};
+  // Last: joined first (Stop), before anything its rounds use goes away.
+  BackgroundThread thread_{"ledger shipper"};
 };
 
 }  // namespace troad::gateway

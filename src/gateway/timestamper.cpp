@@ -3,10 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
 
 #include "core/encoding.h"
@@ -57,25 +53,21 @@ Result<std::unique_ptr<Timestamper>> Timestamper::Create(MessageLog& log,
 Timestamper::~Timestamper() { Stop(); }
 
 void Timestamper::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_.Start(options_.interval, [this] {
+    if (CatchUp()) {
+      backoff_ = std::chrono::milliseconds{0};
+      return options_.interval;
+    }
+    // Try again soon, then less often: 1 s, 2 s, 4 s … up to a minute.
+    backoff_ = std::min(std::chrono::milliseconds{60'000},
+                        backoff_.count() == 0 ? std::chrono::milliseconds{1'000} : backoff_ * 2);
+    return backoff_;
+  });
 }
 
-void Timestamper::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Timestamper::Stop() { thread_.Stop(); }
 
-void Timestamper::Kick() {
-  {
-    std::lock_guard lock(mu_);
-    kicked_ = true;
-  }
-  cv_.notify_all();
-}
+void Timestamper::Kick() { thread_.Kick(); }
 
 bool Timestamper::Failing() const {
   const int64_t since = failing_since_ms_.load(std::memory_order_relaxed);
@@ -93,37 +85,9 @@ Error Timestamper::FailingError() const {
       .WithFault(std::string(kFaultTimestampingFailed));
 }
 
-void Timestamper::Run() {
-  // Batch work (reading records, hashing) must not take CPU from exchanges in flight:
-  // this thread runs at a lower priority (nice +10) than the event loops.
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0) {
-    spdlog::debug("timestamper: could not lower its thread priority: {}", std::strerror(errno));
-  }
-  std::chrono::milliseconds backoff{0};
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      const auto wait = backoff.count() > 0 ? backoff : options_.interval;
-      cv_.wait_for(lock, wait, [this] { return stopping_ || kicked_; });
-      if (stopping_) return;
-      kicked_ = false;
-    }
-    if (CatchUp()) {
-      backoff = std::chrono::milliseconds{0};
-    } else {
-      // Try again soon, then less often: 1 s, 2 s, 4 s … up to a minute.
-      backoff = std::min(std::chrono::milliseconds{60'000},
-                         backoff.count() == 0 ? std::chrono::milliseconds{1'000} : backoff * 2);
-    }
-  }
-}
-
 bool Timestamper::CatchUp() {
   for (;;) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return true;
-    }
+    if (thread_.Stopping()) return true;
     auto records = reader_->RecordsAfter(last_seq_, options_.max_batch);
     if (!records) {
       spdlog::error("timestamper: cannot read the message log: {}", records.error().message());

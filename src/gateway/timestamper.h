@@ -16,17 +16,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
 #include "crypto/x509.h"
+#include "gateway/background_thread.h"
 #include "gateway/config.h"
 #include "gateway/message_log.h"
 #include "http/tls.h"
@@ -68,7 +66,6 @@ class Timestamper {
  private:
   Timestamper(MessageLog& log, TimestamperOptions options, TrustedCertificates trusted,
               std::shared_ptr<http::SslContext> tls, const Clock& clock);
-  void Run();
   // Stamps everything waiting, batch by batch; false when an authority failed.
   bool CatchUp();
   // A verified token for `root` from the first authority that gives one.
@@ -83,11 +80,8 @@ class Timestamper {
   std::unique_ptr<MessageLogReader> reader_;
   int64_t last_seq_ = 0;  // the timestamper thread's own
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  bool kicked_ = false;    // guarded by mu_
-  std::thread thread_;
+  std::chrono::milliseconds backoff_{0};  // the timestamper thread's own
+  BackgroundThread thread_{"timestamper"};
 
   std::atomic<int64_t> failing_since_ms_{0};  // first failure of the current streak
   std::atomic<uint64_t> batches_{0};

@@ -22,6 +22,7 @@
 #include "core/ids.h"
 #include "core/result.h"
 #include "crypto/key.h"
+#include "gateway/ledger_client.h"
 #include "globalconf/model.h"
 #include "http/client.h"
 #include "http/tls.h"
@@ -29,53 +30,6 @@
 #include "ledger/merkle.h"
 
 namespace troad::gateway {
-
-// A small blocking client of a ledger's read API (§12.3), for command-line tools.
-// Kept connections are reused between calls. Errors of every call: kUnavailable when
-// the ledger could not be asked (connect, TLS, timeout, an HTTP 5xx);
-// kInvalidArgument when it answered, but with a refusal (4xx) or with something that
-// is not the answer §12.3 describes (the message says which).
-class LedgerClient {
- public:
-  // `url` is the ledger's base, "https://central:4400/ledger/v1" (LedgerInfo::url).
-  // `tls` is required for an https:// URL (http::MakeClientTlsContextForHost).
-  // kInvalidArgument for a URL that is not http(s) or an https one without `tls`.
-  static Result<std::unique_ptr<LedgerClient>> Create(
-      const std::string& url, std::shared_ptr<http::SslContext> tls,
-      std::chrono::milliseconds timeout = std::chrono::seconds(30));
-
-  const std::string& url() const { return url_; }
-  // GET …/checkpoint: the signed note as served, not yet verified.
-  Result<std::string> Checkpoint();
-  // GET …/proof?index=&size=: the inclusion proof's hashes, not yet verified.
-  Result<std::vector<ledger::Hash>> InclusionProof(uint64_t index, uint64_t size);
-  // GET …/consistency?first=&second=: the consistency proof's hashes, not yet verified.
-  Result<std::vector<ledger::Hash>> ConsistencyProof(uint64_t first, uint64_t second);
-  // Requests sent so far.
-  uint64_t requests() const { return requests_; }
-
- private:
-  LedgerClient(std::string url, http::ParsedUrl parsed, http::ClientOptions options,
-               std::chrono::milliseconds timeout);
-  // GET base + path_and_query; the body of a 200 answer.
-  Result<std::string> Get(const std::string& path_and_query);
-
-  const std::string url_;
-  const http::ParsedUrl parsed_;
-  const std::chrono::milliseconds timeout_;
-  http::BlockingClient client_;
-  uint64_t requests_ = 0;
-};
-
-// "size 300, root <base64>, timestamp <RFC 3339>": a head in words, for reports.
-std::string DescribeCheckpoint(const ledger::Checkpoint& checkpoint);
-
-// Parses `note` and checks its signature with `key` and its origin (when `origin` is
-// not empty). kInvalidArgument: not a signed checkpoint; kUnauthenticated: another
-// key's, or another origin's (the message says which).
-Result<ledger::Checkpoint> VerifyLedgerCheckpoint(std::string_view note,
-                                                  const crypto::PublicKey& key,
-                                                  std::string_view origin);
 
 struct ConsistencyReport {
   ledger::Checkpoint old_head;

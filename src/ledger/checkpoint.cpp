@@ -17,23 +17,6 @@ constexpr size_t kKeyIdBytes = 4;
 // A DER ECDSA P-256 signature is at most 72 bytes; leave room, refuse nonsense.
 constexpr size_t kMaxSignatureBytes = 256;
 
-Status CheckOrigin(std::string_view origin) {
-  if (origin.empty()) return Fail(ErrorCode::kInvalidArgument, "checkpoint origin is empty");
-  if (origin.size() > kMaxOriginBytes) {
-    return Fail(ErrorCode::kInvalidArgument, "checkpoint origin is longer than {} bytes",
-                kMaxOriginBytes);
-  }
-  for (size_t i = 0; i < origin.size(); ++i) {
-    const auto c = static_cast<unsigned char>(origin[i]);
-    if (c < 0x21 || c > 0x7E || c == '+') {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "checkpoint origin has byte 0x{:02x} at offset {} (allowed: printable ASCII "
-                  "other than space and '+')",
-                  c, i);
-    }
-  }
-  return Ok();
-}
 
 // Canonical decimal: digits only, no leading zero unless the number is 0, at most
 // kMaxCheckpointNumber.
@@ -89,6 +72,24 @@ std::string SignatureLine(std::string_view origin, uint32_t key_id, std::string_
 }
 
 }  // namespace
+
+Status CheckOrigin(std::string_view origin) {
+  if (origin.empty()) return Fail(ErrorCode::kInvalidArgument, "checkpoint origin is empty");
+  if (origin.size() > kMaxOriginBytes) {
+    return Fail(ErrorCode::kInvalidArgument, "checkpoint origin is longer than {} bytes",
+                kMaxOriginBytes);
+  }
+  for (size_t i = 0; i < origin.size(); ++i) {
+    const auto c = static_cast<unsigned char>(origin[i]);
+    if (c < 0x21 || c > 0x7E || c == '+') {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "checkpoint origin has byte 0x{:02x} at offset {} (allowed: printable ASCII "
+                  "other than space and '+')",
+                  c, i);
+    }
+  }
+  return Ok();
+}
 
 Result<std::string> CheckpointText(const Checkpoint& checkpoint) {
   TROAD_RETURN_IF_ERROR(CheckOrigin(checkpoint.origin));

@@ -74,6 +74,9 @@ struct SignedCheckpoint {
   std::string signature;  // DER ECDSA-Sig-Value
 };
 
+// Whether `origin` may be a checkpoint's origin (above); kInvalidArgument says why not.
+Status CheckOrigin(std::string_view origin);
+
 // The note text of `checkpoint`. kInvalidArgument when the origin is not allowed, the
 // size is above 2^63 − 1 or the timestamp is negative.
 Result<std::string> CheckpointText(const Checkpoint& checkpoint);

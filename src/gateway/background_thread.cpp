@@ -1,0 +1,53 @@
+#include "gateway/background_thread.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace troad::gateway {
+
+void BackgroundThread::Start(std::chrono::milliseconds first_wait, Round round) {
+  thread_ = std::thread([this, first_wait, round = std::move(round)] { Run(first_wait, round); });
+}
+
+void BackgroundThread::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BackgroundThread::Kick() {
+  {
+    std::lock_guard lock(mu_);
+    kicked_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool BackgroundThread::Stopping() const {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
+void BackgroundThread::Run(std::chrono::milliseconds wait, const Round& round) {
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0) {
+    spdlog::debug("{}: could not lower its thread priority: {}", name_, std::strerror(errno));
+  }
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, wait, [this] { return stopping_ || kicked_; });
+      if (stopping_) return;
+      kicked_ = false;
+    }
+    wait = round();
+  }
+}
+
+}  // namespace troad::gateway
