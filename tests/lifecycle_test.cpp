@@ -168,6 +168,13 @@ TEST_F(GatewayLifecycleTest, SigkillUnderLoadLosesNoRecordOfADeliveredAnswer) {
     EXPECT_NE(out.find("OK: every batch verifies"), std::string::npos) << out;
     EXPECT_EQ(out.find("not timestamped yet"), std::string::npos) << out;
   }
+  // And every record reaches the network's ledger, each one's inclusion proven.
+  for (Gw gw : {Gw::kBli, Gw::kMoi}) {
+    auto [code, out] = net().VerifyLedger(gw);
+    EXPECT_EQ(code, 0) << GatewayName(gw) << ": " << out << Diag();
+    EXPECT_NE(out.find("OK: every shipped record is in the ledger"), std::string::npos) << out;
+    EXPECT_NE(out.find(", 0 not shipped yet"), std::string::npos) << out;
+  }
 }
 
 TEST_F(GatewayLifecycleTest, SigtermFinishesTheExchangeInFlightAndExitsZero) {

@@ -364,6 +364,7 @@ Status TestNetwork::Setup() {
   }
   TROAD_ASSIGN_OR_RETURN(registry_port_, pick());
   TROAD_ASSIGN_OR_RETURN(tsa_port_, pick());
+  TROAD_ASSIGN_OR_RETURN(ledger_port_, pick());
   // Nothing listens here: the "down" service's backend.
   TROAD_ASSIGN_OR_RETURN(down_port_, pick());
 
@@ -397,6 +398,20 @@ Status TestNetwork::Setup() {
                           LogFile("tsa")));
     tsa_.emplace(std::move(tsa));
     TROAD_RETURN_IF_ERROR(WaitForChildPorts(*tsa_, "troad tsa", {tsa_port_}));
+  }
+  // The network's transparency ledger (`troad ledger`): every gateway ships its record
+  // digests there.
+  {
+    const std::string ledger_dir = dir_ + "/net/ledger";
+    TROAD_ASSIGN_OR_RETURN(
+        Subprocess ledger,
+        Subprocess::Start({TROAD_BINARY, "ledger", "--key", ledger_dir + "/ledger.key",
+                           "--globalconf", dir_ + "/net/globalconf.json", "--origin",
+                           "troad-ledger/TW", "--listen", fmt::format("127.0.0.1:{}", ledger_port_),
+                           "--data-dir", ledger_dir + "/data"},
+                          LogFile("ledger")));
+    ledger_.emplace(std::move(ledger));
+    TROAD_RETURN_IF_ERROR(WaitForChildPorts(*ledger_, "troad ledger", {ledger_port_}));
   }
   TROAD_ASSIGN_OR_RETURN(
       Subprocess registry,
@@ -433,6 +448,7 @@ Status TestNetwork::WriteNetworkFile(const std::string& path) const {
       "[[members]]\nid = \"TW/GOV/TAX\"\nname = \"財政部\"\nname_en = \"Ministry of "
       "Finance\"\nsubsystems = [\"income\"]\n\n";
   text += fmt::format("[tsa]\nlisten = \"127.0.0.1:{}\"\n\n", tsa_port_);
+  text += fmt::format("[ledger]\nlisten = \"127.0.0.1:{}\"\n\n", ledger_port_);
   text += gateway(Gw::kMoi, "TW/GOV/MOI");
   text += gateway(Gw::kBli, "TW/GOV/BLI");
   text += gateway(Gw::kTax, "TW/GOV/TAX");
@@ -512,6 +528,7 @@ TestNetwork::~TestNetwork() {
   }
   if (registry_) registry_->Stop();
   if (tsa_) tsa_->Stop();
+  if (ledger_) ledger_->Stop();
   if (client_) client_->Shutdown();
   client_.reset();
   io_.reset();
@@ -616,6 +633,28 @@ Result<std::vector<std::string>> TestNetwork::AllMessageIds(Gw gw) const {
     out.push_back(std::move(id));
   }
   return out;
+}
+
+std::pair<int, std::string> TestNetwork::VerifyLedger(Gw gw) {
+  const std::string log = LogFile("verify-ledger");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int code = -1;
+  std::string out;
+  do {
+    std::error_code ec;
+    fs::remove(log, ec);  // the log is appended to
+    auto child = Subprocess::Start({TROAD_BINARY, "verify-ledger", "--config",
+                                    GatewayDir(gw) + "/gateway.toml", "--all"},
+                                   log);
+    if (!child) return {-1, child.error().ToString()};
+    const int status = child->Wait(std::chrono::seconds(60));
+    code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream in(log);
+    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (code != 0 || out.find(", 0 not shipped yet") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return {code, out};
 }
 
 std::pair<int, std::string> TestNetwork::VerifyLog(Gw gw) {

@@ -124,6 +124,9 @@ class TestNetwork {
   // `troad verify-log --config` of `gw` once every record is timestamped (waits up to
   // 30 s for the last batch): its exit code and output.
   std::pair<int, std::string> VerifyLog(Gw gw);
+  // `troad verify-ledger --config … --all` of `gw` once every record is shipped to the
+  // network's `troad ledger` (waits up to 30 s): its exit code and output.
+  std::pair<int, std::string> VerifyLedger(Gw gw);
 
   // The last `lines` lines of every process log, for assertion messages.
   std::string LogTails(size_t lines = 15) const;
@@ -154,12 +157,14 @@ class TestNetwork {
   std::array<GatewayPorts, 3> ports_{};
   uint16_t registry_port_ = 0;
   uint16_t tsa_port_ = 0;
+  uint16_t ledger_port_ = 0;
   uint16_t down_port_ = 0;
   std::unique_ptr<TestBackends> backends_;
   std::unique_ptr<http::testing::IoThread> io_;  // for Call
   std::unique_ptr<http::Client> client_;
   std::optional<Subprocess> registry_;
   std::optional<Subprocess> tsa_;
+  std::optional<Subprocess> ledger_;
   std::array<std::optional<Subprocess>, 3> gateways_;
   int curl_count_ = 0;
 };

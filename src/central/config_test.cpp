@@ -68,6 +68,24 @@ TEST(CentralConfigTest, TimestampingCertificatesAreFilesBesideTheConfig) {
                 "timestamping_certificates");
 }
 
+TEST(CentralConfigTest, TheLedgerHasAKeyBesideTheConfigAndAnOrigin) {
+  TempDir dir;
+  auto none = LoadText(dir, kMinimal);
+  ASSERT_TRUE(none) << none.error().ToString();
+  EXPECT_EQ(none->ledger.key_file, "");
+  auto c = LoadText(dir, std::string(kMinimal) + "[ledger]\nkey = \"keys/ledger.key\"\n");
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->ledger.key_file, dir.File("keys/ledger.key"));
+  EXPECT_EQ(c->ledger.origin, "troad-ledger/TW");
+  EXPECT_EQ(c->LedgerDatabaseFile(), dir.File("data/ledger.db"));
+  ExpectRefused(LoadText(dir, std::string(kMinimal) +
+                                  "[ledger]\nkey = \"keys/ledger.key\"\norigin = \"two words\"\n"),
+                "ledger.origin");
+  ExpectRefused(LoadText(dir, std::string(kMinimal) +
+                                  "[ledger]\nkey = \"keys/ledger.key\"\norigin = \"a+b\"\n"),
+                "ledger.origin");
+}
+
 TEST(CentralConfigTest, MistakesAreNamed) {
   TempDir dir;
   ExpectRefused(LoadText(dir, "[central]\npublic_url = \"https://x:1\"\n"), "instance");

@@ -277,6 +277,28 @@ TEST_F(GatewayConfigTest, RefusesRefreshIntervalOutOfRange) {
                 {"gateway.globalconf_refresh_s: expected an integer"});
 }
 
+TEST_F(GatewayConfigTest, LedgerShippingIsOnByDefaultAndItsKeysAreChecked) {
+  auto defaults = LoadText(FullConfig());
+  ASSERT_TRUE(defaults) << defaults.error().ToString();
+  EXPECT_TRUE(defaults->ledger.enabled);
+  EXPECT_EQ(defaults->ledger.max_batch, 1000);
+  EXPECT_EQ(defaults->ledger.retry_max, std::chrono::milliseconds(60'000));
+  auto set = LoadText(FullConfig() +
+                      "\n[ledger]\nenabled = false\nmax_batch = 20\ninterval_ms = 50\n"
+                      "retry_min_ms = 100\nretry_max_ms = 500\nrequest_timeout_ms = 2000\n");
+  ASSERT_TRUE(set) << set.error().ToString();
+  EXPECT_FALSE(set->ledger.enabled);
+  EXPECT_EQ(set->ledger.max_batch, 20);
+  EXPECT_EQ(set->ledger.interval, std::chrono::milliseconds(50));
+  EXPECT_EQ(set->ledger.retry_min, std::chrono::milliseconds(100));
+  EXPECT_EQ(set->ledger.request_timeout, std::chrono::milliseconds(2000));
+  ExpectRefused(FullConfig() + "\n[ledger]\nmax_batch = 1001\n", {"ledger.max_batch"});
+  ExpectRefused(FullConfig() + "\n[ledger]\nretry_min_ms = 5000\nretry_max_ms = 1000\n",
+                {"ledger.retry_max_ms", "must not be less than retry_min_ms"});
+  ExpectRefused(FullConfig() + "\n[ledger]\nenabled = \"yes\"\n", {"ledger.enabled"});
+  ExpectRefused(FullConfig() + "\n[ledger]\nurl = \"http://x\"\n", {"ledger.url"});
+}
+
 TEST_F(GatewayConfigTest, MissingFileIsNotFound) {
   auto c = GatewayConfig::Load((root_ / "nope.toml").string());
   ASSERT_FALSE(c);
