@@ -8,29 +8,26 @@ namespace {
 constexpr char kStd[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+// Both directions write into a buffer sized up front, a whole group (3 bytes, 4
+// characters) per step: these run over every signature, hash and ledger entry.
 std::string Encode(std::span<const uint8_t> in, const char* alphabet, bool pad) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += alphabet[v & 63];
+  const size_t full = in.size() / 3;
+  const size_t rest = in.size() - full * 3;
+  std::string out(full * 4 + (rest == 0 ? 0 : pad ? 4 : rest + 1), '=');
+  char* o = out.data();
+  const uint8_t* p = in.data();
+  for (size_t g = 0; g < full; ++g, p += 3, o += 4) {
+    const uint32_t v = (uint32_t{p[0]} << 16) | (uint32_t{p[1]} << 8) | p[2];
+    o[0] = alphabet[(v >> 18) & 63];
+    o[1] = alphabet[(v >> 12) & 63];
+    o[2] = alphabet[(v >> 6) & 63];
+    o[3] = alphabet[v & 63];
   }
-  size_t rest = in.size() - i;
-  if (rest == 1) {
-    uint32_t v = uint32_t{in[i]} << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    if (pad) out += "==";
-  } else if (rest == 2) {
-    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    if (pad) out += '=';
+  if (rest > 0) {
+    const uint32_t v = (uint32_t{p[0]} << 16) | (rest == 2 ? uint32_t{p[1]} << 8 : 0);
+    o[0] = alphabet[(v >> 18) & 63];
+    o[1] = alphabet[(v >> 12) & 63];
+    if (rest == 2) o[2] = alphabet[(v >> 6) & 63];
   }
   return out;
 }
@@ -59,25 +56,40 @@ Result<std::string> Decode(std::string_view text, const char* alphabet, bool pad
   } else if (text.size() % 4 == 1) {
     return Fail(ErrorCode::kInvalidArgument, "base64url length {} is impossible", text.size());
   }
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    int8_t v = rev[static_cast<uint8_t>(text[i])];
-    if (v < 0) {
-      return Fail(ErrorCode::kInvalidArgument, "invalid base64 character at offset {}", i);
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
+  // Whole groups of four characters, then the 2 or 3 of a short last group.
+  const size_t groups = text.size() / 4;
+  const size_t tail = text.size() % 4;  // 0, 2 or 3 (1 was refused above)
+  if (tail == 1) {
+    return Fail(ErrorCode::kInvalidArgument, "base64 has a lone character at its end");
   }
-  // Leftover bits must be zero (canonical encoding).
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-    return Fail(ErrorCode::kInvalidArgument, "base64 has non-zero trailing bits");
+  std::string out(groups * 3 + (tail == 0 ? 0 : tail - 1), '\0');
+  char* o = out.data();
+  auto invalid_at = [&](size_t from) {
+    size_t i = from;
+    while (rev[static_cast<uint8_t>(text[i])] >= 0) ++i;
+    return Fail(ErrorCode::kInvalidArgument, "invalid base64 character at offset {}", i);
+  };
+  const char* t = text.data();
+  for (size_t g = 0; g < groups; ++g, t += 4, o += 3) {
+    const int8_t a = rev[static_cast<uint8_t>(t[0])], b = rev[static_cast<uint8_t>(t[1])];
+    const int8_t c = rev[static_cast<uint8_t>(t[2])], d = rev[static_cast<uint8_t>(t[3])];
+    if ((a | b | c | d) < 0) return invalid_at(g * 4);
+    const uint32_t v = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+    o[0] = static_cast<char>(v >> 16);
+    o[1] = static_cast<char>(v >> 8);
+    o[2] = static_cast<char>(v);
+  }
+  if (tail > 0) {
+    const int8_t a = rev[static_cast<uint8_t>(t[0])], b = rev[static_cast<uint8_t>(t[1])];
+    const int8_t c = tail == 3 ? rev[static_cast<uint8_t>(t[2])] : int8_t{0};
+    if ((a | b | c) < 0) return invalid_at(groups * 4);
+    const uint32_t v = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6);
+    o[0] = static_cast<char>(v >> 16);
+    if (tail == 3) o[1] = static_cast<char>(v >> 8);
+    // Leftover bits must be zero (canonical encoding).
+    if ((tail == 2 && (v & 0xffff) != 0) || (tail == 3 && (v & 0xff) != 0)) {
+      return Fail(ErrorCode::kInvalidArgument, "base64 has non-zero trailing bits");
+    }
   }
   return out;
 }
