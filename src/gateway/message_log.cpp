@@ -7,6 +7,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstring>
 #include <future>
 
 #include "core/json_writer.h"
@@ -106,13 +107,22 @@ CREATE TABLE archive_state (
   updated_ms INTEGER NOT NULL
 );
 )sql"},
+    // Each record's Merkle leaf (RecordLeaf), computed once by the writer: the
+    // timestamper reads 40 bytes per record instead of the whole row, and the shipper
+    // skips the signatures. NULL in records written before; readers compute those.
+    {6, "record leaves", R"sql(
+ALTER TABLE transfer_record ADD COLUMN leaf BLOB;
+)sql"},
 };
 
+// seq is given, not left to SQLite, because the leaf commits to it. It is the number
+// SQLite would have chosen, one above the highest row (see CheckSeqFloor).
+constexpr std::string_view kNextSeq = "SELECT COALESCE(MAX(seq), 0) + 1 FROM transfer_record";
 constexpr std::string_view kInsert =
-    "INSERT INTO transfer_record (side, message_id, request_id, client, service, user_id, "
+    "INSERT INTO transfer_record (seq, side, message_id, request_id, client, service, user_id, "
     "issue, peer, request_time_ms, response_time_ms, request_hash, response_hash, status, "
     "request_bytes, response_bytes, request_signature, response_signature, fault, "
-    "fault_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "fault_message, leaf) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 constexpr std::string_view kSelect =
     "SELECT seq, side, message_id, request_id, client, service, user_id, issue, peer, "
@@ -310,14 +320,19 @@ struct AppendInitiation {
     asio::any_io_executor executor = asio::get_associated_executor(handler);
     auto shared = std::make_shared<asio::any_completion_handler<void(Status)>>(std::move(handler));
     writer->Submit(
-        [record = std::move(record)](store::Database& db) -> Status {
+        [record = std::move(record)](store::Database& db) mutable -> Status {
+          TROAD_ASSIGN_OR_RETURN(auto next, db.Query(kNextSeq));
+          if (next.empty()) return Fail(ErrorCode::kDataLoss, "MAX(seq) returned no row");
+          TROAD_ASSIGN_OR_RETURN(record.seq, next[0].Int(0));
+          const ledger::Hash leaf = RecordLeaf(record);
           auto changed = db.Execute(
-              kInsert, {record.side, record.message_id, record.request_id, record.client,
-                        record.service, record.user_id, record.issue, record.peer,
-                        record.request_time_ms, record.response_time_ms, record.request_hash,
-                        record.response_hash, int64_t{record.status}, record.request_bytes,
-                        record.response_bytes, record.request_signature, record.response_signature,
-                        record.fault, record.fault_message});
+              kInsert,
+              {record.seq, record.side, record.message_id, record.request_id, record.client,
+               record.service, record.user_id, record.issue, record.peer, record.request_time_ms,
+               record.response_time_ms, record.request_hash, record.response_hash,
+               int64_t{record.status}, record.request_bytes, record.response_bytes,
+               record.request_signature, record.response_signature, record.fault,
+               record.fault_message, store::Blob{std::string(crypto::DigestView(leaf))}});
           if (!changed) return tl::unexpected(changed.error());
           return Ok();
         },
@@ -400,6 +415,17 @@ std::string RecordEntry(const TransferRecord& r) {
   return out;
 }
 
+ledger::Hash RecordLeaf(const TransferRecord& record) {
+  return ledger::LeafHash(RecordEntry(record));
+}
+
+RecordDigest DigestOf(const TransferRecord& r) {
+  return RecordDigest{r.seq,          r.side,          r.message_id,      r.request_id,
+                      r.client,       r.service,       r.status,          r.fault,
+                      r.request_time_ms, r.response_time_ms, r.request_hash, r.response_hash,
+                      RecordLeaf(r)};
+}
+
 Status MessageLog::WriteBatch(const TimestampBatch& b) {
   std::promise<Status> promise;
   auto done = promise.get_future();
@@ -456,6 +482,89 @@ Result<std::vector<TransferRecord>> MessageLogReader::RecordsAfter(int64_t after
       auto rows,
       db_->Query(fmt::format("{} WHERE seq > ? ORDER BY seq LIMIT ?", kSelect), {after, limit}));
   return RecordsOf(std::move(rows));
+}
+
+namespace {
+
+// The stored leaf in column `i` of `row`; nullopt when NULL (a record written before
+// migration 6). kDataLoss when it is not 32 bytes.
+Result<std::optional<ledger::Hash>> StoredLeaf(const store::Row& row, size_t i, int64_t seq) {
+  if (row.IsNull(i)) return std::optional<ledger::Hash>();
+  TROAD_ASSIGN_OR_RETURN(std::string bytes, row.Bytes(i));
+  ledger::Hash leaf;
+  if (bytes.size() != leaf.size()) {
+    return Fail(ErrorCode::kDataLoss, "record {}: its leaf is {} bytes, not {}", seq, bytes.size(),
+                leaf.size());
+  }
+  std::memcpy(leaf.data(), bytes.data(), leaf.size());
+  return std::optional<ledger::Hash>(leaf);
+}
+
+}  // namespace
+
+Result<TransferRecord> MessageLogReader::RecordAt(int64_t seq) {
+  TROAD_ASSIGN_OR_RETURN(auto records, RecordRange(seq, seq));
+  if (records.size() != 1) {
+    return Fail(ErrorCode::kDataLoss, "record {} vanished while it was read", seq);
+  }
+  return std::move(records[0]);
+}
+
+Result<std::vector<SeqLeaf>> MessageLogReader::LeavesAfter(int64_t after, int64_t limit) {
+  TROAD_ASSIGN_OR_RETURN(auto rows,
+                         db_->Query("SELECT seq, leaf FROM transfer_record WHERE seq > ? "
+                                    "ORDER BY seq LIMIT ?",
+                                    {after, limit}));
+  std::vector<SeqLeaf> out;
+  out.reserve(rows.size());
+  for (const store::Row& row : rows) {
+    SeqLeaf s;
+    TROAD_ASSIGN_OR_RETURN(s.seq, row.Int(0));
+    TROAD_ASSIGN_OR_RETURN(auto leaf, StoredLeaf(row, 1, s.seq));
+    if (leaf) {
+      s.leaf = *leaf;
+    } else {
+      TROAD_ASSIGN_OR_RETURN(TransferRecord record, RecordAt(s.seq));
+      s.leaf = RecordLeaf(record);
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+Result<std::vector<RecordDigest>> MessageLogReader::DigestsAfter(int64_t after, int64_t limit) {
+  TROAD_ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query("SELECT seq, side, message_id, request_id, client, service, status, fault, "
+                 "request_time_ms, response_time_ms, request_hash, response_hash, leaf "
+                 "FROM transfer_record WHERE seq > ? ORDER BY seq LIMIT ?",
+                 {after, limit}));
+  std::vector<RecordDigest> out;
+  out.reserve(rows.size());
+  for (const store::Row& row : rows) {
+    RecordDigest d;
+    TROAD_ASSIGN_OR_RETURN(d.seq, row.Int(0));
+    TROAD_ASSIGN_OR_RETURN(auto leaf, StoredLeaf(row, 12, d.seq));
+    if (!leaf) {
+      TROAD_ASSIGN_OR_RETURN(TransferRecord record, RecordAt(d.seq));
+      out.push_back(DigestOf(record));
+      continue;
+    }
+    d.leaf = *leaf;
+    std::string* texts[] = {&d.side, &d.message_id, &d.request_id, &d.client, &d.service};
+    for (size_t i = 0; i < 5; ++i) {
+      TROAD_ASSIGN_OR_RETURN(*texts[i], row.Text(i + 1));
+    }
+    TROAD_ASSIGN_OR_RETURN(int64_t status, row.Int(6));
+    d.status = static_cast<int>(status);
+    TROAD_ASSIGN_OR_RETURN(d.fault, row.Text(7));
+    TROAD_ASSIGN_OR_RETURN(d.request_time_ms, row.Int(8));
+    TROAD_ASSIGN_OR_RETURN(d.response_time_ms, row.Int(9));
+    TROAD_ASSIGN_OR_RETURN(d.request_hash, row.Text(10));
+    TROAD_ASSIGN_OR_RETURN(d.response_hash, row.Text(11));
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 Result<std::vector<TransferRecord>> MessageLogReader::RecordRange(int64_t first, int64_t last) {

@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "ledger/merkle.h"
 #include "store/database.h"
 #include "store/group_commit.h"
 
@@ -50,6 +51,37 @@ struct TransferRecord {
 // object, keys in the order of docs/protocol.md §11, seq included so that a record
 // cannot be moved. Any change to a stored column changes these bytes.
 std::string RecordEntry(const TransferRecord& record);
+
+// A record's Merkle leaf, ledger::LeafHash(RecordEntry(record)): what its timestamp
+// batch and its ledger entry commit to. The writer computes it once, when the record
+// is written (column `leaf`, migration 6); records written before that have none and
+// get it computed when read.
+ledger::Hash RecordLeaf(const TransferRecord& record);
+
+// What the timestamper needs of a record: its seq and leaf.
+struct SeqLeaf {
+  int64_t seq = 0;
+  ledger::Hash leaf{};
+};
+
+// What the ledger shipper needs of a record (docs/protocol.md §12.1): the fields a
+// ledger entry carries in the clear, and the leaf that commits to the rest.
+struct RecordDigest {
+  int64_t seq = 0;
+  std::string side;
+  std::string message_id;
+  std::string request_id;
+  std::string client;
+  std::string service;
+  int status = 0;
+  std::string fault;
+  int64_t request_time_ms = 0;
+  int64_t response_time_ms = 0;
+  std::string request_hash;
+  std::string response_hash;
+  ledger::Hash leaf{};
+};
+RecordDigest DigestOf(const TransferRecord& record);  // leaf computed from the record
 
 // One timestamped batch: the records seq first_seq..last_seq (all of them, in seq
 // order, `size` records) are the leaves of a Merkle tree whose root was timestamped.
@@ -89,6 +121,11 @@ class MessageLogReader {
   static Result<std::unique_ptr<MessageLogReader>> Open(const std::string& path);
   // Up to `limit` records with seq > `after`, in seq order.
   Result<std::vector<TransferRecord>> RecordsAfter(int64_t after, int64_t limit);
+  // The seq and leaf of up to `limit` records with seq > `after`, in seq order (reads
+  // the stored leaf; computes it for a record written without one).
+  Result<std::vector<SeqLeaf>> LeavesAfter(int64_t after, int64_t limit);
+  // The same records as ledger digests.
+  Result<std::vector<RecordDigest>> DigestsAfter(int64_t after, int64_t limit);
   // The records first..last (inclusive), in seq order.
   Result<std::vector<TransferRecord>> RecordRange(int64_t first, int64_t last);
   // The batch with the highest last_seq, if any.
@@ -122,6 +159,7 @@ class MessageLogReader {
 
  private:
   explicit MessageLogReader(std::unique_ptr<store::Database> db) : db_(std::move(db)) {}
+  Result<TransferRecord> RecordAt(int64_t seq);  // kDataLoss if it is not there
   std::unique_ptr<store::Database> db_;
 };
 

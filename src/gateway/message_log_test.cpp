@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "store/database.h"
@@ -145,6 +146,76 @@ TEST_F(MessageLogTest, AppendedRecordIsReadBackWithEveryField) {
   auto none = log->FindByMessageId("TW-msg-2");
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
+}
+
+// The writer stores each record's leaf (migration 6); the timestamper and shipper read
+// it instead of the whole row. It must be the leaf of the record as read back, seq
+// included; a record written before the column existed (NULL) gets it computed; a
+// damaged one is refused, naming the record.
+TEST_F(MessageLogTest, StoresEachRecordsLeafAndReadsItBack) {
+  auto log = Open();
+  ASSERT_TRUE(log);
+  std::vector<TransferRecord> records;
+  for (int i = 0; i < 5; ++i) records.push_back(SampleRecord("TW-leaf-" + std::to_string(i)));
+  records[3].fault = "Server.ServerProxy.ServiceFailed";
+  for (const Status& st : AppendAll(*log, records, 2)) ASSERT_TRUE(st) << st.error().ToString();
+
+  auto reader = MessageLogReader::Open(path_);
+  ASSERT_TRUE(reader) << reader.error().ToString();
+  auto full = (*reader)->RecordRange(1, 5);
+  ASSERT_TRUE(full);
+  ASSERT_EQ(full->size(), 5u);
+  auto leaves = (*reader)->LeavesAfter(0, 100);
+  ASSERT_TRUE(leaves) << leaves.error().ToString();
+  auto digests = (*reader)->DigestsAfter(1, 100);
+  ASSERT_TRUE(digests) << digests.error().ToString();
+  ASSERT_EQ(leaves->size(), 5u);
+  ASSERT_EQ(digests->size(), 4u);
+  for (size_t i = 0; i < 5; ++i) {
+    const TransferRecord& r = (*full)[i];
+    EXPECT_EQ((*leaves)[i].seq, r.seq);
+    EXPECT_EQ((*leaves)[i].leaf, RecordLeaf(r)) << "seq " << r.seq;
+    if (i == 0) continue;
+    const RecordDigest& d = (*digests)[i - 1];
+    const RecordDigest want = DigestOf(r);
+    EXPECT_EQ(d.seq, want.seq);
+    EXPECT_EQ(d.leaf, want.leaf);
+    EXPECT_EQ(std::tie(d.side, d.message_id, d.request_id, d.client, d.service, d.fault,
+                       d.request_hash, d.response_hash),
+              std::tie(want.side, want.message_id, want.request_id, want.client, want.service,
+                       want.fault, want.request_hash, want.response_hash));
+    EXPECT_EQ(std::tie(d.status, d.request_time_ms, d.response_time_ms),
+              std::tie(want.status, want.request_time_ms, want.response_time_ms));
+  }
+  // The leaf commits to the seq: the same record at another seq has another leaf.
+  TransferRecord moved = (*full)[0];
+  moved.seq = 99;
+  EXPECT_NE(RecordLeaf(moved), (*leaves)[0].leaf);
+
+  {
+    auto db = store::OpenSqlite(path_, {});
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->Execute("UPDATE transfer_record SET leaf = NULL WHERE seq = 2"));
+  }
+  auto recomputed = (*reader)->LeavesAfter(1, 1);
+  ASSERT_TRUE(recomputed) << recomputed.error().ToString();
+  ASSERT_EQ(recomputed->size(), 1u);
+  EXPECT_EQ((*recomputed)[0].leaf, RecordLeaf((*full)[1]));
+  auto digest = (*reader)->DigestsAfter(1, 1);
+  ASSERT_TRUE(digest);
+  EXPECT_EQ((*digest)[0].leaf, RecordLeaf((*full)[1]));
+  EXPECT_EQ((*digest)[0].message_id, "TW-leaf-1");
+
+  {
+    auto db = store::OpenSqlite(path_, {});
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->Execute("UPDATE transfer_record SET leaf = x'0102' WHERE seq = 3"));
+  }
+  auto damaged = (*reader)->LeavesAfter(0, 100);
+  ASSERT_FALSE(damaged);
+  EXPECT_EQ(damaged.error().code(), ErrorCode::kDataLoss);
+  EXPECT_NE(damaged.error().message().find("record 3"), std::string::npos)
+      << damaged.error().message();
 }
 
 TEST_F(MessageLogTest, FindsByRequestIdThroughItsIndex) {

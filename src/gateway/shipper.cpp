@@ -86,6 +86,10 @@ Result<std::optional<LedgerReceipt>> ReadLedgerReceipt(const std::string& path, 
 }
 
 Result<std::string> LedgerEntryOf(const GatewayId& gateway, const TransferRecord& r) {
+  return LedgerEntryOf(gateway, DigestOf(r));
+}
+
+Result<std::string> LedgerEntryOf(const GatewayId& gateway, const RecordDigest& r) {
   ledger::LedgerEntry e;
   e.gateway = gateway.ToString();
   e.seq = r.seq;
@@ -102,7 +106,7 @@ Result<std::string> LedgerEntryOf(const GatewayId& gateway, const TransferRecord
   e.response_time_ms = r.response_time_ms;
   e.request_hash = r.request_hash;
   e.response_hash = r.response_hash;
-  e.record = HexEncode(ledger::LeafHash(RecordEntry(r)));
+  e.record = HexEncode(r.leaf);
   auto bytes = ledger::EncodeLedgerEntry(e);
   if (!bytes) return Fail(std::move(bytes).error().Context(fmt::format("record {}", r.seq)));
   return bytes;
@@ -190,7 +194,7 @@ Status Shipper::ShipAll(const globalconf::LedgerInfo& ledger, LedgerClient& clie
   }
   for (;;) {
     if (thread_.Stopping()) return Ok();
-    auto records = reader_->RecordsAfter(state_.shipped_seq, options_.max_batch);
+    auto records = reader_->DigestsAfter(state_.shipped_seq, options_.max_batch);
     if (!records) {
       failures_.fetch_add(1);
       spdlog::error("ledger shipper: cannot read the message log: {}", records.error().message());
@@ -223,12 +227,12 @@ Result<LedgerClient*> Shipper::Client(const globalconf::LedgerInfo& ledger) {
 }
 
 Status Shipper::Ship(const globalconf::LedgerInfo& ledger, LedgerClient& client,
-                     const std::vector<TransferRecord>& records) {
+                     const std::vector<RecordDigest>& records) {
   std::optional<ShipperIdentity> identity = identity_();
   if (!identity) return Fail(ErrorCode::kUnavailable, "no authentication key to sign with");
   std::vector<std::string> entries;
   entries.reserve(records.size());
-  for (const TransferRecord& r : records) {
+  for (const RecordDigest& r : records) {
     TROAD_ASSIGN_OR_RETURN(std::string entry, LedgerEntryOf(gateway_, r));
     entries.push_back(std::move(entry));
   }

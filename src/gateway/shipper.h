@@ -76,8 +76,10 @@ struct LedgerShipState {
 Result<LedgerShipState> ReadLedgerShipState(const std::string& path);
 Result<std::optional<LedgerReceipt>> ReadLedgerReceipt(const std::string& path, int64_t seq);
 
-// The ledger entry (docs/protocol.md §12.1) of `record` of gateway `gateway`.
+// The ledger entry (docs/protocol.md §12.1) of `record` of gateway `gateway`. From a
+// whole record the leaf is computed; a digest brings it.
 Result<std::string> LedgerEntryOf(const GatewayId& gateway, const TransferRecord& record);
+Result<std::string> LedgerEntryOf(const GatewayId& gateway, const RecordDigest& record);
 
 class Shipper {
  public:
@@ -120,7 +122,7 @@ class Shipper {
   // Rechecks an alarm, then ships what waits, batch by batch.
   Status ShipAll(const globalconf::LedgerInfo& ledger, LedgerClient& client);
   Status Ship(const globalconf::LedgerInfo& ledger, LedgerClient& client,
-              const std::vector<TransferRecord>& records);
+              const std::vector<RecordDigest>& records);
   // In alarm: is the ledger's newest head consistent with the accepted one again?
   Status Recheck(const globalconf::LedgerInfo& ledger, LedgerClient& client);
   // Stores the alarm (the accepted head stays) and returns it as kUnauthenticated.

@@ -88,7 +88,7 @@ Error Timestamper::FailingError() const {
 bool Timestamper::CatchUp() {
   for (;;) {
     if (thread_.Stopping()) return true;
-    auto records = reader_->RecordsAfter(last_seq_, options_.max_batch);
+    auto records = reader_->LeavesAfter(last_seq_, options_.max_batch);
     if (!records) {
       spdlog::error("timestamper: cannot read the message log: {}", records.error().message());
       return false;
@@ -98,9 +98,9 @@ bool Timestamper::CatchUp() {
     leaves.reserve(records->size());
     std::string leaf_bytes;
     leaf_bytes.reserve(records->size() * sizeof(ledger::Hash));
-    for (const TransferRecord& r : *records) {
-      leaves.push_back(ledger::LeafHash(RecordEntry(r)));
-      leaf_bytes += crypto::DigestView(leaves.back());
+    for (const SeqLeaf& r : *records) {
+      leaves.push_back(r.leaf);
+      leaf_bytes += crypto::DigestView(r.leaf);
     }
     ledger::MerkleTree tree(std::move(leaves));
     auto batch = Stamp(tree.root());
