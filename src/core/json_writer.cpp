@@ -2,10 +2,32 @@
 
 #include <cassert>
 #include <charconv>
+#include <cstring>
 
 #include "core/encoding.h"
 
 namespace troad {
+
+namespace {
+
+// True when none of the 8 bytes at `p` needs attention in a JSON string: no control
+// character, '"', '\\' or byte >= 0x80. Written by hand (the SWAR zero-byte test,
+// "Bit Twiddling Hacks"): base64 values and identifiers, most of what troad writes,
+// then pass eight bytes per step instead of one.
+bool PlainAscii8(const char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  uint64_t x;
+  std::memcpy(&x, p, sizeof x);
+  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  const uint64_t high = x & kHigh;                           // a byte >= 0x80
+  const uint64_t control = (x - 0x20 * kOnes) & ~x & kHigh;  // a byte < 0x20
+  const uint64_t special =
+      high | control | has_zero(x ^ ('"' * kOnes)) | has_zero(x ^ ('\\' * kOnes));
+  return special == 0;
+}
+
+}  // namespace
 
 void AppendJsonString(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -13,8 +35,9 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
   size_t i = 0;
   while (i < text.size()) {
-    // Runs of plain ASCII are copied at once.
+    // Runs of plain ASCII are copied at once, found eight bytes at a time.
     size_t run = i;
+    while (run + 8 <= text.size() && PlainAscii8(text.data() + run)) run += 8;
     while (run < text.size()) {
       const auto c = static_cast<unsigned char>(text[run]);
       if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;

@@ -80,4 +80,26 @@ TEST(JsonWriterTest, RandomStringsRoundTripThroughAStrictParser) {
 }
 
 }  // namespace
+// The eight-bytes-at-a-time scan must find a character that needs escaping wherever
+// it sits: every special byte at every offset of strings of several lengths comes out
+// as nlohmann's serializer writes it (the same escapes for these bytes).
+TEST(JsonWriterTest, EscapesASpecialByteAtAnyOffset) {
+  const std::string specials[] = {"\"", "\\", "\n", std::string(1, '\x01'), std::string(1, '\x1f'),
+                                  "\x7f", "\xc3\xa9", "\xe4\xb8\xad"};
+  for (size_t len : {1u, 7u, 8u, 9u, 16u, 23u, 40u}) {
+    for (const std::string& special : specials) {
+      for (size_t at = 0; at < len; ++at) {
+        std::string text(len, 'a');
+        text.replace(at, 1, special);
+        std::string out;
+        AppendJsonString(out, text);
+        EXPECT_EQ(out, nlohmann::json(text).dump()) << "length " << len << " at " << at;
+      }
+    }
+  }
+  std::string out;
+  AppendJsonString(out, "plain ascii text, thirty-two ch");
+  EXPECT_EQ(out, "\"plain ascii text, thirty-two ch\"");
+}
+
 }  // namespace troad
