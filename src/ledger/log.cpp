@@ -213,7 +213,8 @@ Result<uint64_t> Log::StoredSize(store::Database& db) {
   return static_cast<uint64_t>(*max) + 1;
 }
 
-Result<std::vector<Hash>> Log::ReadStoredNodes(store::Database& db, std::span<const NodeId> ids) {
+Result<std::vector<Hash>> Log::ReadStoredNodes(store::Database& db, std::span<const NodeId> ids,
+                                               TileCache* cache) {
   // The distinct tiles the nodes need, sorted by (level, index).
   std::vector<std::pair<uint64_t, uint64_t>> keys;
   keys.reserve(ids.size());
@@ -231,12 +232,25 @@ Result<std::vector<Hash>> Log::ReadStoredNodes(store::Database& db, std::span<co
     return &tiles[static_cast<size_t>(it - keys.begin())];
   };
 
+  auto cache_key = [](const Tile& t) {
+    return NodeStorageId(NodeId{t.level, t.index * kTileWidth});
+  };
+  if (cache != nullptr) {
+    for (Tile& t : tiles) {
+      if (t.level == 0) continue;
+      if (auto it = cache->find(cache_key(t)); it != cache->end()) {
+        t.hashes = it->second;
+        t.present.set();
+      }
+    }
+  }
+
   // Leaf tiles come from ledger_entry, the others from ledger_node; each statement
   // reads kTilesPerStatement tiles.
   for (const bool leaves : {true, false}) {
     std::vector<Tile*> wanted;
     for (Tile& t : tiles) {
-      if ((t.level == 0) == leaves) wanted.push_back(&t);
+      if ((t.level == 0) == leaves && !t.present.all()) wanted.push_back(&t);
     }
     for (size_t chunk = 0; chunk < wanted.size(); chunk += kTilesPerStatement) {
       std::vector<store::Value> params(2 * kTilesPerStatement, int64_t{0});
@@ -282,6 +296,14 @@ Result<std::vector<Hash>> Log::ReadStoredNodes(store::Database& db, std::span<co
     }
   }
 
+  if (cache != nullptr) {
+    for (const Tile& t : tiles) {
+      if (t.level == 0 || !t.present.all()) continue;
+      if (cache->size() >= kTileCacheTiles) cache->clear();
+      cache->try_emplace(cache_key(t), t.hashes);
+    }
+  }
+
   // Each node is its stored self, or the hash of the 2^r stored nodes under it.
   std::vector<Hash> out;
   out.reserve(ids.size());
@@ -324,7 +346,7 @@ Result<std::vector<Hash>> Log::ReadNodes(std::span<const NodeId> ids) {
       stored_at.push_back(i);
     }
   }
-  TROAD_ASSIGN_OR_RETURN(std::vector<Hash> read, ReadStoredNodes(*db_, stored));
+  TROAD_ASSIGN_OR_RETURN(std::vector<Hash> read, ReadStoredNodes(*db_, stored, &tile_cache_));
   for (size_t k = 0; k < read.size(); ++k) out[stored_at[k]] = read[k];
   return out;
 }

@@ -63,6 +63,10 @@
 // appended since this Log read the state.
 #pragma once
 
+#include <unordered_map>
+
+#include <array>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -182,9 +186,18 @@ class Log {
 
   // The number of entries stored (the highest idx + 1).
   static Result<uint64_t> StoredSize(store::Database& db);
-  // Reads nodes from their tiles, several tiles per statement, in the order given.
+  // Complete tiles of stored nodes (levels 4, 8, …) read before, by the NodeStorageId
+  // of their first node. A complete tile never changes, and the upper levels' few tiles
+  // lie on nearly every proof's path. Bounded by kTileCacheTiles (emptied when full),
+  // so memory stays flat.
+  using TileCache = std::unordered_map<int64_t, std::array<Hash, kTileWidth>>;
+  static constexpr size_t kTileCacheTiles = 4096;  // ≈ 2.5 MB
+
+  // Reads nodes from their tiles, several tiles per statement, in the order given;
+  // complete node tiles from and into `cache` when one is given.
   static Result<std::vector<Hash>> ReadStoredNodes(store::Database& db,
-                                                   std::span<const NodeId> ids);
+                                                   std::span<const NodeId> ids,
+                                                   TileCache* cache = nullptr);
   // As ReadNode, for several nodes at once.
   Result<std::vector<Hash>> ReadNodes(std::span<const NodeId> ids);
   // The roots of `subtrees` of the log, their nodes read ahead in a few statements.
@@ -192,6 +205,7 @@ class Log {
 
   std::unique_ptr<store::Database> db_;
   CompactRange range_;
+  TileCache tile_cache_;
 };
 
 }  // namespace troad::ledger

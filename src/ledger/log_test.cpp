@@ -257,6 +257,45 @@ TEST_F(LogTest, OpeningReadsOnlyWhatTheFrontierNeeds) {
       << broken.error().message();
 }
 
+// Complete tiles of stored nodes are kept after their first read (Log::TileCache): a
+// second round of the same proofs needs fewer statements, and every proof, warm or
+// cold, is the reference's.
+TEST_F(LogTest, CompleteNodeTilesAreReadOnce) {
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log);
+    ASSERT_NO_FATAL_FAILURE(Append(*log, 600));
+  }
+  auto counting = std::make_unique<FaultyDatabase>(OpenDb());
+  FaultyDatabase* db = counting.get();
+  auto opened = Log::Open(std::move(counting), clock_);
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  Log& log = **opened;
+  Reference ref;
+  ref.entries = MakeEntries(0, 600);
+  auto round = [&] {
+    const int before = db->calls;
+    // Trees of 256 and 512 leaves need only complete node tiles (level 4: 16 nodes
+    // of 16 leaves each), besides the leaves' own tile, which is never kept.
+    for (uint64_t size : {256u, 512u}) {
+      for (uint64_t i = 0; i < size; i += 17) {
+        auto proof = log.InclusionProof(i, size);
+        EXPECT_TRUE(proof) << proof.error().ToString();
+        if (proof) {
+          EXPECT_EQ(*proof, ref.Path(i, size)) << i << " in " << size;
+        }
+      }
+      auto root = log.Root(size);
+      EXPECT_TRUE(root && *root == ref.Root(size)) << size;
+    }
+    return db->calls - before;
+  };
+  const int cold = round();
+  const int warm = round();
+  EXPECT_GT(cold, 0);
+  EXPECT_LT(warm, cold) << "the second round should find the node tiles in memory";
+}
+
 TEST_F(LogTest, FrontierNodesComeFromMemory) {
   auto log = OpenLog();
   ASSERT_TRUE(log);
