@@ -259,23 +259,28 @@ class VerifyLedgerTest : public ::testing::Test {
   }
   // Ships everything waiting through the real shipper, max_batch records per request.
   void Ship() {
+    auto st = NewShipper()->ShipOnce();
+    ASSERT_TRUE(st) << st.error().ToString();
+  }
+  // A shipper of this gateway's log to `info` (the test ledger by default), as the
+  // gateway makes one at start: its state comes from the log.
+  std::unique_ptr<Shipper> NewShipper(std::optional<globalconf::LedgerInfo> info = {}) {
     ShipperOptions options;
     options.max_batch = 10;
     options.request_timeout = std::chrono::milliseconds(5000);
-    const globalconf::LedgerInfo info = ledger_->info();
+    const globalconf::LedgerInfo ledger = info ? *info : ledger_->info();
     const ShipperIdentity identity{crypto::PrivateKey::GenerateEcP256().value(),
                                    std::string(64, '0')};
-    auto shipper = Shipper::Create(
-                       *log_, gateway_, options, [info] { return std::optional(info); },
-                       [identity] { return std::optional(identity); },
-                       [](const std::string&) -> Result<std::shared_ptr<http::SslContext>> {
-                         return Fail(ErrorCode::kFailedPrecondition, "no TLS in this test");
-                       },
-                       clock_)
-                       .value();
-    auto st = shipper->ShipOnce();
-    ASSERT_TRUE(st) << st.error().ToString();
+    return Shipper::Create(
+               *log_, gateway_, options, [ledger] { return std::optional(ledger); },
+               [identity] { return std::optional(identity); },
+               [](const std::string&) -> Result<std::shared_ptr<http::SslContext>> {
+                 return Fail(ErrorCode::kFailedPrecondition, "no TLS in this test");
+               },
+               clock_)
+        .value();
   }
+  LedgerShipState State() { return ReadLedgerShipState(log_path_).value(); }
   // Records 1..25 shipped in three shipments, others' entries between them; 26..30 not
   // shipped. Receipts: seq 1..10 at index 0, 11..20 at 13, 21..25 at 25.
   void ShipSome() {
@@ -517,6 +522,89 @@ TEST_F(VerifyLedgerTest, AnUnreachableLedgerIsAnErrorNotAVerdict) {
   auto report = VerifyRecordsInLedger(log_path_, gateway_, info, *client, {});
   ASSERT_FALSE(report);
   EXPECT_EQ(report.error().code(), ErrorCode::kUnavailable);
+}
+
+// The shipper against a ledger that misbehaves while it ships (docs/protocol.md §12.5):
+// each time the alarm is raised, stored, and kept across a restart; nothing more is
+// shipped and no receipt is stored while it stands; it clears only when the ledger
+// serves a head consistent with the accepted one again.
+using ShipperAlarmTest = VerifyLedgerTest;
+
+TEST_F(ShipperAlarmTest, ALedgerThatRewroteItsHistoryRaisesTheAlarmAndShippingStops) {
+  ShipSome();  // 1..25 shipped, accepted head of size 30; 26..30 wait
+  ASSERT_EQ(State().shipped_seq, 25);
+  ledger_->Fork(/*changed=*/4, /*extra=*/3);
+  auto shipper = NewShipper();
+  EXPECT_FALSE(shipper->alarm());
+  auto st = shipper->ShipOnce();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kUnauthenticated);
+  EXPECT_TRUE(shipper->alarm());
+  EXPECT_NE(shipper->alarm_text().find("not consistent with the accepted one"), std::string::npos)
+      << shipper->alarm_text();
+  LedgerShipState state = State();
+  EXPECT_EQ(state.shipped_seq, 25) << "no receipt from a ledger that is not trusted";
+  EXPECT_EQ(state.alarm, shipper->alarm_text());
+
+  // A restarted gateway keeps the alarm, and the re-check fails the same way.
+  shipper.reset();
+  auto restarted = NewShipper();
+  EXPECT_TRUE(restarted->alarm());
+  st = restarted->ShipOnce();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("does not extend the accepted one"), std::string::npos)
+      << st.error().message();
+  EXPECT_EQ(State().shipped_seq, 25);
+}
+
+TEST_F(ShipperAlarmTest, ALedgerThatShrankRaisesTheAlarm) {
+  ShipSome();
+  ledger_->Truncate(20);
+  auto shipper = NewShipper();
+  auto st = shipper->ShipOnce();
+  ASSERT_FALSE(st);
+  EXPECT_TRUE(shipper->alarm());
+  EXPECT_NE(shipper->alarm_text().find("HTTP 409"), std::string::npos) << shipper->alarm_text();
+  EXPECT_EQ(State().shipped_seq, 25);
+}
+
+TEST_F(ShipperAlarmTest, AHeadSignedWithAnotherKeyRaisesTheAlarmUntilTheRightKeySignsAgain) {
+  ShipSome();
+  ledger_->SignWith(crypto::PrivateKey::GenerateEcP256().value());
+  auto shipper = NewShipper();
+  ASSERT_FALSE(shipper->ShipOnce());
+  EXPECT_TRUE(shipper->alarm());
+  EXPECT_NE(shipper->alarm_text().find("its checkpoint, by the global configuration's ledger key"),
+            std::string::npos)
+      << shipper->alarm_text();
+  EXPECT_EQ(State().shipped_seq, 25);
+
+  // The ledger signs with its published key again, and its head extends the accepted
+  // one (it grew by what was sent meanwhile): the alarm clears and shipping resumes.
+  ledger_->SignWith(ledger_->published_key());
+  auto st = shipper->ShipOnce();
+  ASSERT_TRUE(st) << st.error().ToString();
+  EXPECT_FALSE(shipper->alarm());
+  LedgerShipState state = State();
+  EXPECT_EQ(state.alarm, "");
+  EXPECT_EQ(state.shipped_seq, 30);
+  EXPECT_EQ(Verify().problem, "");
+}
+
+TEST_F(ShipperAlarmTest, AnUnreachableLedgerIsNoAlarmAndTheRecordsWait) {
+  ShipSome();
+  globalconf::LedgerInfo gone = ledger_->info();
+  gone.url = "http://127.0.0.1:1/ledger/v1";  // nothing listens on port 1
+  auto shipper = NewShipper(gone);
+  auto st = shipper->ShipOnce();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code(), ErrorCode::kUnavailable) << st.error().ToString();
+  EXPECT_FALSE(shipper->alarm());
+  EXPECT_EQ(State().shipped_seq, 25);
+  EXPECT_EQ(State().alarm, "");
+  // The ledger answers again: the waiting records go.
+  ASSERT_TRUE(NewShipper()->ShipOnce());
+  EXPECT_EQ(State().shipped_seq, 30);
 }
 
 TEST(LedgerClientTest, AnHttpsLedgerNeedsACa) {
