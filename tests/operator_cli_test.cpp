@@ -589,6 +589,11 @@ TEST_F(OperatorCliTest, BadValuesAreRefusedBeforeAnythingIsSent) {
       {{"gateway", "update", "--id", kMoiGateway, "--client", kHousehold, "--no-clients"},
        "exclude each other"},
       {{"service", "update", "--id", kRegistry, "--enable", "--disable"}, "exclude each other"},
+      // What the command-line parser itself refuses: also status 2, with its message.
+      {{"member", "list", "--bogus"}, "The following argument was not expected: --bogus"},
+      {{"verify-ledger", "--checkpoint"}, "--checkpoint: 1 required TEXT missing"},
+      {{"ledger", "--listen"}, "--listen: 1 required TEXT missing"},
+      {{"no-such-command"}, "troad: \"no-such-command\" is not a command"},
   };
   for (const Case& c : usage) {
     CliRun r = Troad(c.args, none);

@@ -186,7 +186,25 @@ int main(int argc, char** argv) {
   // gateway list|register|update|code: the central's management API (operator_cmd.h).
   auto operator_commands = troad::cli::AddOperatorCommands(app);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // A first word that is no command: say so (CLI11 would only say that a command
+    // is required).
+    if (argc > 1 && argv[1][0] != '-') {
+      try {
+        app.get_subcommand(argv[1]);
+      } catch (const CLI::OptionNotFound&) {
+        std::fprintf(stderr, "troad: \"%s\" is not a command; `troad --help` lists them\n",
+                     argv[1]);
+        return 2;
+      }
+    }
+    // --help and --version print and succeed; every other parse error is a usage
+    // error: CLI11's message, then exit status 2 for every command (not CLI11's own
+    // numbers, e.g. 114 for a missing option, which would collide with ours).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (auto code = troad::cli::RunOperatorCommand(*operator_commands)) return *code;
   if (*gw) {
     if (*gw_enroll) return troad::cli::RunGatewayEnroll(enroll);
