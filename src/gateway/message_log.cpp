@@ -291,6 +291,8 @@ Result<std::unique_ptr<MessageLog>> MessageLog::Open(const std::string& path, bo
                                                      std::chrono::microseconds commit_delay) {
   store::SqliteOptions options;
   options.synchronous_full = sync_full;
+  // Exchanges wait for this writer's commits: WAL checkpoints run beside it.
+  options.background_checkpoint = true;
   TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(path, options));
   TROAD_RETURN_IF_ERROR(store::Migrate(*db, kMigrations, clock));
   TROAD_RETURN_IF_ERROR(CheckSeqFloor(*db, path));

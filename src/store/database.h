@@ -88,6 +88,11 @@ struct SqliteOptions {
   bool synchronous_full = true;
   int busy_timeout_ms = 5000;
   bool read_only = false;
+  // Checkpoint the write-ahead log from a thread and connection of its own instead of
+  // inside the commit that fills it (SQLite's automatic checkpoint): for a writer
+  // whose callers wait for its commits. PASSIVE checkpoints, never blocking; if they
+  // fall far behind (≈ 64 MB of WAL), a commit checkpoints itself.
+  bool background_checkpoint = false;
 };
 
 // Opens (creating if needed) a SQLite database file in WAL mode with foreign keys on.

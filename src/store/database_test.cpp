@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace troad::store {
 namespace {
@@ -258,6 +260,52 @@ TEST_F(DatabaseTest, OpensInWalModeWithRequestedDurability) {
   rows = (*normal)->Query("PRAGMA busy_timeout");
   ASSERT_TRUE(rows);
   EXPECT_EQ(*(*rows)[0].Int(0), 250);
+}
+
+// background_checkpoint: the WAL's pages reach the database file without any commit
+// checkpointing (the writer's own automatic checkpoint is replaced), every row is
+// there after reopening, and a reader beside the writer reads throughout.
+TEST_F(DatabaseTest, BackgroundCheckpointsMoveTheWalIntoTheFile) {
+  db_.reset();
+  const std::string path = (dir_ / "background.db").string();
+  SqliteOptions options;
+  options.background_checkpoint = true;
+  auto opened = OpenSqlite(path, options);
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  Database& db = **opened;
+  ASSERT_TRUE(db.ExecuteScript("CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)"));
+  const auto size_before = std::filesystem::file_size(path);
+  SqliteOptions read_only;
+  read_only.read_only = true;
+  auto reader = OpenSqlite(path, read_only);
+  ASSERT_TRUE(reader) << reader.error().ToString();
+  // 3000 rows of 4 KiB in 30 commits: about 3000 WAL frames, three wake-ups.
+  for (int tx = 0; tx < 30; ++tx) {
+    ASSERT_TRUE(db.Begin());
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(db.Execute("INSERT INTO t (payload) VALUES (?)", {Blob{std::string(4096, 'x')}}));
+    }
+    ASSERT_TRUE(db.Commit());
+    auto rows = (*reader)->Query("SELECT COUNT(*) FROM t");
+    ASSERT_TRUE(rows) << rows.error().ToString();
+    EXPECT_EQ((*rows)[0].Int(0).value(), (tx + 1) * 100);
+  }
+  // The checkpointer runs on its own thread: wait (boundedly) for the file to grow.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::filesystem::file_size(path) < size_before + 4'000'000 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(std::filesystem::file_size(path), size_before + 4'000'000)
+      << "the WAL's pages were not checkpointed into the database file";
+  reader->reset();
+  opened->reset();
+  auto again = OpenSqlite(path);
+  ASSERT_TRUE(again);
+  auto rows = (*again)->Query("SELECT COUNT(*), SUM(LENGTH(payload)) FROM t");
+  ASSERT_TRUE(rows);
+  EXPECT_EQ((*rows)[0].Int(0).value(), 3000);
+  EXPECT_EQ((*rows)[0].Int(1).value(), 3000 * 4096);
 }
 
 TEST_F(DatabaseTest, ReadOnlyConnectionReadsButCannotWrite) {

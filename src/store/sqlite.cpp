@@ -6,9 +6,13 @@
 // be used from one thread at a time (see database.h).
 #include <sqlite3.h>
 
+#include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "store/database.h"
@@ -92,6 +96,73 @@ class StatementReset {
   sqlite3_stmt* stmt_;
 };
 
+// Checkpoints a database's write-ahead log from a thread and connection of its own,
+// so that the writer's commits never wait for one (SqliteOptions::
+// background_checkpoint). SQLite's automatic checkpoint runs inside the commit that
+// takes the WAL past 1000 pages: it copies those pages into the database file and
+// syncs it while the writer — and every caller waiting for a durable write — waits.
+// Here the writer's WAL hook only wakes this thread past kWakeFrames; the checkpoint
+// is PASSIVE (it never blocks the writer or readers). Should it fall far behind, the
+// writer checkpoints itself past kInlineFrames, so the WAL stays bounded.
+class BackgroundCheckpointer {
+ public:
+  static constexpr int kWakeFrames = 1000;     // SQLite's own default threshold
+  static constexpr int kInlineFrames = 16000;  // ≈ 64 MB of 4 KiB pages
+
+  explicit BackgroundCheckpointer(sqlite3* connection)
+      : connection_(connection), thread_([this] { Run(); }) {}
+  BackgroundCheckpointer(const BackgroundCheckpointer&) = delete;
+  BackgroundCheckpointer& operator=(const BackgroundCheckpointer&) = delete;
+  ~BackgroundCheckpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    sqlite3_close_v2(connection_);
+  }
+
+  // The writer connection's WAL hook (runs on the writer's thread after each commit).
+  static int OnCommit(void* self, sqlite3* writer, const char* schema, int frames) {
+    if (frames >= kInlineFrames) {
+      sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (frames >= kWakeFrames) {
+      static_cast<BackgroundCheckpointer*>(self)->Wake();
+    }
+    return SQLITE_OK;
+  }
+
+ private:
+  void Wake() {
+    {
+      std::lock_guard lock(mu_);
+      wanted_ = true;
+    }
+    cv_.notify_one();
+  }
+  void Run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return wanted_ || stopping_; });
+      if (stopping_) return;
+      wanted_ = false;
+      lock.unlock();
+      // A failure (SQLITE_BUSY while another checkpoint runs, an I/O error) leaves
+      // the WAL as it is; the next wake-up tries again, and kInlineFrames bounds it.
+      sqlite3_wal_checkpoint_v2(connection_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      lock.lock();
+    }
+  }
+
+  sqlite3* const connection_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wanted_ = false;    // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
 class SqliteDatabase final : public Database {
  public:
   SqliteDatabase(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -99,8 +170,38 @@ class SqliteDatabase final : public Database {
   SqliteDatabase& operator=(const SqliteDatabase&) = delete;
 
   ~SqliteDatabase() override {
+    if (checkpointer_) {
+      sqlite3_wal_hook(db_, nullptr, nullptr);
+      checkpointer_.reset();
+    }
     for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
+  }
+
+  // Hands WAL checkpoints to a thread with a connection of its own (see
+  // BackgroundCheckpointer); replaces SQLite's automatic checkpoint.
+  Status CheckpointInBackground() {
+    sqlite3* other = nullptr;
+    const int rc = sqlite3_open_v2(path_.c_str(), &other,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string why = other != nullptr ? sqlite3_errmsg(other) : sqlite3_errstr(rc);
+      sqlite3_close_v2(other);
+      return Fail(ErrorCode::kIo, "{}: cannot open a connection for checkpoints: {}", path_, why);
+    }
+    // A new connection learns that the file is in WAL mode only when it first reads
+    // it; until then a checkpoint through it does nothing.
+    char* message = nullptr;
+    if (sqlite3_exec(other, "PRAGMA journal_mode=WAL", nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string why = message != nullptr ? message : sqlite3_errmsg(other);
+      sqlite3_free(message);
+      sqlite3_close_v2(other);
+      return Fail(ErrorCode::kIo, "{}: the connection for checkpoints: {}", path_, why);
+    }
+    sqlite3_busy_timeout(other, 1000);
+    checkpointer_ = std::make_unique<BackgroundCheckpointer>(other);
+    sqlite3_wal_hook(db_, &BackgroundCheckpointer::OnCommit, checkpointer_.get());
+    return Ok();
   }
 
   Result<int64_t> Execute(std::string_view sql, const std::vector<Value>& params) override {
@@ -258,6 +359,7 @@ class SqliteDatabase final : public Database {
   sqlite3* db_;
   std::string path_;
   std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> statements_;
+  std::unique_ptr<BackgroundCheckpointer> checkpointer_;  // background_checkpoint only
 };
 
 // Checks a PRAGMA that answers with the value it set.
@@ -305,6 +407,9 @@ Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path, SqliteOpti
   TROAD_RETURN_IF_ERROR(db->ExecuteScript("PRAGMA foreign_keys=ON"));
   TROAD_RETURN_IF_ERROR(
       ExpectPragma(*db, "PRAGMA foreign_keys", "1", " (SQLite built without foreign keys)"));
+  if (options.background_checkpoint && !options.read_only && !in_memory) {
+    TROAD_RETURN_IF_ERROR(db->CheckpointInBackground());
+  }
   return std::unique_ptr<Database>(std::move(db));
 }
 
