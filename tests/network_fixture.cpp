@@ -635,47 +635,39 @@ Result<std::vector<std::string>> TestNetwork::AllMessageIds(Gw gw) const {
   return out;
 }
 
-std::pair<int, std::string> TestNetwork::VerifyLedger(Gw gw) {
-  const std::string log = LogFile("verify-ledger");
+std::pair<int, std::string> TestNetwork::VerifyUntil(
+    const std::vector<std::string>& args, const std::string& name,
+    const std::function<bool(const std::string&)>& caught_up) {
+  const std::string log = LogFile(name);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   int code = -1;
   std::string out;
   do {
     std::error_code ec;
     fs::remove(log, ec);  // the log is appended to
-    auto child = Subprocess::Start({TROAD_BINARY, "verify-ledger", "--config",
-                                    GatewayDir(gw) + "/gateway.toml", "--all"},
-                                   log);
+    auto child = Subprocess::Start(args, log);
     if (!child) return {-1, child.error().ToString()};
     const int status = child->Wait(std::chrono::seconds(60));
     code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     std::ifstream in(log);
     out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (code != 0 || out.find(", 0 not shipped yet") != std::string::npos) break;
+    if (code != 0 || caught_up(out)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   } while (std::chrono::steady_clock::now() < deadline);
   return {code, out};
 }
 
+std::pair<int, std::string> TestNetwork::VerifyLedger(Gw gw) {
+  return VerifyUntil(
+      {TROAD_BINARY, "verify-ledger", "--config", GatewayDir(gw) + "/gateway.toml", "--all"},
+      "verify-ledger",
+      [](const std::string& out) { return out.find(", 0 not shipped yet") != std::string::npos; });
+}
+
 std::pair<int, std::string> TestNetwork::VerifyLog(Gw gw) {
-  const std::string log = LogFile("verify-log");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  int code = -1;
-  std::string out;
-  do {
-    std::error_code ec;
-    fs::remove(log, ec);  // the log is appended to
-    auto child = Subprocess::Start(
-        {TROAD_BINARY, "verify-log", "--config", GatewayDir(gw) + "/gateway.toml"}, log);
-    if (!child) return {-1, child.error().ToString()};
-    const int status = child->Wait(std::chrono::seconds(60));
-    code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream in(log);
-    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (code != 0 || out.find("not timestamped yet") == std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  } while (std::chrono::steady_clock::now() < deadline);
-  return {code, out};
+  return VerifyUntil(
+      {TROAD_BINARY, "verify-log", "--config", GatewayDir(gw) + "/gateway.toml"}, "verify-log",
+      [](const std::string& out) { return out.find("not timestamped yet") == std::string::npos; });
 }
 
 // ---- NetworkTest -------------------------------------------------------------------

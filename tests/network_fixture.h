@@ -17,6 +17,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -146,6 +147,11 @@ class TestNetwork {
   Result<std::vector<std::string>> AllMessageIds(Gw gw) const;
 
  private:
+  // Runs `args` (a verify command; output to the log file `name`) until it fails or
+  // `caught_up` says its output covers everything, for at most 30 s.
+  std::pair<int, std::string> VerifyUntil(const std::vector<std::string>& args,
+                                          const std::string& name,
+                                          const std::function<bool(const std::string&)>& caught_up);
   TestNetwork() = default;
   Status Setup();
   Status WriteNetworkFile(const std::string& path) const;

@@ -105,6 +105,18 @@ void WriteHashes(JsonWriter& w, std::span<const Hash> hashes) {
   w.EndArray();
 }
 
+// The answer to a proof route: {"<a>":n,"<b>":m,"proof":["<b64>",…]}.
+http::Response ProofAnswer(std::pair<std::string_view, uint64_t> a,
+                           std::pair<std::string_view, uint64_t> b, std::span<const Hash> proof,
+                           const http::Request& req) {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject().Member(a.first, a.second).Member(b.first, b.second).Key("proof");
+  WriteHashes(w, proof);
+  w.EndObject();
+  return Answer(200, std::move(out), kJson, req);
+}
+
 // {"entries":[{"index":i,"entry":"<b64>"},…]}
 std::string EntriesJson(std::span<const ledger::LogEntry> entries) {
   std::string body;
@@ -640,12 +652,7 @@ http::Response LedgerService::GetProof(Call& call) {
   }
   Result<std::vector<Hash>> proof = log_->InclusionProof(*index, *size);
   if (!proof) return InternalError("making an inclusion proof", proof.error(), call.req);
-  std::string out;
-  JsonWriter w(out);
-  w.BeginObject().Member("index", *index).Member("size", *size).Key("proof");
-  WriteHashes(w, *proof);
-  w.EndObject();
-  return Answer(200, std::move(out), kJson, call.req);
+  return ProofAnswer({"index", *index}, {"size", *size}, *proof, call.req);
 }
 
 http::Response LedgerService::GetProofByHash(Call& call) {
@@ -683,12 +690,7 @@ http::Response LedgerService::GetProofByHash(Call& call) {
   }
   Result<std::vector<Hash>> proof = log_->InclusionProof(*index, *size);
   if (!proof) return InternalError("making an inclusion proof", proof.error(), call.req);
-  std::string out;
-  JsonWriter w(out);
-  w.BeginObject().Member("index", *index).Member("size", *size).Key("proof");
-  WriteHashes(w, *proof);
-  w.EndObject();
-  return Answer(200, std::move(out), kJson, call.req);
+  return ProofAnswer({"index", *index}, {"size", *size}, *proof, call.req);
 }
 
 http::Response LedgerService::GetConsistency(Call& call) {
@@ -705,12 +707,7 @@ http::Response LedgerService::GetConsistency(Call& call) {
   }
   Result<std::vector<Hash>> proof = log_->ConsistencyProof(*first, *second);
   if (!proof) return InternalError("making a consistency proof", proof.error(), call.req);
-  std::string out;
-  JsonWriter w(out);
-  w.BeginObject().Member("first", *first).Member("second", *second).Key("proof");
-  WriteHashes(w, *proof);
-  w.EndObject();
-  return Answer(200, std::move(out), kJson, call.req);
+  return ProofAnswer({"first", *first}, {"second", *second}, *proof, call.req);
 }
 
 http::Response LedgerService::GetEntries(Call& call) {

@@ -4,8 +4,6 @@
 // exactly the log a checkpoint signs (ledger/audit.h, offline). Exit status 0 when all
 // holds, 1 naming the first bad record, entry, row or head, 2 for bad options, input
 // that cannot be read or a ledger that cannot be reached.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +12,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "crypto/key.h"
@@ -35,37 +34,6 @@ int Usage(const std::string& message) {
   std::fprintf(stderr, "troad verify-ledger: %s\n", message.c_str());
   return 2;
 }
-
-// A progress bar on standard error when it is a terminal: "[=====   ]  42 %  n / m units".
-class ProgressBar {
- public:
-  explicit ProgressBar(const char* unit) : unit_(unit), tty_(isatty(STDERR_FILENO) != 0) {}
-  ~ProgressBar() { Finish(); }
-
-  void Update(int64_t done, int64_t total) {
-    if (!tty_ || total <= 0) return;
-    const int64_t percent = std::min<int64_t>(done * 100 / total, 100);
-    if (percent == last_percent_) return;
-    last_percent_ = percent;
-    const int width = 40;
-    const int filled = static_cast<int>(percent * width / 100);
-    std::fprintf(stderr, "\r[%.*s%*s] %3lld %%  %lld / %lld %s", filled,
-                 "========================================", width - filled, "",
-                 static_cast<long long>(percent), static_cast<long long>(done),
-                 static_cast<long long>(total), unit_);
-    std::fflush(stderr);
-  }
-  // Ends the bar's line, once.
-  void Finish() {
-    if (tty_ && last_percent_ >= 0) std::fprintf(stderr, "\n");
-    last_percent_ = -1;
-  }
-
- private:
-  const char* unit_;
-  const bool tty_;
-  int64_t last_percent_ = -1;
-};
 
 // The ledger as this run trusts it: from the gateway's global configuration, each part
 // replaceable by an option.

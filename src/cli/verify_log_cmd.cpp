@@ -2,12 +2,11 @@
 // and its archive files offline (gateway/verify_log.h). Exit status 0 when every batch
 // and archive verifies, 1 naming the first bad entry or file, 2 for bad options or a
 // log (or archive directory) that cannot be read.
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/clock.h"
 #include "core/file.h"
 #include "gateway/config.h"
@@ -77,23 +76,10 @@ int RunVerifyLog(const VerifyLogOptions& options) {
     return Usage(options.archive_dir + ": no such directory");
   }
 
-  const bool tty = isatty(STDERR_FILENO) != 0;
-  int64_t last_percent = -1;
-  verify.progress = [&](int64_t done, int64_t total) {
-    if (!tty || total <= 0) return;
-    const int64_t percent = done * 100 / total;
-    if (percent == last_percent) return;
-    last_percent = percent;
-    const int width = 40;
-    const int filled = static_cast<int>(percent * width / 100);
-    std::fprintf(stderr, "\r[%.*s%*s] %3lld %%  %lld / %lld records", filled,
-                 "========================================", width - filled, "",
-                 static_cast<long long>(percent), static_cast<long long>(done),
-                 static_cast<long long>(total));
-    std::fflush(stderr);
-  };
+  ProgressBar bar("records");
+  verify.progress = [&bar](int64_t done, int64_t total) { bar.Update(done, total); };
   auto report = gateway::VerifyMessageLog(log_file, verify);
-  if (tty && last_percent >= 0) std::fprintf(stderr, "\n");
+  bar.Finish();
   if (!report) return Usage(log_file + ": " + report.error().message());
   std::printf("%s: %lld records, %lld in %lld timestamped batches", log_file.c_str(),
               static_cast<long long>(report->records), static_cast<long long>(report->stamped),
