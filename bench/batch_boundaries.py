@@ -27,6 +27,7 @@ Everything on 127.0.0.1; every process is started here and stopped by PID at the
 import argparse
 import http.client
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -126,6 +127,8 @@ def main(argv):
     ap.add_argument("--nginx", default="nginx")
     ap.add_argument("--wrk", default="wrk")
     ap.add_argument("--cpus", default="auto", help="as gateway_vs_nginx.py --cpus")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temp dir (configs, logs of every process)")
     args = ap.parse_args(argv)
     args.warmup = 0
     children = g.Children()
@@ -195,6 +198,10 @@ def main(argv):
         return 3
     finally:
         children.stop_all()
+        if args.keep:
+            g.log(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

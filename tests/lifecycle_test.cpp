@@ -5,9 +5,13 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "network_fixture.h"
@@ -175,6 +179,38 @@ TEST_F(GatewayLifecycleTest, SigkillUnderLoadLosesNoRecordOfADeliveredAnswer) {
     EXPECT_NE(out.find("OK: every shipped record is in the ledger"), std::string::npos) << out;
     EXPECT_NE(out.find(", 0 not shipped yet"), std::string::npos) << out;
   }
+}
+
+// The nice value of every thread of process `pid` (proc(5): field 19 of
+// /proc/PID/task/TID/stat), by thread id.
+std::map<std::string, int> ThreadNiceValues(pid_t pid) {
+  std::map<std::string, int> out;
+  for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid))) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t paren = stat.rfind(')');  // the command name may hold spaces
+    if (paren == std::string::npos) continue;
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) out[task.path().filename().string()] = std::stoi(field);
+    }
+  }
+  return out;
+}
+
+// `troad ledger` runs at nice 10 by default, every thread of it: its appends are
+// bursts that no exchange waits for, and on a shared host they yield the CPU.
+TEST_F(GatewayLifecycleTest, TheLedgerRunsAtBackgroundPriority) {
+  const pid_t ledger = net().ledger_pid();
+  ASSERT_GT(ledger, 0);
+  // It ships and answers while at it.
+  ASSERT_EQ(EchoStatus(NewTestMessageId("nice")), 200u) << Diag();
+  const std::map<std::string, int> nice = ThreadNiceValues(ledger);
+  ASSERT_GE(nice.size(), 2u) << "the ledger's event loop and its worker";
+  for (const auto& [tid, value] : nice) EXPECT_GE(value, 10) << "thread " << tid;
+  auto [code, out] = net().VerifyLedger(Gw::kBli);
+  EXPECT_EQ(code, 0) << out << Diag();
 }
 
 TEST_F(GatewayLifecycleTest, SigtermFinishesTheExchangeInFlightAndExitsZero) {

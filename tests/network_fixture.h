@@ -129,6 +129,9 @@ class TestNetwork {
   // network's `troad ledger` (waits up to 30 s): its exit code and output.
   std::pair<int, std::string> VerifyLedger(Gw gw);
 
+  // The network's `troad ledger` process; -1 when it is not running.
+  pid_t ledger_pid() const { return ledger_ ? ledger_->pid() : -1; }
+
   // The last `lines` lines of every process log, for assertion messages.
   std::string LogTails(size_t lines = 15) const;
 

@@ -256,19 +256,15 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
       }
       co_return self->tsa_->Handle(req);
     }
-    // The ledger has a database and a thread of its own: appends (one fsync each) and
-    // proofs never wait behind the management API, nor it behind them.
+    // The ledger has a database and a thread of its own, at background priority:
+    // appends (one fsync each) and proofs never wait behind the management API, nor it
+    // behind them, and their bursts yield to timestamps and configuration downloads.
     if (req.target().starts_with("/ledger/")) {
       if (!self->ledger_) {
         co_return http::MakeResponse(404, "{\"error\":\"this central runs no ledger ([ledger])\"}",
                                      "application/json", req.version(), req.keep_alive());
       }
-      co_return co_await asio::co_spawn(
-          self->ledger_worker_,
-          [self, &req]() -> asio::awaitable<http::Response> {
-            co_return self->ledger_->Handle(req);
-          },
-          asio::use_awaitable);
+      co_return co_await self->ledger_->Serve(req);
     }
     // Everything else touches the database, and a login runs Argon2id (~0.1 s): on the
     // worker thread, one call at a time, while this loop goes on serving connections.

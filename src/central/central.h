@@ -83,8 +83,6 @@ class Central {
   // Runs every database access (the management API, publishing) on one thread, off
   // the event loop. Declared last: joined first when the central is destroyed.
   http::asio::thread_pool worker_{1};
-  // Runs the ledger's requests, one at a time (its database is its own).
-  http::asio::thread_pool ledger_worker_{1};
 };
 
 }  // namespace troad::central

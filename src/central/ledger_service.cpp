@@ -4,18 +4,22 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
 #include <charconv>
 #include <limits>
 #include <map>
-#include <span>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <vector>
 
 #include "core/encoding.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/json_writer.h"
+#include "core/thread.h"
 #include "ledger/checkpoint.h"
 #include "ledger/entry.h"
 #include "store/database.h"
@@ -24,6 +28,7 @@
 namespace troad::central {
 
 namespace bhttp = boost::beast::http;
+namespace asio = boost::asio;
 using ledger::Hash;
 using ledger::LedgerEntry;
 
@@ -377,7 +382,15 @@ LedgerService::LedgerService(std::unique_ptr<ledger::Log> log, crypto::PrivateKe
       origin_(std::move(origin)),
       clock_(clock),
       conf_(std::move(conf)),
-      size_(log_->Size()) {}
+      size_(log_->Size()) {
+  asio::post(worker_, [] { LowerThreadPriority("ledger worker"); });
+}
+
+asio::awaitable<http::Response> LedgerService::Serve(const http::Request& req) {
+  co_return co_await asio::co_spawn(
+      worker_, [this, &req]() -> asio::awaitable<http::Response> { co_return Handle(req); },
+      asio::use_awaitable);
+}
 
 Result<std::unique_ptr<LedgerService>> LedgerService::Create(const LedgerOptions& options,
                                                              const std::string& db_path,

@@ -17,12 +17,17 @@
 // Checkpoints are signed with the ledger key (ECDSA P-256) at most once per log size;
 // the latest is kept in memory.
 //
-// Thread-safety: Handle is called from one thread at a time (the central runs it on a
-// thread of its own). public_key, origin, size and the counters may be read from any
-// thread.
+// Threads: Serve runs every request on the service's own worker thread, one at a
+// time, at background priority (core/thread.h): an add is a burst of parsing, hashing
+// and an fsync that gateways wait for in their shippers, never in an exchange, so on a
+// shared host it yields to whatever answers exchanges, the timestamping authority and
+// the configuration downloads included. Handle may instead be called directly, from
+// one thread at a time (tests). public_key, origin, size and the counters may be read
+// from any thread.
 #pragma once
 
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -66,6 +71,10 @@ class LedgerService {
   // published yet) or 500 (the database).
   http::Response Handle(const http::Request& req);
 
+  // Handle, on the service's worker thread; the caller's coroutine resumes on its own
+  // executor with the answer. `req` must live until then.
+  http::asio::awaitable<http::Response> Serve(const http::Request& req);
+
   crypto::PublicKey public_key() const { return key_.Public(); }
   const std::string& origin() const { return origin_; }
   // Entries in the log.
@@ -107,6 +116,8 @@ class LedgerService {
   std::atomic<uint64_t> entries_added_{0};
   std::atomic<uint64_t> add_requests_{0};
   std::atomic<uint64_t> add_refusals_{0};
+  // Serve's thread. Declared last: stopped and joined before anything it uses goes.
+  http::asio::thread_pool worker_{1};
 };
 
 }  // namespace troad::central

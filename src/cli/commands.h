@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/thread.h"
+
 namespace troad::cli {
 
 struct GatewayOptions {
@@ -108,6 +110,7 @@ struct LedgerServerOptions {
   std::string listen = "127.0.0.1:4600";
   std::string data_dir = "data";  // ledger.db lives here
   std::string log_level = "info";
+  int nice = kBackgroundNice;  // the process's priority (core/thread.h); 0 leaves it
 };
 int RunLedgerServer(const LedgerServerOptions& options);
 

@@ -2,8 +2,9 @@
 // networks without a central (`troad init` with [ledger]). Plain HTTP: an add is
 // proven by the gateway's signature and everything read proves itself (signed
 // checkpoints and proofs), so the transport adds nothing to the trust. Who may add is
-// read from the network's globalconf.json, reread when it changes. Stops on SIGINT or
-// SIGTERM.
+// read from the network's globalconf.json, reread when it changes. Runs at nice 10 by
+// default (--nice): its appends are bursts nobody waits for in an exchange. Stops on
+// SIGINT or SIGTERM.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -18,6 +19,7 @@
 #include "cli/serve.h"
 #include "core/log.h"
 #include "core/net.h"
+#include "core/thread.h"
 #include "globalconf/model.h"
 #include "http/server.h"
 
@@ -32,6 +34,8 @@ int RunLedgerServer(const LedgerServerOptions& options) {
   if (auto st = InitLogging("ledger", options.log_level, LogFormat::kJson); !st) {
     return fail(st.error().message(), 2);
   }
+  // Before any thread starts: they inherit it.
+  if (options.nice > 0) spdlog::info("ledger: {}", LowerProcessPriority(options.nice));
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) return fail("cannot create " + options.data_dir + ": " + ec.message(), 1);
@@ -68,7 +72,7 @@ int RunLedgerServer(const LedgerServerOptions& options) {
   server_options.server_name = "troad-ledger";
   server_options.body_limit = 8 * 1024 * 1024;
   central::LedgerService* service = ledger->get();
-  // One event loop thread: the service is called from one thread at a time.
+  // Requests run on the service's own worker thread, at background priority (Serve).
   const int status = ServeUntilSignalled(
       signals, "ledger", options.listen, server_options,
       [service](http::Request& req,
@@ -77,7 +81,7 @@ int RunLedgerServer(const LedgerServerOptions& options) {
           co_return http::MakeResponse(200, "{\"status\":\"ok\"}\n", "application/json",
                                        req.version(), req.keep_alive());
         }
-        co_return service->Handle(req);
+        co_return co_await service->Serve(req);
       },
       [&] {
         spdlog::info("ledger {} listening on http://{}/ledger/v1 ({} entries)", options.origin,

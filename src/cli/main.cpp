@@ -129,6 +129,10 @@ int main(int argc, char** argv) {
   ld->add_option("--listen", ledger_server.listen, "address to listen on (default 127.0.0.1:4600)");
   ld->add_option("--data-dir", ledger_server.data_dir, "where ledger.db is kept (default data)");
   ld->add_option("--log-level", ledger_server.log_level, "trace, debug, info, warn, error, off");
+  ld->add_option("--nice", ledger_server.nice,
+                 "run at this nice value, 0 … 19 (default 10: appends yield the CPU to "
+                 "exchanges and other services on a shared host; 0 leaves it as started)")
+      ->check(CLI::Range(0, 19));
 
   troad::cli::TsaOptions tsa;
   auto* ts = app.add_subcommand(

@@ -1,11 +1,6 @@
 #include "gateway/background_thread.h"
 
-#include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include "core/thread.h"
 
 namespace troad::gateway {
 
@@ -36,9 +31,7 @@ bool BackgroundThread::Stopping() const {
 }
 
 void BackgroundThread::Run(std::chrono::milliseconds wait, const Round& round) {
-  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0) {
-    spdlog::debug("{}: could not lower its thread priority: {}", name_, std::strerror(errno));
-  }
+  LowerThreadPriority(name_);
   for (;;) {
     {
       std::unique_lock lock(mu_);
