@@ -26,7 +26,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev openssl libsqlite3-dev sqlite3
   nlohmann-json3-dev libsimdjson-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libargon2-dev argon2
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libargon2-dev libqrencode-dev argon2
   python3 curl ca-certificates
 )
 

@@ -31,6 +31,7 @@
 #include "cli/operator_client.h"
 #include "cli/operator_cmd.h"
 #include "core/clock.h"
+#include "core/encoding.h"
 #include "core/subprocess.h"
 #include "crypto/csr.h"
 #include "crypto/key.h"
@@ -1129,7 +1130,7 @@ TEST(OperatorCliPureTest, ApiErrorsKeepTheirCodeAndMessage) {
   Error proxy = cli::ApiErrorOf({502, "<html>bad gateway</html>"});
   EXPECT_EQ(proxy.code(), ErrorCode::kUnavailable);
   EXPECT_TRUE(Contains(proxy.message(), "HTTP 502")) << proxy.message();
-  EXPECT_EQ(cli::PercentEncode("a b/c:d"), "a%20b%2Fc%3Ad");
+  EXPECT_EQ(PercentEncode("a b/c:d"), "a%20b%2Fc%3Ad");
 }
 
 }  // namespace

@@ -66,8 +66,4 @@ Status SaveSession(const std::string& path, const OperatorSession& session);
 // 1 for everything else (refusals, conflicts, an unreachable central).
 int ExitCodeFor(const Error& error);
 
-// `text` percent-encoded for a path segment or a query value (RFC 3986 unreserved
-// characters stay as they are).
-std::string PercentEncode(std::string_view text);
-
 }  // namespace troad::cli

@@ -94,6 +94,29 @@ Result<std::string> Decode(std::string_view text, const char* alphabet, bool pad
   return out;
 }
 
+// RFC 4648 §6. The decoder also takes lower case: people type secrets in by hand.
+constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+std::array<int8_t, 256> Base32ReverseTable() {
+  std::array<int8_t, 256> table{};
+  table.fill(-1);
+  for (int i = 0; i < 32; ++i) {
+    const auto c = static_cast<uint8_t>(kBase32[i]);
+    table[c] = static_cast<int8_t>(i);
+    if (c >= 'A' && c <= 'Z') table[c - 'A' + 'a'] = static_cast<int8_t>(i);
+  }
+  return table;
+}
+
+// One byte of refused input as an error message shows it: printable ASCII quoted,
+// anything else (a control character, a byte of UTF-8) by its value.
+std::string DescribeByte(char c) {
+  const auto b = static_cast<uint8_t>(c);
+  if (b == ' ') return "a space";
+  if (b > 0x20 && b < 0x7f) return fmt::format("'{}'", c);
+  return fmt::format("byte 0x{:02x}", b);
+}
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -109,6 +132,67 @@ Result<std::string> Base64Decode(std::string_view text) { return Decode(text, kS
 std::string Base64UrlEncode(std::span<const uint8_t> data) { return Encode(data, kUrl, false); }
 std::string Base64UrlEncode(std::string_view data) { return Encode(AsBytes(data), kUrl, false); }
 Result<std::string> Base64UrlDecode(std::string_view text) { return Decode(text, kUrl, false); }
+
+std::string Base32Encode(std::string_view data) {
+  // Each character carries 5 bits; a short last group ends with zero bits.
+  std::string out;
+  out.reserve((data.size() * 8 + 4) / 5);
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char c : data) {
+    buffer = ((buffer << 8) | c) & 0xfffu;  // at most 4 + 8 bits are pending
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += kBase32[(buffer >> bits) & 31];
+    }
+  }
+  if (bits > 0) out += kBase32[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+Result<std::string> Base32Decode(std::string_view text) {
+  static const auto kRev = Base32ReverseTable();
+  size_t end = text.size();
+  while (end > 0 && text[end - 1] == '=') --end;
+  std::string out;
+  out.reserve(end * 5 / 8);
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (size_t i = 0; i < end; ++i) {
+    const int8_t v = kRev[static_cast<uint8_t>(text[i])];
+    if (v < 0) {
+      if (text[i] == '=') {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "base32 padding '=' at offset {} is not at the end", i);
+      }
+      return Fail(ErrorCode::kInvalidArgument, "invalid base32 character {} at offset {}",
+                  DescribeByte(text[i]), i);
+    }
+    buffer = ((buffer << 5) | static_cast<uint32_t>(v)) & 0xfffu;  // at most 7 + 5 bits
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>(buffer >> bits);
+    }
+  }
+  // A last group of 8 characters is 5 bytes; 2, 4, 5 or 7 characters are 1 to 4 bytes.
+  const size_t tail = end % 8;
+  if (tail == 1 || tail == 3 || tail == 6) {
+    return Fail(ErrorCode::kInvalidArgument, "base32 length {} is impossible (length mod 8 is {})",
+                end, tail);
+  }
+  if (end < text.size() && (tail == 0 || text.size() % 8 != 0)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "base32 padding is wrong: {} '=' after {} characters (expected {})",
+                text.size() - end, end, tail == 0 ? 0 : 8 - tail);
+  }
+  // Leftover bits must be zero (canonical encoding).
+  if ((buffer & ((1u << bits) - 1)) != 0) {
+    return Fail(ErrorCode::kInvalidArgument, "base32 has non-zero trailing bits");
+  }
+  return out;
+}
 
 std::string HexEncode(std::span<const uint8_t> data) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -245,6 +329,64 @@ std::string EscapeForLog(std::string_view text, size_t max) {
     }
   }
   if (out.size() >= max && text.size() > max) out += "…";
+  return out;
+}
+
+namespace {
+
+bool IsXmlChar(uint32_t cp) {
+  if (cp < 0x20) return cp == 0x9 || cp == 0xA || cp == 0xD;
+  return cp != 0xFFFE && cp != 0xFFFF;
+}
+
+}  // namespace
+
+std::string XmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  ForEachUtf8(text, [&](std::string_view sequence, uint32_t cp) {
+    if (!IsXmlChar(cp)) return;
+    switch (cp) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\r':
+        // A literal CR would be normalised away by an XML parser.
+        out += "&#13;";
+        break;
+      default:
+        out.append(sequence);
+    }
+  });
+  return out;
+}
+
+std::string PercentEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0x0f];
+    }
+  }
   return out;
 }
 

@@ -1,5 +1,5 @@
 // Text encodings used on the wire and in storage: base64 (RFC 4648 §4 and §5),
-// lower-case hex, percent-decoding of URI path segments (RFC 3986), UTF-8 checks.
+// base32 (§6), lower-case hex, percent-decoding of URI path segments (RFC 3986), UTF-8 checks.
 //
 // Written by hand: these are a few dozen lines each, and the libraries at hand either
 // hide them in detail namespaces (Beast) or would pull OpenSSL into core.
@@ -25,6 +25,16 @@ std::string Base64UrlEncode(std::span<const uint8_t> data);
 std::string Base64UrlEncode(std::string_view data);
 Result<std::string> Base64UrlDecode(std::string_view text);
 
+// RFC 4648 §6 alphabet (A–Z, 2–7) without padding, as authenticator apps show and read
+// TOTP secrets (the otpauth:// Key URI format).
+std::string Base32Encode(std::string_view data);
+// Accepts upper or lower case and optional '=' padding at the end (then the whole text
+// must be a multiple of 8 characters). kInvalidArgument naming the character and its
+// offset for anything outside the alphabet (spaces included) or '=' before the end;
+// also refuses an impossible length (1, 3 or 6 characters in the last group) and
+// non-zero trailing bits (not a canonical encoding).
+Result<std::string> Base32Decode(std::string_view text);
+
 std::string HexEncode(std::span<const uint8_t> data);
 std::string HexEncode(std::string_view data);
 Result<std::string> HexDecode(std::string_view text);
@@ -32,6 +42,15 @@ Result<std::string> HexDecode(std::string_view text);
 // Decodes %XX escapes. Rejects a '%' not followed by two hex digits and, when
 // `forbid_nul` is set, an encoded NUL. '+' is left as is (path segments, not forms).
 Result<std::string> PercentDecode(std::string_view text, bool forbid_nul = true);
+
+// `text` percent-encoded for a path segment, a query value or a URI label: RFC 3986
+// unreserved characters stay as they are, every other byte (UTF-8 included) is %XX.
+std::string PercentEncode(std::string_view text);
+
+// `text` as XML 1.0 character data or attribute value: UTF-8 repaired, & < > " '
+// escaped, CR as &#13;, and characters XML 1.0 cannot carry (most C0 controls, U+FFFE,
+// U+FFFF) dropped.
+std::string XmlEscape(std::string_view text);
 
 bool IsValidUtf8(std::string_view text);
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 namespace troad {
 namespace {
 
@@ -64,6 +66,69 @@ TEST(Base64UrlTest, RoundTripsWithoutPadding) {
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, data);
   EXPECT_FALSE(Base64UrlDecode("abcde"));
+}
+
+// RFC 4648 §10 test vectors, encoded without padding and decoded with and without it.
+TEST(Base32Test, Rfc4648Vectors) {
+  struct Vector {
+    const char* plain;
+    const char* encoded;
+    const char* padded;
+  };
+  const Vector kVectors[] = {{"", "", ""},
+                             {"f", "MY", "MY======"},
+                             {"fo", "MZXQ", "MZXQ===="},
+                             {"foo", "MZXW6", "MZXW6==="},
+                             {"foob", "MZXW6YQ", "MZXW6YQ="},
+                             {"fooba", "MZXW6YTB", "MZXW6YTB"},
+                             {"foobar", "MZXW6YTBOI", "MZXW6YTBOI======"}};
+  for (const Vector& v : kVectors) {
+    SCOPED_TRACE(v.plain);
+    EXPECT_EQ(Base32Encode(v.plain), v.encoded);
+    for (std::string text : {std::string(v.encoded), std::string(v.padded)}) {
+      auto decoded = Base32Decode(text);
+      ASSERT_TRUE(decoded) << decoded.error().message();
+      EXPECT_EQ(*decoded, v.plain);
+      for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto lower = Base32Decode(text);
+      ASSERT_TRUE(lower) << lower.error().message();
+      EXPECT_EQ(*lower, v.plain);
+    }
+  }
+}
+
+TEST(Base32Test, RoundTripsEveryLength) {
+  std::string data;
+  for (int n = 0; n < 100; ++n) {
+    SCOPED_TRACE(n);
+    const std::string b32 = Base32Encode(data);
+    EXPECT_EQ(b32.size(), (data.size() * 8 + 4) / 5);
+    auto back = Base32Decode(b32);
+    ASSERT_TRUE(back) << back.error().message();
+    EXPECT_EQ(*back, data);
+    data += static_cast<char>((n * 167 + 13) & 0xff);
+  }
+}
+
+TEST(Base32Test, RefusesMalformedNamingCharacterAndOffset) {
+  auto message = [](std::string_view text) {
+    auto r = Base32Decode(text);
+    return r ? std::string("accepted") : r.error().message();
+  };
+  EXPECT_EQ(message("MZXW6YT1"), "invalid base32 character '1' at offset 7");
+  EXPECT_EQ(message("MZXW 6YQ"), "invalid base32 character a space at offset 4");
+  EXPECT_EQ(message("MZXW-6YQ"), "invalid base32 character '-' at offset 4");
+  EXPECT_EQ(message("MZXW\n6YQ"), "invalid base32 character byte 0x0a at offset 4");
+  EXPECT_EQ(message("MZ\xe5\x85\xa7"), "invalid base32 character byte 0xe5 at offset 2");
+  EXPECT_EQ(message("MZ=XW6YQ"), "base32 padding '=' at offset 2 is not at the end");
+  EXPECT_EQ(message("M"), "base32 length 1 is impossible (length mod 8 is 1)");
+  EXPECT_FALSE(Base32Decode("MZX"));
+  EXPECT_FALSE(Base32Decode("MZXW6Y"));
+  EXPECT_EQ(message("MY="), "base32 padding is wrong: 1 '=' after 2 characters (expected 6)");
+  EXPECT_FALSE(Base32Decode("========"));
+  EXPECT_FALSE(Base32Decode("MZXW6YTB========"));
+  EXPECT_EQ(message("MZ"), "base32 has non-zero trailing bits");  // 'f' would be "MY"
+  EXPECT_FALSE(Base32Decode("MZXR"));
 }
 
 TEST(HexTest, RoundTrips) {
@@ -134,6 +199,23 @@ TEST(CheckTextTest, SaysWhatIsWrongWithFreeText) {
   EXPECT_TRUE(CheckText("reason", "line one\n\tline two", 300, false, true));
   EXPECT_FALSE(CheckText("reason", "bell \x07", 300, false, true));
   EXPECT_FALSE(CheckText("reason", "del \x7f", 300, false, true));
+}
+
+TEST(XmlEscapeTest, DropsCharactersXmlCannotCarry) {
+  EXPECT_EQ(XmlEscape("a\tb\nc\rd"), "a\tb\nc&#13;d");
+  EXPECT_EQ(XmlEscape(std::string("x\0y\x1f", 4)), "xy");
+  EXPECT_EQ(XmlEscape("\xEF\xBF\xBF"), "");  // U+FFFF
+  EXPECT_EQ(XmlEscape("'"), "&apos;");
+  EXPECT_EQ(XmlEscape("\xE5\x85\xA7"), "\xE5\x85\xA7");
+}
+
+TEST(PercentEncodeTest, KeepsUnreservedAndEncodesEveryOtherByte) {
+  EXPECT_EQ(PercentEncode("AZaz09-._~"), "AZaz09-._~");
+  EXPECT_EQ(PercentEncode("a b:c/d?e&f=g%"), "a%20b%3Ac%2Fd%3Fe%26f%3Dg%25");
+  EXPECT_EQ(PercentEncode("\xE6\x88\xB6"), "%E6%88%B6");  // 戶
+  auto back = PercentDecode(PercentEncode("x y/戶政"));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, "x y/戶政");
 }
 
 }  // namespace

@@ -26,11 +26,6 @@ std::string_view PrefixFor(FaultOrigin origin) {
   return kClientProxyPrefix;
 }
 
-bool IsXmlChar(uint32_t cp) {
-  if (cp < 0x20) return cp == 0x9 || cp == 0xA || cp == 0xD;
-  return cp != 0xFFFE && cp != 0xFFFF;
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -163,38 +158,6 @@ http::Response MakeFaultResponse(FaultOrigin origin, const Error& error, std::st
                                  bool keep_alive) {
   return MakeFaultResponse(FaultType(origin, FaultCodeFor(error)), error.message(), detail,
                            accept_header, http_version, keep_alive);
-}
-
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  ForEachUtf8(text, [&](std::string_view sequence, uint32_t cp) {
-    if (!IsXmlChar(cp)) return;
-    switch (cp) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\r':
-        // A literal CR would be normalised away by an XML parser.
-        out += "&#13;";
-        break;
-      default:
-        out.append(sequence);
-    }
-  });
-  return out;
 }
 
 }  // namespace troad::gateway

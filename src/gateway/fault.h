@@ -146,11 +146,4 @@ http::Response MakeFaultResponse(FaultOrigin origin, const Error& error, std::st
                                  std::string_view accept_header, unsigned http_version,
                                  bool keep_alive);
 
-// ---- Text helpers shared by the fault and metaservice bodies --------------------
-
-// `text` as XML 1.0 character data or attribute value: UTF-8 repaired, & < > " '
-// escaped, and characters XML 1.0 cannot carry (most C0 controls, U+FFFE, U+FFFF)
-// dropped.
-std::string XmlEscape(std::string_view text);
-
 }  // namespace troad::gateway

@@ -162,13 +162,5 @@ TEST(MakeFaultResponseTest, FromErrorUsesOriginAndFault) {
   EXPECT_EQ(body["detail"], "id-7");
 }
 
-TEST(XmlEscapeTest, DropsCharactersXmlCannotCarry) {
-  EXPECT_EQ(XmlEscape("a\tb\nc\rd"), "a\tb\nc&#13;d");
-  EXPECT_EQ(XmlEscape(std::string("x\0y\x1f", 4)), "xy");
-  EXPECT_EQ(XmlEscape("\xEF\xBF\xBF"), "");  // U+FFFF
-  EXPECT_EQ(XmlEscape("'"), "&apos;");
-  EXPECT_EQ(XmlEscape("\xE5\x85\xA7"), "\xE5\x85\xA7");
-}
-
 }  // namespace
 }  // namespace troad::gateway
