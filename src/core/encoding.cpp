@@ -32,10 +32,16 @@ std::string Encode(std::span<const uint8_t> in, const char* alphabet, bool pad) 
   return out;
 }
 
-std::array<int8_t, 256> ReverseTable(const char* alphabet) {
+// Each character's value in `alphabet`, -1 for the others; with `lower_too`, an upper
+// case letter's lower case twin has its value.
+std::array<int8_t, 256> ReverseTable(std::string_view alphabet, bool lower_too = false) {
   std::array<int8_t, 256> table{};
   table.fill(-1);
-  for (int i = 0; i < 64; ++i) table[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
+  for (size_t i = 0; i < alphabet.size(); ++i) {
+    const auto c = static_cast<uint8_t>(alphabet[i]);
+    table[c] = static_cast<int8_t>(i);
+    if (lower_too && c >= 'A' && c <= 'Z') table[c - 'A' + 'a'] = static_cast<int8_t>(i);
+  }
   return table;
 }
 
@@ -58,10 +64,7 @@ Result<std::string> Decode(std::string_view text, const char* alphabet, bool pad
   }
   // Whole groups of four characters, then the 2 or 3 of a short last group.
   const size_t groups = text.size() / 4;
-  const size_t tail = text.size() % 4;  // 0, 2 or 3 (1 was refused above)
-  if (tail == 1) {
-    return Fail(ErrorCode::kInvalidArgument, "base64 has a lone character at its end");
-  }
+  const size_t tail = text.size() % 4;  // 0, 2 or 3 (1 is refused above)
   std::string out(groups * 3 + (tail == 0 ? 0 : tail - 1), '\0');
   char* o = out.data();
   auto invalid_at = [&](size_t from) {
@@ -96,17 +99,6 @@ Result<std::string> Decode(std::string_view text, const char* alphabet, bool pad
 
 // RFC 4648 §6. The decoder also takes lower case: people type secrets in by hand.
 constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-std::array<int8_t, 256> Base32ReverseTable() {
-  std::array<int8_t, 256> table{};
-  table.fill(-1);
-  for (int i = 0; i < 32; ++i) {
-    const auto c = static_cast<uint8_t>(kBase32[i]);
-    table[c] = static_cast<int8_t>(i);
-    if (c >= 'A' && c <= 'Z') table[c - 'A' + 'a'] = static_cast<int8_t>(i);
-  }
-  return table;
-}
 
 // One byte of refused input as an error message shows it: printable ASCII quoted,
 // anything else (a control character, a byte of UTF-8) by its value.
@@ -152,7 +144,7 @@ std::string Base32Encode(std::string_view data) {
 }
 
 Result<std::string> Base32Decode(std::string_view text) {
-  static const auto kRev = Base32ReverseTable();
+  static const auto kRev = ReverseTable(kBase32, /*lower_too=*/true);
   size_t end = text.size();
   while (end > 0 && text[end - 1] == '=') --end;
   std::string out;

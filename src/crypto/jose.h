@@ -5,7 +5,7 @@
 // purpose: Debian 12's libjwt (1.10) cannot import JWKs, and cjose (0.6.2) would bring a
 // second JSON library (jansson) into its API and OpenSSL 1.1 key calls deprecated in 3;
 // what is needed is only encoding around OpenSSL's cryptography (crypto/key.h), about
-// two hundred lines, tested against the RFCs' examples.
+// three hundred lines, tested against the RFCs' examples.
 //
 // Deliberately absent: "none", HMAC algorithms, embedded keys ("jwk", "x5c", "jku"
 // headers are ignored, never trusted) and every other algorithm. A verifier names the

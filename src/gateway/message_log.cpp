@@ -512,6 +512,13 @@ Result<TransferRecord> MessageLogReader::RecordAt(int64_t seq) {
   return std::move(records[0]);
 }
 
+Result<ledger::Hash> MessageLogReader::LeafIn(const store::Row& row, size_t i, int64_t seq) {
+  TROAD_ASSIGN_OR_RETURN(auto leaf, StoredLeaf(row, i, seq));
+  if (leaf) return *leaf;
+  TROAD_ASSIGN_OR_RETURN(TransferRecord record, RecordAt(seq));
+  return RecordLeaf(record);
+}
+
 Result<std::vector<SeqLeaf>> MessageLogReader::LeavesAfter(int64_t after, int64_t limit) {
   TROAD_ASSIGN_OR_RETURN(auto rows,
                          db_->Query("SELECT seq, leaf FROM transfer_record WHERE seq > ? "
@@ -522,13 +529,7 @@ Result<std::vector<SeqLeaf>> MessageLogReader::LeavesAfter(int64_t after, int64_
   for (const store::Row& row : rows) {
     SeqLeaf s;
     TROAD_ASSIGN_OR_RETURN(s.seq, row.Int(0));
-    TROAD_ASSIGN_OR_RETURN(auto leaf, StoredLeaf(row, 1, s.seq));
-    if (leaf) {
-      s.leaf = *leaf;
-    } else {
-      TROAD_ASSIGN_OR_RETURN(TransferRecord record, RecordAt(s.seq));
-      s.leaf = RecordLeaf(record);
-    }
+    TROAD_ASSIGN_OR_RETURN(s.leaf, LeafIn(row, 1, s.seq));
     out.push_back(s);
   }
   return out;
@@ -546,13 +547,7 @@ Result<std::vector<RecordDigest>> MessageLogReader::DigestsAfter(int64_t after, 
   for (const store::Row& row : rows) {
     RecordDigest d;
     TROAD_ASSIGN_OR_RETURN(d.seq, row.Int(0));
-    TROAD_ASSIGN_OR_RETURN(auto leaf, StoredLeaf(row, 12, d.seq));
-    if (!leaf) {
-      TROAD_ASSIGN_OR_RETURN(TransferRecord record, RecordAt(d.seq));
-      out.push_back(DigestOf(record));
-      continue;
-    }
-    d.leaf = *leaf;
+    TROAD_ASSIGN_OR_RETURN(d.leaf, LeafIn(row, 12, d.seq));
     std::string* texts[] = {&d.side, &d.message_id, &d.request_id, &d.client, &d.service};
     for (size_t i = 0; i < 5; ++i) {
       TROAD_ASSIGN_OR_RETURN(*texts[i], row.Text(i + 1));

@@ -160,6 +160,9 @@ class MessageLogReader {
  private:
   explicit MessageLogReader(std::unique_ptr<store::Database> db) : db_(std::move(db)) {}
   Result<TransferRecord> RecordAt(int64_t seq);  // kDataLoss if it is not there
+  // The leaf in column `i` of `row` (record `seq`), computed from the whole record when
+  // the column is NULL (written before migration 6); kDataLoss when it is damaged.
+  Result<ledger::Hash> LeafIn(const store::Row& row, size_t i, int64_t seq);
   std::unique_ptr<store::Database> db_;
 };
 

@@ -63,15 +63,13 @@
 // appended since this Log read the state.
 #pragma once
 
-#include <unordered_map>
-
 #include <array>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
