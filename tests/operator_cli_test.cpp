@@ -594,6 +594,8 @@ TEST_F(OperatorCliTest, BadValuesAreRefusedBeforeAnythingIsSent) {
       {{"member", "list", "--bogus"}, "The following argument was not expected: --bogus"},
       {{"verify-ledger", "--checkpoint"}, "--checkpoint: 1 required TEXT missing"},
       {{"ledger", "--listen"}, "--listen: 1 required TEXT missing"},
+      {{"ledger", "--key", "k.pem", "--globalconf", "g.json", "--origin", "o", "--nice", "25"},
+       "--nice: Value 25 not in range"},
       {{"no-such-command"}, "troad: \"no-such-command\" is not a command"},
   };
   for (const Case& c : usage) {
