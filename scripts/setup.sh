@@ -22,23 +22,35 @@ jobs="${JOBS:-$(nproc)}"
 # Debian packages: the toolchain, the libraries troad links, and the tools its tests
 # and demo run (python3 for the sample agencies, curl as an X-Road client, openssl as
 # the outside verifier of certificates and signatures, sqlite3 to read message logs).
+# The browser tests also need Chromium and Node.js (below); Node's npm fetches
+# playwright-core and openid-client from the npm registry when they first run.
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libssl-dev openssl libsqlite3-dev sqlite3
   nlohmann-json3-dev libsimdjson-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libargon2-dev libqrencode-dev argon2
+  libcbor-dev
   python3 curl ca-certificates
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [[ "${TROAD_SKIP_APT:-0}" != 1 && ${#missing[@]} -gt 0 ]]; then
-  echo "==> installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Installs those of the given Debian packages that are not installed yet.
+install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [[ "${TROAD_SKIP_APT:-0}" != 1 && ${#missing[@]} -gt 0 ]]; then
+    echo "==> installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+install_missing "${packages[@]}"
+# The browser tests: Debian's Chromium, and Node.js with npm unless there is one.
+if [[ $mode == test ]]; then
+  install_missing chromium
+  command -v npm >/dev/null 2>&1 || install_missing nodejs npm
 fi
 
 echo "==> configuring ($build_type) in $build_dir"

@@ -107,7 +107,7 @@ struct LedgerServerOptions {
   std::string key_file;
   std::string globalconf_file;  // the gateways' certificates; reread when it changes
   std::string origin;
-  std::string listen = "127.0.0.1:4600";
+  std::string listen = "127.0.0.1:4650";  // 4600 is the identity centre's (DESIGN.md)
   std::string data_dir = "data";  // ledger.db lives here
   std::string log_level = "info";
   int nice = kBackgroundNice;  // the process's priority (core/thread.h); 0 leaves it

@@ -34,6 +34,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint16_t kCentralPort = 4400;
+constexpr uint16_t kIdpPort = 4600;
 constexpr auto kWait = std::chrono::seconds(60);
 
 // examples/ next to the source tree the binary was built from, or installed.
@@ -485,6 +486,47 @@ int RunDemo(const DemoOptions& options) {
       "   and every administrative step is in the central's audit log:\n"
       "   troad audit export --session %s\n\n",
       dir.c_str(), dir.c_str(), demo.Session().c_str());
+  // 10. The identity centre: made, given a synthetic person and a relying party, started.
+  std::printf("\n10. the identity verification centre (OpenID Connect provider):\n");
+  {
+    const std::string idp_dir = demo.Path("idp");
+    const std::string idp_toml = idp_dir + "/idp.toml";
+    const std::string issuer = "http://localhost:" + std::to_string(kIdpPort);
+    Status made = demo.Troad({"idp", "init", "--dir", idp_dir, "--issuer", issuer, "--listen",
+                              "127.0.0.1:" + std::to_string(kIdpPort)})
+                      .map([](const std::string&) {});
+    if (made) {
+      made = demo.Troad({"idp", "person", "add", "--config", idp_toml, "--national-id",
+                         "A123456789", "--name", "陳示範", "--mobile", "0912000001"})
+                 .map([](const std::string&) {});
+    }
+    if (made) {
+      made = demo.Troad({"idp", "client", "add", "--config", idp_toml, "--id", "demo-service",
+                         "--name", "示範服務 (demo service)", "--redirect-uri",
+                         "http://localhost:4690/callback"})
+                 .map([](const std::string&) {});
+    }
+    if (made) made = demo.StartTroad("idp", {"idp", "--config", idp_toml}, kIdpPort);
+    if (made) {
+      verify({"idp", "client", "list", "--config", idp_toml},
+             [](const std::string& out) { return out.find("demo-service") != std::string::npos; });
+      auto curl = Subprocess::Start({"curl", "-sf", issuer + "/.well-known/openid-configuration"},
+                                    demo.Path("logs/discovery.json"));
+      bool served = curl && curl->Wait(std::chrono::seconds(10)) == 0 &&
+                    ReadAll(demo.Path("logs/discovery.json")).find("\"issuer\":\"" + issuer) !=
+                        std::string::npos;
+      std::printf("   $ curl %s/.well-known/openid-configuration\n     %s\n", issuer.c_str(),
+                  served ? "served: issuer, endpoints, ES256 keys at /jwks" : "NOT served");
+      if (!served) ++failures;
+      std::printf(
+          "   sign in: open %s/account?lang=en, enter A123456789, press \"Text a code\", and\n"
+          "   read the code with: tail -1 %s/data/sms.jsonl\n",
+          issuer.c_str(), idp_dir.c_str());
+    } else {
+      ++failures;
+      std::printf("   UNEXPECTED: %s\n", made.error().message().c_str());
+    }
+  }
   if (failures > 0) {
     std::printf("troad demo: %d scenario(s) did not behave as expected; logs in %s/logs\n",
                 failures, dir.c_str());

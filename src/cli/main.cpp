@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/idp_cmd.h"
 #include "cli/operator_cmd.h"
 
 int main(int argc, char** argv) {
@@ -126,7 +127,7 @@ int main(int argc, char** argv) {
                  "the network's globalconf.json (who may add: the gateways it lists)")
       ->required();
   ld->add_option("--origin", ledger_server.origin, "the checkpoints' origin line")->required();
-  ld->add_option("--listen", ledger_server.listen, "address to listen on (default 127.0.0.1:4600)");
+  ld->add_option("--listen", ledger_server.listen, "address to listen on (default 127.0.0.1:4650)");
   ld->add_option("--data-dir", ledger_server.data_dir, "where ledger.db is kept (default data)");
   ld->add_option("--log-level", ledger_server.log_level, "trace, debug, info, warn, error, off");
   ld->add_option("--nice", ledger_server.nice,
@@ -189,6 +190,7 @@ int main(int argc, char** argv) {
   // login, member, subsystem, service, cert, grant, admin, audit, globalconf, and
   // gateway list|register|update|code: the central's management API (operator_cmd.h).
   auto operator_commands = troad::cli::AddOperatorCommands(app);
+  auto idp_commands = troad::cli::AddIdpCommands(app);
 
   try {
     app.parse(argc, argv);
@@ -210,6 +212,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (auto code = troad::cli::RunOperatorCommand(*operator_commands)) return *code;
+  if (auto code = troad::cli::RunIdpCommand(*idp_commands)) return *code;
   if (*gw) {
     if (*gw_enroll) return troad::cli::RunGatewayEnroll(enroll);
     if (*gw_renew) return troad::cli::RunGatewayRenew(renew);

@@ -1,0 +1,167 @@
+#include "identity/idp.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+
+#include "core/encoding.h"
+#include "core/file.h"
+#include "core/net.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
+#include "identity/citizen_cert.h"
+#include "identity/schema.h"
+#include "store/migrate.h"
+
+namespace troad::identity {
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+Result<std::unique_ptr<store::Database>> OpenIdpDatabase(const IdpConfig& config,
+                                                         const Clock& clock) {
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  if (ec) return Fail(ErrorCode::kIo, "creating {}: {}", config.data_dir, ec.message());
+  TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(config.DatabaseFile()));
+  // The database holds the signing keys: readable by the service account only.
+  fs::permissions(config.DatabaseFile(), fs::perms::owner_read | fs::perms::owner_write,
+                  fs::perm_options::replace, ec);
+  TROAD_RETURN_IF_ERROR(store::Migrate(*db, IdentityMigrations(), clock));
+  return db;
+}
+
+Result<InitIdpResult> InitIdp(const InitIdpOptions& o, const Clock& clock) {
+  fs::path dir(o.dir);
+  if (fs::exists(dir / "idp.toml")) {
+    return Fail(ErrorCode::kAlreadyExists, "{} already exists", (dir / "idp.toml").string());
+  }
+  std::error_code ec;
+  fs::create_directories(dir / "keys", ec);
+  if (ec) return Fail(ErrorCode::kIo, "creating {}: {}", (dir / "keys").string(), ec.message());
+  TROAD_RETURN_IF_ERROR(WriteFileAtomically((dir / "keys" / "subject.salt").string(),
+                                            Base64UrlEncode(crypto::RandomBytes(32)) + "\n", 0600));
+  InitIdpResult result;
+  result.management_token = Base64UrlEncode(crypto::RandomBytes(32));
+  std::string token_hash = HexEncode(crypto::DigestView(crypto::Sha256(result.management_token)));
+  std::string toml = fmt::format(
+      R"(# troad idp configuration; every key is documented in docs/configuration.md ("idp.toml").
+[idp]
+issuer = {issuer}
+listen = {listen}
+data_dir = "data"
+
+[keys]
+subject_salt = "keys/subject.salt"
+# SHA-256 of the management API token printed by `troad idp init`.
+management_token_sha256 = {hash}
+
+[sms]
+# Development: codes are appended to this file. Production: the SMS gateway's URL.
+target = "file:data/sms.jsonl"
+
+[logging]
+level = "info"
+format = "json"
+)",
+      fmt::arg("issuer", TomlQuote(o.issuer)), fmt::arg("listen", TomlQuote(o.listen)),
+      fmt::arg("hash", TomlQuote(token_hash)));
+  result.config_file = (dir / "idp.toml").string();
+  TROAD_RETURN_IF_ERROR(WriteFileAtomically(result.config_file, toml, 0600));
+  TROAD_ASSIGN_OR_RETURN(auto config, IdpConfig::Load(result.config_file));
+  TROAD_ASSIGN_OR_RETURN(auto db, OpenIdpDatabase(config, clock));
+  SigningKeys keys(*db, clock, config.provider.keys);
+  TROAD_RETURN_IF_ERROR(keys.EnsureCurrent());
+  return result;
+}
+
+Result<std::unique_ptr<Idp>> Idp::Create(IdpConfig config, const Clock& clock) {
+  std::unique_ptr<Idp> idp(new Idp(std::move(config), clock));
+  const IdpConfig& cfg = idp->config_;
+  TROAD_ASSIGN_OR_RETURN(idp->db_, OpenIdpDatabase(cfg, clock));
+  TROAD_ASSIGN_OR_RETURN(idp->sms_, MakeSmsSender(cfg.sms, clock));
+  TROAD_ASSIGN_OR_RETURN(idp->certificates_, cfg.MakeCitizenVerifier());
+  idp->provider_ = std::make_unique<Provider>(*idp->db_, clock, cfg.provider, *idp->sms_,
+                                              idp->certificates_.get());
+  TROAD_ASSIGN_OR_RETURN(bool rotated, idp->provider_->keys().EnsureCurrent());
+  if (rotated) spdlog::info("new ID token signing key");
+
+  std::shared_ptr<http::SslContext> ssl;
+  if (!cfg.tls_certificate_file.empty()) {
+    http::TlsOptions tls;
+    TROAD_ASSIGN_OR_RETURN(auto cert, crypto::Certificate::LoadPemFile(cfg.tls_certificate_file));
+    TROAD_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::LoadPemFile(cfg.tls_key_file));
+    tls.certificate_chain = {cert};
+    tls.private_key = key;
+    tls.tls13_only = false;
+    TROAD_ASSIGN_OR_RETURN(ssl, http::MakeServerTlsContext(tls));
+  }
+  TROAD_ASSIGN_OR_RETURN(auto hp, SplitHostPort(cfg.listen));
+  boost::system::error_code bec;
+  auto address = asio::ip::make_address(hp.first, bec);
+  if (bec) {
+    return Fail(ErrorCode::kInvalidArgument, "listen: \"{}\" is not an IP address", hp.first);
+  }
+  http::ServerOptions options;
+  options.server_name = "troad-idp";
+  options.body_limit = 256 * 1024;
+  Idp* self = idp.get();
+  http::Handler handler = [self](
+                              http::Request& req,
+                              const http::ConnectionInfo& conn) -> asio::awaitable<http::Response> {
+    std::string remote = conn.remote.address().to_string();
+    co_return co_await asio::co_spawn(
+        self->worker_,
+        [self, &req, &remote]() -> asio::awaitable<http::Response> {
+          co_return self->provider_->Handle(req, remote);
+        },
+        asio::use_awaitable);
+  };
+  TROAD_ASSIGN_OR_RETURN(
+      idp->server_, http::Server::Create(idp->io_, http::tcp::endpoint(address, hp.second), ssl,
+                                         handler, options));
+  idp->key_timer_ = std::make_unique<asio::steady_timer>(idp->io_);
+  return idp;
+}
+
+Idp::~Idp() {
+  Stop();
+  worker_.join();
+}
+
+Status Idp::Start() {
+  server_->Start();
+  ScheduleKeyCheck();
+  spdlog::info("idp listening on {} as {}", config_.listen, config_.provider.issuer);
+  return Ok();
+}
+
+void Idp::ScheduleKeyCheck() {
+  key_timer_->expires_after(std::chrono::hours(1));
+  key_timer_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    asio::post(worker_, [this] {
+      auto rotated = provider_->keys().EnsureCurrent();
+      if (!rotated) {
+        spdlog::error("signing key check: {}", rotated.error().message());
+      } else if (*rotated) {
+        spdlog::info("ID token signing key rotated (rotate_after_days)");
+      }
+    });
+    ScheduleKeyCheck();
+  });
+}
+
+void Idp::Run() { io_.run(); }
+
+void Idp::Stop() {
+  if (stopped_.exchange(true)) return;
+  if (server_) server_->Stop(std::chrono::milliseconds(2000));
+  io_.stop();
+}
+
+http::tcp::endpoint Idp::endpoint() const { return server_->local_endpoint(); }
+
+}  // namespace troad::identity
