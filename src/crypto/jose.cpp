@@ -4,7 +4,6 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
 
 #include <algorithm>
 #include <memory>
@@ -18,18 +17,12 @@ namespace troad::crypto {
 
 namespace {
 
-using namespace std::string_view_literals;
 using internal::Deleter;
 using internal::DrainOpenSslErrors;
 using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
 
 constexpr size_t kP256Bytes = 32;
-// SubjectPublicKeyInfo of a P-256 key up to the point: SEQUENCE { SEQUENCE { id-ecPublicKey,
-// prime256v1 }, BIT STRING { 0x04 x y } } (RFC 5480 §2).
-constexpr std::string_view kP256SpkiPrefix =
-    "\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01"
-    "\x07\x03\x42\x00\x04"sv;  // sv: it holds a zero byte
 
 // The big-endian bytes of `bn`, left-padded with zeros to `width` (0: minimal length).
 std::string BnBytes(const BIGNUM* bn, size_t width) {
@@ -93,28 +86,8 @@ Result<PublicKey> RsaFromJwk(const nlohmann::json& jwk) {
                 "JWK: \"n\" and \"e\" must be minimal big-endian integers (no leading zero "
                 "octet, RFC 7518 §6.3.1)");
   }
-  auto bn = [](const std::string& b) {
-    return BnPtr(BN_bin2bn(reinterpret_cast<const unsigned char*>(b.data()),
-                           static_cast<int>(b.size()), nullptr));
-  };
-  BnPtr bn_n = bn(n), bn_e = bn(e);
-  std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>> bld(OSSL_PARAM_BLD_new());
-  if (!bn_n || !bn_e || !bld ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
-    return Fail(ErrorCode::kInternal, "JWK: cannot build an RSA key: {}", DrainOpenSslErrors());
-  }
-  std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>> params(OSSL_PARAM_BLD_to_param(bld.get()));
-  std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>> ctx(
-      EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* pkey = nullptr;
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    return Fail(ErrorCode::kInvalidArgument, "JWK: not an RSA public key: {}",
-                DrainOpenSslErrors());
-  }
-  PublicKey key = PublicKey::FromNative(pkey);
-  EVP_PKEY_free(pkey);  // FromNative took its own reference
+  auto key = PublicKey::FromRsaComponents(n, e);
+  if (!key) return Fail(std::move(key).error().Context("JWK"));
   return key;
 }
 
@@ -131,15 +104,8 @@ Result<PublicKey> EcFromJwk(const nlohmann::json& jwk) {
                 "JWK: P-256 \"x\" and \"y\" must be 32 bytes each (they are {} and {})", x.size(),
                 y.size());
   }
-  std::string der(kP256SpkiPrefix);
-  der += x;
-  der += y;
-  // FromDer decodes the point, which OpenSSL checks lies on the curve.
-  auto key = PublicKey::FromDer(der);
-  if (!key) {
-    return Fail(ErrorCode::kInvalidArgument, "JWK: not a P-256 public key: {}",
-                key.error().message());
-  }
+  auto key = PublicKey::FromEcP256Point(x, y);
+  if (!key) return Fail(std::move(key).error().Context("JWK"));
   return key;
 }
 
@@ -172,10 +138,7 @@ Result<PublicKey> PublicKeyFromJwk(const nlohmann::json& jwk) {
            EscapeForLog(kty, 20));
   if (kty == "EC") key = EcFromJwk(jwk);
   if (kty == "RSA") key = RsaFromJwk(jwk);
-  if (!key) return key;
-  if (auto st = key->CheckStrength(); !st) {
-    return Fail(ErrorCode::kInvalidArgument, "JWK: {}", st.error().message());
-  }
+  if (!key) return key;  // both factories refuse keys that fail CheckStrength
   if (auto use = jwk.find("use"); use != jwk.end() && *use != "sig") {
     return Fail(ErrorCode::kInvalidArgument, "JWK: \"use\" is {}, not \"sig\"",
                 EscapeForLog(use->dump(), 40));

@@ -1,8 +1,10 @@
 #include "crypto/key.h"
 
 #include <fcntl.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
@@ -19,15 +21,27 @@
 namespace troad::crypto {
 namespace {
 
+using namespace std::string_view_literals;
 using internal::BioContents;
 using internal::Bytes;
+using internal::Deleter;
 using internal::DrainOpenSslErrors;
 using internal::EvpMdCtxPtr;
+using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
+using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>>;
+using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>>;
+using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
 
 constexpr std::string_view kEs256 = "ES256";
 constexpr std::string_view kRs256 = "RS256";
 constexpr int kMinRsaBits = 2048;
 constexpr int kMaxRsaBits = 16384;  // verifying with larger keys is a denial-of-service lever
+constexpr size_t kP256CoordinateBytes = 32;
+// SubjectPublicKeyInfo of a P-256 key up to the point: SEQUENCE { SEQUENCE { id-ecPublicKey,
+// prime256v1 }, BIT STRING { 0x04 x y } } (RFC 5480 §2).
+constexpr std::string_view kP256SpkiPrefix =
+    "\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01"
+    "\x07\x03\x42\x00\x04"sv;  // sv: it holds a zero byte
 
 std::shared_ptr<EVP_PKEY> Share(EVP_PKEY* pkey) {
   return std::shared_ptr<EVP_PKEY>(pkey, EVP_PKEY_free);
@@ -141,6 +155,46 @@ Result<PublicKey> PublicKey::FromDer(std::string_view der) {
                 Bytes(der) + der.size() - p);
   }
   return PublicKey(std::move(key));
+}
+
+Result<PublicKey> PublicKey::FromRsaComponents(std::string_view n, std::string_view e) {
+  ERR_clear_error();
+  auto bn = [](std::string_view b) {
+    return BnPtr(BN_bin2bn(Bytes(b), static_cast<int>(b.size()), nullptr));
+  };
+  BnPtr bn_n = bn(n), bn_e = bn(e);
+  ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bn_n || !bn_e || !bld ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
+    return Fail(ErrorCode::kInternal, "cannot build an RSA key: {}", DrainOpenSslErrors());
+  }
+  ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  EVP_PKEY* pkey = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    return Fail(ErrorCode::kInvalidArgument, "not an RSA public key: {}", DrainOpenSslErrors());
+  }
+  PublicKey key(Share(pkey));
+  TROAD_RETURN_IF_ERROR(key.CheckStrength());
+  return key;
+}
+
+Result<PublicKey> PublicKey::FromEcP256Point(std::string_view x, std::string_view y) {
+  if (x.size() != kP256CoordinateBytes || y.size() != kP256CoordinateBytes) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "P-256 x and y must be 32 bytes each (they are {} and {})", x.size(), y.size());
+  }
+  std::string der(kP256SpkiPrefix);
+  der += x;
+  der += y;
+  // FromDer decodes the point, which OpenSSL checks lies on the curve.
+  auto key = FromDer(der);
+  if (!key) {
+    return Fail(ErrorCode::kInvalidArgument, "not a P-256 public key: {}", key.error().message());
+  }
+  return key;
 }
 
 PublicKey PublicKey::FromNative(EVP_PKEY* pkey) {

@@ -27,6 +27,13 @@ class PublicKey {
   // Verify) decide whether it is acceptable. kInvalidArgument says what was malformed.
   static Result<PublicKey> FromPem(std::string_view pem);  // SubjectPublicKeyInfo
   static Result<PublicKey> FromDer(std::string_view der);  // the whole input, no trailing bytes
+  // An RSA key from its modulus and public exponent, big-endian unsigned bytes (as in a
+  // JWK or a COSE key). kInvalidArgument when OpenSSL refuses them or the key fails
+  // CheckStrength; kInternal when OpenSSL cannot allocate.
+  static Result<PublicKey> FromRsaComponents(std::string_view n, std::string_view e);
+  // A P-256 key from its affine coordinates, 32 big-endian bytes each. kInvalidArgument
+  // when a coordinate has another length or the point is not on the curve.
+  static Result<PublicKey> FromEcP256Point(std::string_view x, std::string_view y);
   // Takes one reference of `pkey` (EVP_PKEY_up_ref); `pkey` must not be null.
   static PublicKey FromNative(EVP_PKEY* pkey);
 

@@ -1,10 +1,13 @@
 #include "crypto/key.h"
 
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "crypto/test_util.h"
@@ -44,6 +47,17 @@ PublicKey NativeKey(const char* type, const char* curve, size_t rsa_bits) {
   PublicKey key = PublicKey::FromNative(pkey);
   EVP_PKEY_free(pkey);  // FromNative took its own reference
   return key;
+}
+
+// A big-number parameter of `key` (an RSA modulus, an EC coordinate), big-endian,
+// left-padded with zeros to `width` bytes (0: minimal length).
+std::string BnParam(const PublicKey& key, const char* name, size_t width) {
+  BIGNUM* bn = nullptr;
+  EXPECT_EQ(EVP_PKEY_get_bn_param(key.native(), name, &bn), 1) << name;
+  std::string out(std::max(static_cast<size_t>(BN_num_bytes(bn)), width), '\0');
+  BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(out.size()));
+  BN_free(bn);
+  return out;
 }
 
 TEST_F(KeyTest, Es256SignVerifyRoundTrip) {
@@ -255,6 +269,64 @@ TEST_F(KeyTest, StrengthChecks) {
   auto type = ed.CheckStrength();
   ASSERT_FALSE(type);
   EXPECT_NE(type.error().message().find("not supported"), std::string::npos);
+}
+
+TEST_F(KeyTest, FromRsaComponentsRoundTrips) {
+  PublicKey pub = Rsa().Public();
+  auto key = PublicKey::FromRsaComponents(BnParam(pub, OSSL_PKEY_PARAM_RSA_N, 0),
+                                          BnParam(pub, OSSL_PKEY_PARAM_RSA_E, 0));
+  ASSERT_TRUE(key) << key.error().ToString();
+  EXPECT_EQ(key->ToDer(), pub.ToDer());
+  EXPECT_EQ(key->Algorithm(), "RS256");
+  auto back = PublicKey::FromDer(key->ToDer());
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->ToDer(), pub.ToDer());
+  auto sig = Rsa().Sign("data");
+  ASSERT_TRUE(sig);
+  EXPECT_TRUE(key->Verify("data", *sig, "RS256"));
+}
+
+TEST_F(KeyTest, FromRsaComponentsRefusesWeakKey) {
+  PublicKey rsa1024 = NativeKey("RSA", nullptr, 1024);
+  auto key = PublicKey::FromRsaComponents(BnParam(rsa1024, OSSL_PKEY_PARAM_RSA_N, 0),
+                                          BnParam(rsa1024, OSSL_PKEY_PARAM_RSA_E, 0));
+  ASSERT_FALSE(key);
+  EXPECT_EQ(key.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(key.error().message(),
+            "RSA key of 1024 bits is too weak: at least 2048 bits are required");
+}
+
+TEST_F(KeyTest, FromEcP256PointRoundTrips) {
+  PublicKey pub = Ec().Public();
+  auto key = PublicKey::FromEcP256Point(BnParam(pub, OSSL_PKEY_PARAM_EC_PUB_X, 32),
+                                        BnParam(pub, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
+  ASSERT_TRUE(key) << key.error().ToString();
+  EXPECT_EQ(key->ToDer(), pub.ToDer());
+  EXPECT_EQ(key->Algorithm(), "ES256");
+  EXPECT_TRUE(key->CheckStrength());
+  auto back = PublicKey::FromDer(key->ToDer());
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->ToDer(), pub.ToDer());
+  auto sig = Ec().Sign("data");
+  ASSERT_TRUE(sig);
+  EXPECT_TRUE(key->Verify("data", *sig, "ES256"));
+}
+
+TEST_F(KeyTest, FromEcP256PointRefusesBadPoints) {
+  PublicKey pub = Ec().Public();
+  const std::string x = BnParam(pub, OSSL_PKEY_PARAM_EC_PUB_X, 32);
+  std::string y = BnParam(pub, OSSL_PKEY_PARAM_EC_PUB_Y, 32);
+  y.back() ^= 1;  // (x, y ± 1) is not on the curve: only (x, ±y) are
+  auto off_curve = PublicKey::FromEcP256Point(x, y);
+  ASSERT_FALSE(off_curve);
+  EXPECT_EQ(off_curve.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(off_curve.error().message().rfind("not a P-256 public key: ", 0), 0u)
+      << off_curve.error().message();
+
+  auto short_x = PublicKey::FromEcP256Point(x.substr(1), y);
+  ASSERT_FALSE(short_x);
+  EXPECT_EQ(short_x.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(short_x.error().message(), "P-256 x and y must be 32 bytes each (they are 31 and 32)");
 }
 
 TEST_F(KeyTest, WeakKeysAreNotGeneratedLoadedOrTrusted) {

@@ -1,6 +1,8 @@
-// Internal to troad_crypto (not installed, not for other folders): owning pointers for
-// OpenSSL objects, memory BIOs, the thread-local OpenSSL error queue as text, and
-// reading a small file whole.
+// OpenSSL helpers for the code that calls OpenSSL directly — troad_crypto, and the
+// libraries above it that need more of OpenSSL than crypto's types offer (identity's
+// CMS and COSE handling): owning pointers for OpenSSL objects, memory BIOs, the
+// thread-local OpenSSL error queue as text, and reading a small file whole. Not part of
+// any public interface: nothing outside src/ includes it.
 // Thread-safety: pure helpers; the error queue they read is per thread.
 #pragma once
 

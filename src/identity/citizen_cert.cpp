@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -24,20 +23,18 @@
 #include <vector>
 
 #include "core/encoding.h"
+#include "crypto/openssl_util.h"
 #include "crypto/random.h"
 #include "crypto/x509.h"
 
 namespace troad::identity {
 namespace {
 
-template <auto kFree>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    kFree(p);
-  }
-};
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using crypto::internal::BioContents;
+using crypto::internal::BioPtr;
+using crypto::internal::Bytes;
+using crypto::internal::Deleter;
+using crypto::internal::ReadBio;
 using CmsPtr = std::unique_ptr<CMS_ContentInfo, Deleter<CMS_ContentInfo_free>>;
 using X509CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL_free>>;
 using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
@@ -55,22 +52,6 @@ using CrlStackPtr = std::unique_ptr<STACK_OF(X509_CRL), CrlStackFree>;  // owns 
 constexpr size_t kChallengeRandomBytes = 32;
 // Of the signed content, this much goes into a "different challenge" message.
 constexpr size_t kShownContentBytes = 80;
-
-const unsigned char* Bytes(std::string_view s) {
-  return reinterpret_cast<const unsigned char*>(s.data());
-}
-
-BioPtr ReadBio(std::string_view data) {  // `data` must outlive the BIO
-  if (data.size() > static_cast<size_t>(INT_MAX)) return nullptr;
-  return BioPtr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
-}
-
-std::string BioContents(BIO* bio) {
-  char* data = nullptr;
-  long n = BIO_ctrl(bio, BIO_CTRL_INFO, 0, &data);  // what BIO_get_mem_data expands to
-  if (n <= 0 || data == nullptr) return {};
-  return std::string(data, static_cast<size_t>(n));
-}
 
 // Empties this thread's OpenSSL error queue into "library: reason; ..." (at most three),
 // so that stale errors never leak into a later call's message.

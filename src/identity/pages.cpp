@@ -456,7 +456,7 @@ std::string_view IdpScript() {
       return post('/account/passkey/finish', Object.assign(base, { id: cred.id,
         clientDataJSON: b64u(r.clientDataJSON), attestationObject: b64u(r.attestationObject) }));
     }).then(function (res) {
-      if (res.ok) { window.location.reload(); return; }
+      if (res.ok) { window.location.assign('/account'); return; }
       say(status, res.message);
     }).catch(function (e) { say(status, e.message || String(e)); });
   });

@@ -225,11 +225,13 @@ http::Response Provider::Dispatch(Call& call) {
   if (p == "/" && get) return Redirect("/account");
   if (p == "/account" && get) return Account(call, "");
   if (p.starts_with("/api/")) return Management(call);
-  if (post && (p == "/signin/passkey/begin" || p == "/signin/passkey/finish")) {
-    return Passkey(call, p.substr(15), false);
-  }
-  if (post && (p == "/account/passkey/begin" || p == "/account/passkey/finish")) {
-    return Passkey(call, p.substr(16), true);
+  for (std::string_view prefix : {"/signin/passkey/", "/account/passkey/"}) {
+    if (post && p.starts_with(prefix)) {
+      std::string_view step = std::string_view(p).substr(prefix.size());
+      if (step == "begin" || step == "finish") {
+        return Passkey(call, step, prefix == "/account/passkey/");
+      }
+    }
   }
   if (post && p.starts_with("/signin/")) return SignInForm(call, p.substr(8));
   if (post && p.starts_with("/account/")) return Account(call, p.substr(9));
@@ -311,7 +313,9 @@ void Provider::Audit(const Call& call, std::string_view event, std::string_view 
       {clock_.NowMillis(), std::string(event), std::string(outcome), std::string(person),
        std::string(client), std::string(method), call.remote, std::string(reason)});
   if (!st) spdlog::error("audit: {}", st.error().message());
-  auto level = outcome == "ok" ? spdlog::level::info : spdlog::level::warn;
+  auto level = outcome == "refused" || outcome == "locked" || outcome == "failed"
+                   ? spdlog::level::warn
+                   : spdlog::level::info;
   spdlog::log(level, "{} {} person={} client={} method={} remote={} {}", event, outcome, person,
               client, method, call.remote, reason);
 }

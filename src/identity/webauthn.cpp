@@ -3,12 +3,9 @@
 
 #include <cbor.h>
 #include <fmt/format.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/param_build.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -23,13 +20,12 @@
 #include "core/json.h"
 #include "crypto/hash.h"
 #include "crypto/key.h"
+#include "crypto/openssl_util.h"
 #include "crypto/random.h"
 #include "crypto/x509.h"
 
 namespace troad::identity::webauthn {
 namespace {
-
-using namespace std::string_view_literals;
 
 // Authenticator data (§6.1): rpIdHash (32) ‖ flags (1) ‖ signCount (4, big-endian) ‖
 // attested credential data (if AT) ‖ extensions (a CBOR map, if ED).
@@ -52,12 +48,6 @@ constexpr int64_t kCoseKtyEc2 = 2, kCoseKtyRsa = 3;
 constexpr int64_t kCoseCrvP256 = 1;
 constexpr int64_t kCoseAlgEs256 = -7, kCoseAlgRs256 = -257;
 constexpr size_t kP256CoordinateBytes = 32;
-// SubjectPublicKeyInfo of a P-256 key up to the point: SEQUENCE { SEQUENCE {
-// id-ecPublicKey, prime256v1 }, BIT STRING { 0x04 x y } } (RFC 5480 §2). The same bytes
-// as crypto/jose.cpp's, which keeps its copy private.
-constexpr std::string_view kP256SpkiPrefix =
-    "\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01"
-    "\x07\x03\x42\x00\x04"sv;  // sv: it holds a zero byte
 
 // id-fido-gen-ce-aaguid (§8.2.1): the AAGUID in an attestation certificate.
 constexpr const char* kAaguidExtensionOid = "1.3.6.1.4.1.45724.1.1.4";
@@ -67,18 +57,11 @@ constexpr const char* kAaguidExtensionOid = "1.3.6.1.4.1.45724.1.1.4";
 // input cannot make libcbor build, nor later free recursively, a deep tree.
 constexpr size_t kMaxCborDepth = 16;
 
-template <auto kFree>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    kFree(p);
-  }
-};
+using crypto::internal::Deleter;
 struct CborDeleter {
   void operator()(cbor_item_t* item) const { cbor_decref(&item); }
 };
 using CborPtr = std::unique_ptr<cbor_item_t, CborDeleter>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, Deleter<ASN1_OBJECT_free>>;
 using Asn1OctetStringPtr = std::unique_ptr<ASN1_OCTET_STRING, Deleter<ASN1_OCTET_STRING_free>>;
 
@@ -495,34 +478,6 @@ Result<std::string_view> CoseBytes(const std::map<int64_t, const cbor_item_t*>& 
   return bytes;
 }
 
-Result<crypto::PublicKey> RsaPublicKey(std::string_view n, std::string_view e,
-                                       std::string_view what) {
-  auto bn = [](std::string_view b) {
-    return BnPtr(BN_bin2bn(reinterpret_cast<const unsigned char*>(b.data()),
-                           static_cast<int>(b.size()), nullptr));
-  };
-  BnPtr bn_n = bn(n), bn_e = bn(e);
-  std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>> bld(OSSL_PARAM_BLD_new());
-  if (!bn_n || !bn_e || !bld ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
-    ERR_clear_error();
-    return Fail(ErrorCode::kInternal, "{}: cannot build an RSA key", what);
-  }
-  std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>> params(OSSL_PARAM_BLD_to_param(bld.get()));
-  std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>> ctx(
-      EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* pkey = nullptr;
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    ERR_clear_error();
-    return Fail(ErrorCode::kInvalidArgument, "{}: not an RSA public key", what);
-  }
-  crypto::PublicKey key = crypto::PublicKey::FromNative(pkey);
-  EVP_PKEY_free(pkey);  // FromNative took its own reference
-  return key;
-}
-
 struct CredentialKey {
   crypto::PublicKey key;
   int64_t alg;
@@ -565,15 +520,7 @@ Result<CredentialKey> ParseCoseKey(std::string_view cbor) {
                   "{}: P-256 x and y must be 32 bytes each (they are {} and {})", kWhat, x.size(),
                   y.size());
     }
-    std::string der(kP256SpkiPrefix);
-    der += x;
-    der += y;
-    // FromDer decodes the point, which OpenSSL checks lies on the curve.
-    public_key = crypto::PublicKey::FromDer(der);
-    if (!public_key) {
-      return Fail(ErrorCode::kInvalidArgument, "{}: not a P-256 public key: {}", kWhat,
-                  public_key.error().message());
-    }
+    public_key = crypto::PublicKey::FromEcP256Point(x, y);
   } else {
     if (kty != kCoseKtyRsa) {
       return Fail(ErrorCode::kInvalidArgument, "{}: RS256 with key type {}; expected RSA (3)",
@@ -587,11 +534,10 @@ Result<CredentialKey> ParseCoseKey(std::string_view cbor) {
     if (n.size() > kMaxSignatureBytes || e.size() > 8) {
       return Fail(ErrorCode::kInvalidArgument, "{}: RSA n or e is implausibly long", kWhat);
     }
-    TROAD_ASSIGN_OR_RETURN(public_key, RsaPublicKey(n, e, kWhat));
+    public_key = crypto::PublicKey::FromRsaComponents(n, e);
   }
-  if (auto st = public_key->CheckStrength(); !st) {
-    return Fail(ErrorCode::kInvalidArgument, "{}: {}", kWhat, st.error().message());
-  }
+  // Both factories refuse keys that fail CheckStrength.
+  if (!public_key) return Fail(std::move(public_key).error().Context(kWhat));
   return CredentialKey{std::move(*public_key), alg};
 }
 
