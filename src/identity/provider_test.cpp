@@ -9,10 +9,13 @@
 #include <regex>
 
 #include "core/encoding.h"
+#include "core/file.h"
 #include "core/json.h"
+#include "crypto/ca.h"
 #include "crypto/hash.h"
 #include "crypto/jose.h"
 #include "crypto/test_util.h"
+#include "identity/citizen_cert.h"
 #include "identity/schema.h"
 #include "store/migrate.h"
 
@@ -486,6 +489,99 @@ TEST_F(ProviderTest, TheManagementApiNeedsItsToken) {
   EXPECT_EQ(res.result_int(), 400u);
   EXPECT_NE(res.body().find("http:// is allowed only to localhost"), std::string::npos)
       << res.body();
+}
+
+// The citizen certificate as the card component would sign: `openssl cms -sign` of the
+// challenge the page shows.
+class CitizenCertificateSignInTest : public ProviderTest {
+ protected:
+  void SetUp() override {
+    ProviderTest::SetUp();
+    using crypto::CertificateRequest;
+    auto root_key = crypto::PrivateKey::GenerateEcP256().value();
+    CertificateRequest req;
+    req.common_name = "Test Citizen CA";
+    req.validity = std::chrono::hours(24 * 3650);
+    auto root = crypto::CreateSelfSignedCa(root_key, req, clock_).value();
+    auto leaf_key = crypto::PrivateKey::GenerateRsa(2048).value();
+    req.common_name = "測試者";
+    req.serial_number_attr = "TP0000000000006789";
+    req.usage = crypto::CertUsage::kSigning;
+    req.validity = std::chrono::hours(24 * 365);
+    auto leaf = crypto::IssueCertificate(root, root_key, leaf_key.Public(), req, clock_).value();
+    ASSERT_TRUE(WriteFileAtomically(dir_.File("leaf.pem"), leaf.ToPem()));
+    ASSERT_TRUE(WriteFileAtomically(dir_.File("leaf.key"), leaf_key.ToPem()));
+    CitizenCaConfig config;
+    config.ca_certificates_pem = root.ToPem();
+    verifier_ = CitizenCertVerifier::Create(config).value();
+    ProviderOptions o;
+    o.issuer = kIssuer;
+    o.rp_id = "localhost";
+    o.subject_salt = "salt-salt-salt-salt-salt-salt-salt";
+    o.management_token_sha256 = Sha256Hex(kManagementToken);
+    provider_ = std::make_unique<Provider>(*db_, clock_, o, *sms_, verifier_.get());
+  }
+
+  static std::string Challenge(const std::string& html) {
+    std::smatch m;
+    std::regex re("id=\"certificate-challenge\">([^<]*)<");
+    return std::regex_search(html, m, re) ? m[1].str() : "";
+  }
+
+  // The signature the card component returns for `challenge`, base64.
+  std::string CardSigns(const std::string& challenge) {
+    EXPECT_TRUE(crypto::testutil::HaveOpensslCli()) << "the card is played by `openssl cms`";
+    EXPECT_TRUE(WriteFileAtomically(dir_.File("challenge.txt"), challenge));
+    auto r = crypto::testutil::RunCommand(
+        dir_, "openssl cms -sign -binary -nodetach -in " + dir_.File("challenge.txt") +
+                  " -signer " + dir_.File("leaf.pem") + " -inkey " + dir_.File("leaf.key") +
+                  " -outform DER -out " + dir_.File("sig.der"));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return Base64Encode(ReadFile(dir_.File("sig.der")).value_or(""));
+  }
+
+  std::unique_ptr<CitizenCertVerifier> verifier_;
+};
+
+TEST_F(CitizenCertificateSignInTest, LinkedAfterAnotherMethodThenSignsInAlone) {
+  // First use: not linked yet, so it cannot be the only proof.
+  std::string page = Start("&acr_values=urn:troad:mfa");
+  std::string challenge = Challenge(page);
+  ASSERT_TRUE(challenge.starts_with("troad-idp:")) << page;
+  auto res = Post("/signin/certificate", {{"signature", CardSigns(challenge)}});
+  EXPECT_EQ(res.result_int(), 400u);
+  EXPECT_TRUE(AuditHas("refused", "certificate not linked to an account yet"));
+  // After an SMS code in the same session it is linked, and meets urn:troad:mfa.
+  Post("/signin/sms/send", {});
+  page = Post("/signin/sms/verify", {{"code", LastSmsCode()}}).body();
+  challenge = Challenge(page);
+  std::string signature = CardSigns(challenge);
+  res = Post("/signin/certificate", {{"signature", signature}});
+  ASSERT_EQ(res.result_int(), 303u) << res.body();
+  auto claims = VerifiedClaims(nlohmann::json::parse(
+      Redeem(QueryParam(res[http::bhttp::field::location], "code")).body())["id_token"]);
+  EXPECT_EQ(claims["acr"], "urn:troad:mfa");
+  EXPECT_EQ(claims["amr"], nlohmann::json({"sms", "sc", "pin", "mfa"}));
+  // A new browser: the certificate alone gives level 3.
+  cookie_.clear();
+  page = Start("&acr_values=urn:troad:loa:3");
+  // The old signature is of a spent challenge: a replay.
+  res = Post("/signin/certificate", {{"signature", signature}});
+  EXPECT_EQ(res.result_int(), 400u);
+  EXPECT_TRUE(AuditHas("refused", "signed a different challenge"));
+  challenge = Challenge(res.body());
+  res = Post("/signin/certificate", {{"signature", CardSigns(challenge)}});
+  ASSERT_EQ(res.result_int(), 303u) << res.body();
+  claims = VerifiedClaims(nlohmann::json::parse(
+      Redeem(QueryParam(res[http::bhttp::field::location], "code")).body())["id_token"]);
+  EXPECT_EQ(claims["acr"], "urn:troad:loa:3");
+}
+
+TEST_F(CitizenCertificateSignInTest, GarbageIsRefusedWithAClearMessage) {
+  Start();
+  auto res = Post("/signin/certificate", {{"signature", "bm90IGEgc2lnbmF0dXJl"}});
+  EXPECT_EQ(res.result_int(), 400u);
+  EXPECT_NE(res.body().find("無法讀取簽章"), std::string::npos);
 }
 
 }  // namespace
