@@ -1,0 +1,154 @@
+// `troad idp` as its operator runs it: init, people and relying parties registered from
+// the command line, bad input refused with the reason and exit status 2, the server
+// started and stopped by SIGTERM, and what it serves checked over HTTP. The browser
+// sign-ins themselves are tests/e2e (real Chromium).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/net.h"
+#include "core/subprocess.h"
+#include "crypto/random.h"
+#include "http/client.h"
+
+#ifndef TROAD_BINARY
+#error "TROAD_BINARY must name the troad executable"
+#endif
+
+namespace troad::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct RunResult {
+  int status = -1;
+  std::string output;
+};
+
+class IdpCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("troad-idp-cli-" + crypto::NewUuid());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  RunResult Troad(std::vector<std::string> args) {
+    args.insert(args.begin(), TROAD_BINARY);
+    std::string log = (dir_ / "out.txt").string();
+    auto child = Subprocess::Start(args, log);
+    RunResult r;
+    if (!child) return r;
+    int status = child->Wait(60s);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream in(log);
+    r.output.assign(std::istreambuf_iterator<char>(in), {});
+    return r;
+  }
+
+  std::string Config() const { return (dir_ / "idp" / "idp.toml").string(); }
+
+  void Init(uint16_t port) {
+    auto r = Troad({"idp", "init", "--dir", (dir_ / "idp").string(), "--issuer",
+                    "http://localhost:" + std::to_string(port), "--listen",
+                    "127.0.0.1:" + std::to_string(port)});
+    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_NE(r.output.find("management token:"), std::string::npos);
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(IdpCliTest, BadInputIsRefusedWithTheReason) {
+  Init(4699);
+  auto again = Troad({"idp", "init", "--dir", (dir_ / "idp").string()});
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.output.find("already exists"), std::string::npos) << again.output;
+
+  auto bad_id = Troad(
+      {"idp", "person", "add", "-c", Config(), "--national-id", "A123456788", "--name", "測試"});
+  EXPECT_EQ(bad_id.status, 2);
+  EXPECT_NE(bad_id.output.find("check digit"), std::string::npos) << bad_id.output;
+
+  auto bad_mobile = Troad({"idp", "person", "add", "-c", Config(), "--national-id", "A123456789",
+                           "--name", "測試", "--mobile", "12345"});
+  EXPECT_EQ(bad_mobile.status, 2);
+  EXPECT_NE(bad_mobile.output.find("mobile number"), std::string::npos);
+
+  auto open_redirect = Troad({"idp", "client", "add", "-c", Config(), "--id", "rp1", "--name", "RP",
+                              "--redirect-uri", "http://evil.example/cb"});
+  EXPECT_EQ(open_redirect.status, 2);
+  EXPECT_NE(open_redirect.output.find("http:// is allowed only to localhost"), std::string::npos)
+      << open_redirect.output;
+
+  auto ok = Troad({"idp", "client", "add", "-c", Config(), "--id", "rp1", "--name", "RP",
+                   "--redirect-uri", "https://svc.example.tw/cb"});
+  ASSERT_EQ(ok.status, 0) << ok.output;
+  EXPECT_NE(ok.output.find("client_secret:"), std::string::npos);
+  auto twice = Troad({"idp", "client", "add", "-c", Config(), "--id", "rp1", "--name", "RP",
+                      "--redirect-uri", "https://svc.example.tw/cb"});
+  EXPECT_EQ(twice.status, 1);
+  EXPECT_NE(twice.output.find("already registered"), std::string::npos);
+
+  auto no_jwks =
+      Troad({"idp", "client", "add", "-c", Config(), "--id", "rp2", "--name", "RP",
+             "--redirect-uri", "https://svc.example.tw/cb", "--auth", "private_key_jwt"});
+  EXPECT_EQ(no_jwks.status, 2);
+  EXPECT_NE(no_jwks.output.find("--jwks"), std::string::npos);
+
+  // A misspelt key in idp.toml is named, not ignored.
+  {
+    std::ofstream out(Config(), std::ios::app);
+    out << "\n[limits]\nmax_failures_per_acount = 3\n";
+  }
+  auto typo = Troad({"idp", "client", "list", "-c", Config()});
+  EXPECT_EQ(typo.status, 2);
+  EXPECT_NE(typo.output.find("max_failures_per_acount"), std::string::npos) << typo.output;
+}
+
+TEST_F(IdpCliTest, TheServerServesDiscoveryAndStopsOnSigterm) {
+  auto port = PickFreePort();
+  ASSERT_TRUE(port);
+  Init(*port);
+  ASSERT_EQ(Troad({"idp", "client", "add", "-c", Config(), "--id", "rp1", "--name", "RP",
+                   "--redirect-uri", "https://svc.example.tw/cb"})
+                .status,
+            0);
+  auto server =
+      Subprocess::Start({TROAD_BINARY, "idp", "--config", Config()}, (dir_ / "idp.log").string());
+  ASSERT_TRUE(server);
+  ASSERT_TRUE(WaitForPort("127.0.0.1", *port, 30s));
+  http::BlockingClient client({});
+  http::Endpoint endpoint;
+  endpoint.host = "127.0.0.1";
+  endpoint.port = *port;
+  http::Request req(http::bhttp::verb::get, "/.well-known/openid-configuration", 11);
+  auto res = client.Send(endpoint, req, 10s);
+  ASSERT_TRUE(res) << res.error().ToString();
+  ASSERT_EQ(res->response.result_int(), 200u);
+  auto doc = nlohmann::json::parse(res->response.body());
+  EXPECT_EQ(doc["issuer"], "http://localhost:" + std::to_string(*port));
+  // A rotation from the CLI while it runs shows in the JWKS it serves.
+  ASSERT_EQ(Troad({"idp", "rotate-key", "-c", Config()}).status, 0);
+  http::Request jwks(http::bhttp::verb::get, "/jwks", 11);
+  res = client.Send(endpoint, jwks, 10s);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(nlohmann::json::parse(res->response.body())["keys"].size(), 2u);
+  ::kill(server->pid(), SIGTERM);
+  int status = server->Wait(20s);
+  ASSERT_TRUE(WIFEXITED(status)) << "troad idp did not stop on SIGTERM";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace troad::testing
