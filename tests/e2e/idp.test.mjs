@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -150,6 +151,7 @@ const PEOPLE = {
   mfa: { id: nationalId('E', '11223344'), name: '張志強', mobile: '0912000004' },
   jwt: { id: nationalId('F', '25836914'), name: '李淑芬', mobile: '0912000005' },
   english: { id: nationalId('G', '14725836'), name: 'Alex Lin', mobile: '0912000006' },
+  a11y: { id: nationalId('H', '25814736'), name: '黃雅婷', mobile: '0912000007' },
 };
 
 before(async () => {
@@ -678,4 +680,55 @@ e2e('h. a tampered redirect_uri shows an error page and does not redirect', asyn
   const entries = await audit();
   assert.ok(entries.some((e) => e.event === 'authorize' && e.outcome === 'refused'
     && /redirect_uri/.test(e.reason)), 'the audit has the refused request');
+});
+
+// axe-core (from npm) checks each page against WCAG 2.0 and 2.1, levels A and AA. The
+// pages' Content-Security-Policy allows only troad's own script, so this context
+// bypasses it to inject axe; nothing else in it differs from the other tests.
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+async function wcagViolations(page, what) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  // A run that checked nothing would pass vacuously.
+  assert.ok(result.passes.length > 10, `${what}: axe checked only ${result.passes.length} rules`);
+  return result.violations.map((v) =>
+    `${what}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+e2e('i. every page meets WCAG 2.1 AA as axe-core checks it, in both languages and on a phone', async () => {
+  const person = PEOPLE.a11y;
+  const found = [];
+  for (const [lang, query] of [['zh-TW', ''], ['en', '&ui_locales=en']]) {
+    await withPage({ bypassCSP: true, viewport: { width: 360, height: 740 }, isMobile: true },
+      async (page) => {
+        await startAtRp(page, `client=rp1${query}`);
+        found.push(...await wcagViolations(page, `${lang} sign-in, national id`));
+        await page.locator('input#national_id').fill('A123456788');
+        await page.locator('form[action="/signin/identify"] button[type=submit]').click();
+        await alertText(page);
+        found.push(...await wcagViolations(page, `${lang} sign-in, an invalid id`));
+        await identify(page, person);
+        found.push(...await wcagViolations(page, `${lang} sign-in, methods`));
+        await sendSms(page, person);
+        found.push(...await wcagViolations(page, `${lang} sign-in, SMS sent`));
+        await submitSms(page, '000000');
+        await alertText(page);
+        found.push(...await wcagViolations(page, `${lang} sign-in, a wrong code`));
+      });
+  }
+  await withPage({ bypassCSP: true }, async (page) => {
+    await page.goto(`${idpOrigin()}/account`);
+    await page.waitForURL((u) => u.pathname === '/signin');
+    await identify(page, person);
+    await submitSms(page, await sendSms(page, person));
+    await page.waitForURL((u) => u.origin === idpOrigin() && u.pathname === '/account');
+    found.push(...await wcagViolations(page, 'account'));
+    await page.locator('form[action="/account/totp/begin"] button[type=submit]').click();
+    await page.locator('#totp-secret').waitFor();
+    found.push(...await wcagViolations(page, 'account, authenticator app set-up'));
+  });
+  assert.deepEqual(found, [], `WCAG 2.1 AA violations:\n${found.join('\n')}`);
 });
