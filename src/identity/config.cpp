@@ -92,6 +92,15 @@ Result<IdpConfig> IdpConfig::Load(const std::string& path) {
   for (const auto& f : cert.StringList("crls")) c.citizen_crl_files.push_back(resolve(f));
   c.citizen_require_crl = cert.Bool("require_crl", false);
 
+  ConfigSection dual = root.Section("dual_document");
+  c.dual_document.gateway = dual.String("gateway", "");
+  if (!c.dual_document.gateway.empty()) {
+    c.dual_document.client = dual.RequiredString("client");
+    c.dual_document.household_service = dual.RequiredString("household_service");
+    c.dual_document.nhi_service = dual.RequiredString("nhi_service");
+  }
+  c.dual_document.timeout = std::chrono::milliseconds(dual.Int("timeout_ms", 5000, 100, 60'000));
+
   c.log = ReadLogSettings(root.Section("logging"));
   TROAD_RETURN_IF_ERROR(doc->Finish());
 

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/result.h"
 #include "identity/citizen_cert.h"
+#include "identity/dual_document.h"
 #include "identity/provider.h"
 #include "identity/sms.h"
 
@@ -30,6 +31,8 @@ struct IdpConfig {
   std::vector<std::string> citizen_ca_files;
   std::vector<std::string> citizen_crl_files;
   bool citizen_require_crl = false;
+  // [dual_document]: an empty gateway = the method is off.
+  DualDocumentOptions dual_document;
   LogSettings log;
 
   std::string DatabaseFile() const;

@@ -83,8 +83,11 @@ Result<std::unique_ptr<Idp>> Idp::Create(IdpConfig config, const Clock& clock) {
   TROAD_ASSIGN_OR_RETURN(idp->db_, OpenIdpDatabase(cfg, clock));
   TROAD_ASSIGN_OR_RETURN(idp->sms_, MakeSmsSender(cfg.sms, clock));
   TROAD_ASSIGN_OR_RETURN(idp->certificates_, cfg.MakeCitizenVerifier());
+  if (!cfg.dual_document.gateway.empty()) {
+    TROAD_ASSIGN_OR_RETURN(idp->dual_document_, MakeTRoadDualDocumentChecker(cfg.dual_document));
+  }
   idp->provider_ = std::make_unique<Provider>(*idp->db_, clock, cfg.provider, *idp->sms_,
-                                              idp->certificates_.get());
+                                              idp->certificates_.get(), idp->dual_document_.get());
   TROAD_ASSIGN_OR_RETURN(bool rotated, idp->provider_->keys().EnsureCurrent());
   if (rotated) spdlog::info("new ID token signing key");
 

@@ -60,6 +60,7 @@ class Idp {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<SmsSender> sms_;
   std::unique_ptr<CitizenCertVerifier> certificates_;
+  std::unique_ptr<DualDocumentChecker> dual_document_;  // null without [dual_document]
   std::unique_ptr<Provider> provider_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::asio::steady_timer> key_timer_;

@@ -243,6 +243,31 @@ std::string RenderSignIn(const SignInModel& m) {
           fmt::arg("verify", T(l, kVerify)));
     }
     body += "</fieldset>\n";
+    if (m.dual_document) {
+      body += fmt::format(
+          R"(<fieldset><legend>{legend}</legend>
+<form method="post" action="/signin/dual-document" novalidate>
+{hidden}
+<label for="health_card">{card}</label>
+<p class="hint" id="health_card_hint">{card_hint}</p>
+<input type="text" id="health_card" name="health_card" inputmode="numeric" maxlength="14" autocomplete="off" aria-describedby="health_card_hint">
+<label for="household_id">{household}</label>
+<p class="hint" id="household_id_hint">{household_hint}</p>
+<input type="text" id="household_id" name="household_id" maxlength="16" autocomplete="off" autocapitalize="characters" aria-describedby="household_id_hint">
+<button type="submit">{verify}</button>
+</form>
+</fieldset>
+)",
+          fmt::arg("legend", MethodLabel(l, "dual_document")),
+          fmt::arg("hidden", Hidden(m.csrf, m.request_id)),
+          fmt::arg("card", T(l, {"健保卡卡號", "Health insurance card number"})),
+          fmt::arg("card_hint",
+                   T(l, {"卡片正面的 12 位數字", "The 12 digits on the front of the card"})),
+          fmt::arg("household", T(l, {"戶號", "Household registration number"})),
+          fmt::arg("household_hint", T(l, {"戶口名簿上的戶號，例如 H0000001",
+                                           "From the household register, for example H0000001"})),
+          fmt::arg("verify", T(l, kVerify)));
+    }
     if (m.certificate) {
       body += fmt::format(
           R"(<fieldset><legend>{legend}</legend>

@@ -43,6 +43,7 @@ struct SignInModel {
   bool sms_sent = false;
   bool passkey = true;
   bool certificate = false;
+  bool dual_document = false;
   std::string certificate_challenge;  // for the card component
   std::string card_component_url;
   std::vector<Notice> notices;

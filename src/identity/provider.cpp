@@ -11,6 +11,7 @@
 #include "crypto/random.h"
 #include "http/form.h"
 #include "identity/citizen_cert.h"
+#include "identity/dual_document.h"
 #include "identity/qr.h"
 #include "identity/webauthn.h"
 
@@ -132,12 +133,13 @@ struct Provider::Call {
 };
 
 Provider::Provider(store::Database& db, const Clock& clock, ProviderOptions options, SmsSender& sms,
-                   const CitizenCertVerifier* certificates)
+                   const CitizenCertVerifier* certificates, DualDocumentChecker* dual_document)
     : db_(db),
       clock_(clock),
       options_(std::move(options)),
       sms_(sms),
       certificates_(certificates),
+      dual_document_(dual_document),
       accounts_(db, clock),
       clients_(db, clock),
       keys_(db, clock, options_.keys) {}
@@ -424,6 +426,7 @@ http::Response Provider::ShowSignIn(Call& call, Session& session, const Pending&
   m.sms_sent = sms_sent;
   m.passkey = true;
   m.certificate = certificates_ != nullptr;
+  m.dual_document = dual_document_ != nullptr;
   m.card_component_url = options_.card_component_url;
   if (m.certificate && !m.national_id.empty()) {
     // A fresh challenge for the card component each time the page is shown.
@@ -687,6 +690,7 @@ http::Response Provider::SignInForm(Call& call, std::string_view step) {
   std::string method = step == "totp"            ? "totp"
                        : step.starts_with("sms") ? "sms"
                        : step == "certificate"   ? "citizen_certificate"
+                       : step == "dual-document" ? "dual_document"
                                                  : "";
   if (method.empty()) return ErrorPage(call, 404, "No such page.");
   // Rate limits before any check: per national id and per address.
@@ -837,6 +841,7 @@ http::Response Provider::SignInForm(Call& call, std::string_view step) {
   }
 
   if (step == "certificate") return CertificateSignIn(call, *session, *pending, *form);
+  if (step == "dual-document") return DualDocumentSignIn(call, *session, *pending, *form);
   return ErrorPage(call, 404, "No such page.");
 }
 
@@ -1506,6 +1511,59 @@ http::Response Provider::Passkey(Call& call, std::string_view step, bool account
   std::string location = res.result_int() == 303 ? std::string(res[http::bhttp::field::location])
                                                  : "/signin?r=" + pending->id;
   return Json(200, {{"redirect", location}});
+}
+
+// ---------------------------------------------------------------------------------
+// Dual document
+
+http::Response Provider::DualDocumentSignIn(Call& call, Session& session, const Pending& pending,
+                                            const http::Form& form) {
+  Locale l = call.locale;
+  const std::string method = "dual_document";
+  if (dual_document_ == nullptr) return ErrorPage(call, 404, "No such page.");
+  const std::string national_id = session.claimed_national_id;
+  auto person = accounts_.FindByNationalId(national_id);
+  std::string person_id = person ? person->id : "";
+  std::string card = form.Value("health_card");
+  std::string household = form.Value("household_id");
+  card.erase(std::remove(card.begin(), card.end(), ' '), card.end());
+  for (char& c : household) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (auto st = ValidateHealthCardNumber(card); !st) {
+    return MethodRefused(call, session, pending, person_id, method, st.error().message(),
+                         L(l, "健保卡卡號為 12 位數字（卡片正面）。",
+                           "The health card number is the 12 digits on the front of the card."),
+                         false);
+  }
+  if (auto st = ValidateHouseholdNumber(household); !st) {
+    return MethodRefused(call, session, pending, person_id, method, st.error().message(),
+                         L(l, "戶號為戶口名簿上的英文字母與數字。",
+                           "The household number is the letters and digits in the household "
+                           "register."),
+                         false);
+  }
+  auto found = dual_document_->Check(national_id, card, household);
+  if (!found) {
+    const auto& e = found.error();
+    if (e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kDataLoss) {
+      Audit(call, "signin", "failed", person_id, pending.request.client_id, method, e.message());
+      return ShowSignIn(call, session, pending,
+                        {{true, L(l, "暫時無法向戶政與健保資料核對，請稍後再試或改用其他方式。",
+                                  "The registries cannot be reached right now. Try later or use "
+                                  "another way.")}});
+    }
+    return MethodRefused(
+        call, session, pending, person_id, method, e.message(),
+        L(l, "資料與戶政、健保紀錄不符。", "The numbers do not match the registry records."), true);
+  }
+  if (!person) {
+    // The first sign-in of someone the registries know: their account starts here.
+    auto added = accounts_.AddPerson(found->national_id, found->name, "");
+    if (!added) return ErrorPage(call, 500, added.error().message());
+    person_id = added->id;
+    Audit(call, "account", "ok", person_id, pending.request.client_id, method,
+          "account created from the household registry");
+  }
+  return MethodOk(call, session, pending, person_id, Method::kDualDocument);
 }
 
 }  // namespace troad::identity

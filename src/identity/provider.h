@@ -7,7 +7,8 @@
 //   GET  /.well-known/openid-configuration, /jwks
 //   GET  /authorize                     OpenID Connect Core §3.1.2
 //   GET  /signin?r=…                    the sign-in page for one authorization request
-//   POST /signin/identify|totp|sms/send|sms/verify|certificate|cancel   (forms)
+//   POST /signin/identify|totp|sms/send|sms/verify|certificate|dual-document|cancel
+//                                       (forms)
 //   POST /signin/passkey/begin|finish   (JSON, from /static/idp.js)
 //   POST /token                         authorization_code grant, PKCE, client auth
 //   GET|POST /userinfo                  Bearer access token
@@ -44,6 +45,7 @@
 namespace troad::identity {
 
 class CitizenCertVerifier;
+class DualDocumentChecker;
 
 struct ProviderOptions {
   std::string issuer;                   // "https://idp.example.tw" or "http://localhost:4600"
@@ -66,9 +68,10 @@ struct ProviderOptions {
 
 class Provider {
  public:
-  // `sms` must outlive the provider; `certificates` may be null (no citizen certificate).
+  // `sms` must outlive the provider; `certificates` may be null (no citizen
+  // certificate), and so may `dual_document` (no dual-document method).
   Provider(store::Database& db, const Clock& clock, ProviderOptions options, SmsSender& sms,
-           const CitizenCertVerifier* certificates);
+           const CitizenCertVerifier* certificates, DualDocumentChecker* dual_document = nullptr);
   ~Provider();
 
   // `remote` is the client address as the audit log records it.
@@ -90,6 +93,8 @@ class Provider {
   http::Response Passkey(Call& call, std::string_view step, bool account);
   http::Response CertificateSignIn(Call& call, Session& session, const Pending& pending,
                                    const http::Form& form);
+  http::Response DualDocumentSignIn(Call& call, Session& session, const Pending& pending,
+                                    const http::Form& form);
   http::Response Token(Call& call);
   http::Response UserInfo(Call& call);
   http::Response Account(Call& call, std::string_view step);
@@ -133,6 +138,7 @@ class Provider {
   ProviderOptions options_;
   SmsSender& sms_;
   const CitizenCertVerifier* certificates_;
+  DualDocumentChecker* dual_document_;
   Accounts accounts_;
   ClientRegistry clients_;
   SigningKeys keys_;

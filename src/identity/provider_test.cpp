@@ -16,6 +16,7 @@
 #include "crypto/jose.h"
 #include "crypto/test_util.h"
 #include "identity/citizen_cert.h"
+#include "identity/dual_document.h"
 #include "identity/schema.h"
 #include "store/migrate.h"
 
@@ -582,6 +583,87 @@ TEST_F(CitizenCertificateSignInTest, GarbageIsRefusedWithAClearMessage) {
   auto res = Post("/signin/certificate", {{"signature", "bm90IGEgc2lnbmF0dXJl"}});
   EXPECT_EQ(res.result_int(), 400u);
   EXPECT_NE(res.body().find("無法讀取簽章"), std::string::npos);
+}
+
+// The registries' answers as the T-Road checker would compare them (the checker itself
+// goes through real gateways in the demo's scenario and the browser tests).
+class RegistryDouble final : public DualDocumentChecker {
+ public:
+  Result<RegistryPerson> Check(std::string_view national_id, std::string_view health_card,
+                               std::string_view household_id) override {
+    ++calls;
+    if (unavailable) return Fail(ErrorCode::kUnavailable, "gateway down");
+    if (national_id != "F131232289" && national_id != kNationalId) {
+      return Fail(ErrorCode::kNotFound, "the household registry does not know this national id");
+    }
+    return CompareRegistryRecords({{"household_id", "H0000001"}, {"name", "林小安"}},
+                                  {{"card_number", "000012345680"}, {"card_status", "valid"}},
+                                  national_id, health_card, household_id);
+  }
+  int calls = 0;
+  bool unavailable = false;
+};
+
+class DualDocumentSignInTest : public ProviderTest {
+ protected:
+  void SetUp() override {
+    ProviderTest::SetUp();
+    ProviderOptions o;
+    o.issuer = kIssuer;
+    o.rp_id = "localhost";
+    o.subject_salt = "salt-salt-salt-salt-salt-salt-salt";
+    o.management_token_sha256 = Sha256Hex(kManagementToken);
+    provider_ = std::make_unique<Provider>(*db_, clock_, o, *sms_, nullptr, &registry_);
+  }
+  RegistryDouble registry_;
+};
+
+TEST_F(DualDocumentSignInTest, AFirstSignInCreatesThePersonFromTheRegistry) {
+  auto res = Send(http::bhttp::verb::get, AuthorizeUrl());
+  request_id_ = QueryParam(res[http::bhttp::field::location], "r");
+  csrf_ = InputValue(
+      Send(http::bhttp::verb::get, std::string(res[http::bhttp::field::location])).body(), "csrf");
+  std::string page = Post("/signin/identify", {{"national_id", "F131232289"}}).body();
+  EXPECT_NE(page.find("action=\"/signin/dual-document\""), std::string::npos);
+  res = Post("/signin/dual-document",
+             {{"health_card", "0000 1234 5680"}, {"household_id", "h0000001"}});
+  ASSERT_EQ(res.result_int(), 303u) << res.body();
+  auto claims = VerifiedClaims(nlohmann::json::parse(
+      Redeem(QueryParam(res[http::bhttp::field::location], "code")).body())["id_token"]);
+  EXPECT_EQ(claims["acr"], "urn:troad:loa:1");
+  EXPECT_EQ(claims["amr"], nlohmann::json({"kba"}));
+  EXPECT_EQ(claims["name"], "林小安");
+  EXPECT_EQ(claims["national_id"], "F131232289");
+  EXPECT_TRUE(provider_->accounts().FindByNationalId("F131232289"));
+  EXPECT_TRUE(AuditHas("ok", "account created from the household registry"));
+}
+
+TEST_F(DualDocumentSignInTest, WrongPairsAreRefusedCountedAndAudited) {
+  Start();
+  auto res = Post("/signin/dual-document",
+                  {{"health_card", "000012345680"}, {"household_id", "H0000002"}});
+  EXPECT_EQ(res.result_int(), 400u);
+  EXPECT_NE(res.body().find("資料與戶政、健保紀錄不符"), std::string::npos);
+  EXPECT_TRUE(AuditHas("refused", "household registration number does not match"));
+  // A malformed number is explained and never reaches the registries.
+  int calls = registry_.calls;
+  res = Post("/signin/dual-document", {{"health_card", "123"}, {"household_id", "H0000001"}});
+  EXPECT_EQ(res.result_int(), 400u);
+  EXPECT_NE(res.body().find("12 位數字"), std::string::npos);
+  EXPECT_EQ(registry_.calls, calls);
+  // Registries down: said so, not counted as the person's failure.
+  registry_.unavailable = true;
+  res = Post("/signin/dual-document",
+             {{"health_card", "000012345680"}, {"household_id", "H0000001"}});
+  EXPECT_NE(res.body().find("暫時無法向戶政與健保資料核對"), std::string::npos);
+  EXPECT_TRUE(AuditHas("failed", "gateway down"));
+  registry_.unavailable = false;
+  for (int i = 0; i < 4; ++i) {
+    Post("/signin/dual-document", {{"health_card", "000012345680"}, {"household_id", "H0000009"}});
+  }
+  res = Post("/signin/dual-document",
+             {{"health_card", "000012345680"}, {"household_id", "H0000001"}});
+  EXPECT_NE(res.body().find("失敗次數過多"), std::string::npos) << "five failures lock the id";
 }
 
 }  // namespace
