@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -36,6 +37,11 @@ namespace {
 constexpr uint16_t kCentralPort = 4400;
 constexpr uint16_t kIdpPort = 4600;
 constexpr auto kWait = std::chrono::seconds(60);
+// The identity centre (TW/GOV/MODA/idp) verifies dual-document sign-ins through its own
+// gateway with these two services of examples/demo/network.toml.
+constexpr const char* kIdpGateway = "moda-gw";
+constexpr const char* kHouseholdService = "TW/GOV/MOI/household/registry";
+constexpr const char* kNhiService = "TW/GOV/NHIA/cards/insured";
 
 // examples/ next to the source tree the binary was built from, or installed.
 std::string FindExamples(const std::string& option) {
@@ -62,13 +68,19 @@ struct Step {
 
 std::string ReadAll(const std::string& path) { return ReadFile(path).value_or(""); }
 
-// `troad <args>` as one would type it into a shell.
-std::string CommandLine(const std::vector<std::string>& args) {
-  std::string line = "troad";
+// `args` as one would type them into a shell.
+std::string ShellLine(const std::vector<std::string>& args) {
+  std::string line;
   for (const std::string& a : args) {
-    line += " " + (a.find_first_of(" {}'\"") == std::string::npos ? a : "'" + a + "'");
+    if (!line.empty()) line += " ";
+    line += a.find_first_of(" {}'\"") == std::string::npos ? a : "'" + a + "'";
   }
   return line;
+}
+
+// `troad <args>` as one would type it into a shell.
+std::string CommandLine(const std::vector<std::string>& args) {
+  return args.empty() ? "troad" : "troad " + ShellLine(args);
 }
 
 // A command's output under the command line that made it.
@@ -224,6 +236,13 @@ class Demo {
 
 std::string RuleText(const NetEndpoint& e) { return e.method + " " + e.path; }
 
+const NetGateway* FindGateway(const Network& net, const std::string& name) {
+  for (const NetGateway& gw : net.gateways) {
+    if (gw.name == name) return &gw;
+  }
+  return nullptr;
+}
+
 Status BuildNetwork(Demo& demo, const Network& net, const std::string& network_file) {
   // 1. The central.
   const std::string password = HexEncode(crypto::RandomBytes(12));
@@ -341,6 +360,48 @@ Status BuildNetwork(Demo& demo, const Network& net, const std::string& network_f
 
 }  // namespace
 
+// A person the identity centre has never seen signs in with their two documents, as a
+// browser would (curl keeps the cookies): the idp asks the household registry and the
+// NHI through its own gateway, creates the account and lands on /account.
+bool DualDocumentSignIn(Demo& demo, const std::string& issuer) {
+  const std::string jar = demo.Path("logs/idp-cookies.txt");
+  const std::string page = demo.Path("logs/idp-page.html");
+  auto curl = [&](std::vector<std::string> args) -> std::string {
+    args.insert(args.begin(), {"curl", "-sS", "-c", jar, "-b", jar});
+    std::error_code ec;
+    fs::remove(page, ec);  // Subprocess appends to its output file
+    auto child = Subprocess::Start(args, page);
+    if (!child || child->Wait(std::chrono::seconds(20)) != 0) return "";
+    return ReadAll(page);
+  };
+  auto input = [](const std::string& html, const std::string& name) {
+    std::smatch m;
+    std::regex re("name=\"" + name + "\" value=\"([^\"]*)\"");
+    return std::regex_search(html, m, re) ? m[1].str() : std::string();
+  };
+  std::printf(
+      "   * 林小安 (F131232289, not yet known to the idp) signs in with two documents:\n"
+      "     health card 000012345680 and household H0000001, checked with MOI and NHIA over "
+      "T-Road\n");
+  std::string html = curl({"-L", issuer + "/account"});
+  const std::string r = input(html, "r");
+  const std::string csrf = input(html, "csrf");
+  std::string outcome;
+  if (!r.empty() && !csrf.empty()) {
+    curl({"--data-urlencode", "csrf=" + csrf, "--data-urlencode", "r=" + r, "--data-urlencode",
+          "national_id=F131232289", issuer + "/signin/identify"});
+    outcome = curl({"-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--data-urlencode",
+                    "csrf=" + csrf, "--data-urlencode", "r=" + r, "--data-urlencode",
+                    "health_card=000012345680", "--data-urlencode", "household_id=H0000001",
+                    issuer + "/signin/dual-document"});
+  }
+  bool ok = outcome == "303 " + issuer + "/account";
+  std::printf("     %s\n",
+              ok ? "signed in: 303 to /account, account created from the registry"
+                 : ("UNEXPECTED: " + (outcome.empty() ? "no answer" : outcome)).c_str());
+  return ok;
+}
+
 int RunDemo(const DemoOptions& options) {
   std::string examples = FindExamples(options.examples_dir);
   fs::path network_file = fs::path(examples) / "demo" / "network.toml";
@@ -353,6 +414,15 @@ int RunDemo(const DemoOptions& options) {
     std::fprintf(stderr, "troad demo: %s\n", net.error().message().c_str());
     return 1;
   }
+  // The identity centre's gateway: where its dual-document checks go, and who it is.
+  const NetGateway* idp_gw = FindGateway(*net, kIdpGateway);
+  if (idp_gw == nullptr || idp_gw->clients.size() != 1) {
+    std::fprintf(stderr, "troad demo: %s has no gateway %s serving one subsystem\n",
+                 network_file.c_str(), kIdpGateway);
+    return 1;
+  }
+  const std::string idp_gateway = "http://" + idp_gw->local_listen;
+  const std::string idp_client = idp_gw->clients.front().ToString();
   fs::path dir = fs::absolute(options.dir);
   std::error_code ec;
   fs::remove_all(dir, ec);
@@ -380,6 +450,10 @@ int RunDemo(const DemoOptions& options) {
   // 5. The agencies' systems and gateways.
   Status started = demo.Start(
       "moi-household", {"python3", examples + "/moi-household/backend.py", "--port", "9001"}, 9001);
+  if (started) {
+    started = demo.Start("nhia-cards",
+                         {"python3", examples + "/nhia-cards/backend.py", "--port", "9002"}, 9002);
+  }
   for (const NetGateway& gw : net->gateways) {
     if (!started) break;
     auto port = SplitHostPort(gw.admin_listen);
@@ -399,7 +473,11 @@ int RunDemo(const DemoOptions& options) {
       "   central      https://127.0.0.1:%u  (troad member list --session %s)\n"
       "   內政部戶政司 information system (provider)  http://127.0.0.1:9001/api\n"
       "   MOI gateway  TW/GOV/MOI/moi-gw   local 8081, peers (mTLS) 8444, admin 4001\n"
-      "   BLI gateway  TW/GOV/BLI/bli-gw   local 8080, peers (mTLS) 8443, admin 4000\n\n",
+      "   BLI gateway  TW/GOV/BLI/bli-gw   local 8080, peers (mTLS) 8443, admin 4000\n"
+      "   健保署 NHI card information system (provider)  http://127.0.0.1:9002/api\n"
+      "   NHIA gateway TW/GOV/NHIA/nhia-gw local 8082, peers (mTLS) 8445, admin 4002\n"
+      "   MODA gateway TW/GOV/MODA/moda-gw local 8083, peers (mTLS) 8446, admin 4003"
+      "  (the identity centre's)\n\n",
       kCentralPort, demo.Session().c_str());
 
   // 6. Scenarios: the consuming agency's information system calls its own gateway. The
@@ -425,6 +503,16 @@ int RunDemo(const DemoOptions& options) {
       {"勞保局 asks which methods it may call (X-Road metaservice allowedMethods)",
        {"python3", client, "--gateway", "http://127.0.0.1:8080", "allowed-methods"},
        true},
+      // The identity centre's own calls, as `troad idp` makes them for a dual-document
+      // sign-in: plain X-Road REST to its gateway (curl, output shown indented).
+      {"數位發展部 identity centre reads one person's NHI card (granted: GET /insured/{id})",
+       {"curl", "-sS", "--fail-with-body", "-H", "X-Road-Client: " + idp_client,
+        idp_gateway + "/r1/" + kNhiService + "/insured/A123456789"},
+       true},
+      {"數位發展部 identity centre asks MOI for a whole household (not granted: refused)",
+       {"curl", "-sS", "--fail-with-body", "-H", "X-Road-Client: " + idp_client,
+        idp_gateway + "/r1/" + kHouseholdService + "/households/H0000001"},
+       false},
   };
   std::printf(
       "6. scenarios (examples/bli-insurance/client.py → BLI gateway → MOI gateway → "
@@ -432,9 +520,16 @@ int RunDemo(const DemoOptions& options) {
   int failures = 0;
   for (const Step& step : steps) {
     std::printf("\n * %s\n", step.title);
+    const bool curl = step.args.front() == "curl";
+    const std::string log = curl ? demo.Path("logs/scenario.log") : "";
+    if (curl) {
+      std::printf("   $ %s\n", ShellLine(step.args).c_str());
+      fs::remove(log, ec);
+    }
     std::fflush(stdout);
-    auto run = Subprocess::Start(step.args, "");
+    auto run = Subprocess::Start(step.args, log);
     int status = run ? run->Wait(std::chrono::seconds(60)) : -1;
+    if (curl) PrintIndented(ReadAll(log));
     bool succeeded = status == 0;
     if (succeeded != step.expect_success) {
       ++failures;
@@ -496,6 +591,24 @@ int RunDemo(const DemoOptions& options) {
                               "127.0.0.1:" + std::to_string(kIdpPort)})
                       .map([](const std::string&) {});
     if (made) {
+      // Dual-document sign-in (NHI card + household registration): the identity centre
+      // asks both agencies through its own gateway, as the grants above allow.
+      const std::string section = fmt::format(
+          "\n[dual_document]\n"
+          "gateway = \"{}\"\n"
+          "client = \"{}\"\n"
+          "household_service = \"{}\"\n"
+          "nhi_service = \"{}\"\n",
+          idp_gateway, idp_client, kHouseholdService, kNhiService);
+      std::string toml = ReadAll(idp_toml);
+      if (!toml.empty() && toml.back() != '\n') toml += "\n";
+      made = WriteFileAtomically(idp_toml, toml + section, 0600);
+      if (made) {
+        std::printf("   (added to %s:)\n", idp_toml.c_str());
+        PrintIndented(section.substr(1));
+      }
+    }
+    if (made) {
       made = demo.Troad({"idp", "person", "add", "--config", idp_toml, "--national-id",
                          "A123456789", "--name", "陳示範", "--mobile", "0912000001"})
                  .map([](const std::string&) {});
@@ -518,6 +631,7 @@ int RunDemo(const DemoOptions& options) {
       std::printf("   $ curl %s/.well-known/openid-configuration\n     %s\n", issuer.c_str(),
                   served ? "served: issuer, endpoints, ES256 keys at /jwks" : "NOT served");
       if (!served) ++failures;
+      if (!DualDocumentSignIn(demo, issuer)) ++failures;
       std::printf(
           "   sign in: open %s/account?lang=en, enter A123456789, press \"Text a code\", and\n"
           "   read the code with: tail -1 %s/data/sms.jsonl\n",
