@@ -732,3 +732,93 @@ e2e('i. every page meets WCAG 2.1 AA as axe-core checks it, in both languages an
   });
   assert.deepEqual(found, [], `WCAG 2.1 AA violations:\n${found.join('\n')}`);
 });
+
+// ---------------------------------------------------------------------------------------
+// Dual document needs a T-Road network: `troad demo` builds one (a central; the household
+// registry, the NHI and the identity centre as members with their own gateways; grants)
+// and runs its own idp on :4600 with [dual_document] pointing at the idp's gateway. A
+// second relying party (openid-client again) is registered with that idp.
+
+async function startRelyingParty(name, configFile) {
+  const rp = startChild(name, process.execPath, [path.join(HERE, 'rp.mjs'), configFile],
+    { cwd: HERE });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`${name} did not start in 10 s`)), 10_000);
+    rp.stdout.on('data', (d) => {
+      buf += d;
+      const m = /\{"port":(\d+)\}/.exec(buf);
+      if (m) {
+        clearTimeout(t);
+        resolve(`http://localhost:${m[1]}`);
+      }
+    });
+    rp.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
+  });
+}
+
+e2e('j. dual document over T-Road: someone new signs in with health-card and household numbers',
+  async () => {
+    const demoDir = path.join(env.dir, 'demo');
+    const demoLog = path.join(env.dir, 'demo.log');
+    const demo = startChild('demo', TROAD,
+      ['demo', '--dir', demoDir, '--examples', path.join(HERE, '..', '..', 'examples')],
+      { cwd: env.dir });
+    await waitUntil('the demo network to be up', () => {
+      if (demo.exited) throw new Error(`troad demo exited: ${tail(demoLog, 30)}`);
+      return fs.existsSync(demoLog) && fs.readFileSync(demoLog, 'utf8').includes('Try it yourself');
+    }, 150_000);
+    const demoIssuer = 'http://localhost:4600';
+    const demoToml = path.join(demoDir, 'idp', 'idp.toml');
+    const demoToken = /management token:\s*(\S+)/.exec(fs.readFileSync(demoLog, 'utf8'))?.[1];
+    assert.ok(demoToken, 'the demo printed its idp management token');
+
+    const rpConfig = path.join(env.dir, 'rp-demo.json');
+    const rp = await startRelyingParty('rp-demo', rpConfig);
+    const added = troad(['idp', 'client', 'add', '-c', demoToml, '--id', 'rp-demo', '--name',
+      '示範 RP', '--redirect-uri', `${rp}/cb`, '--national-id']);
+    const secret = /client_secret:\s*(\S+)/.exec(added)?.[1];
+    fs.writeFileSync(rpConfig, JSON.stringify({
+      issuer: demoIssuer, clients: { 'rp-demo': { auth: 'client_secret_basic', secret } },
+    }));
+
+    // 陳淑芬 (synthetic, examples/moi-household and examples/nhia-cards): unknown to the idp.
+    await withPage({}, async (page) => {
+      await page.goto(`${rp}/login?client=rp-demo&scope=openid+profile+national_id`);
+      await page.waitForURL((u) => u.origin === demoIssuer && u.pathname === '/signin');
+      await page.locator('input#national_id').fill('A223456781');
+      await page.locator('form[action="/signin/identify"] button[type=submit]').click();
+      await page.locator('input#health_card').fill('000012345679');
+      await page.locator('input#household_id').fill('H0000001');
+      await page.locator('form[action="/signin/dual-document"] button[type=submit]').click();
+      await page.waitForURL((u) => u.origin === rp && u.pathname === '/cb');
+      const error = await page.locator('pre#error').textContent({ timeout: 500 }).catch(() => null);
+      assert.equal(error, null, `the relying party refused the sign-in: ${error}`);
+      const r = JSON.parse(await page.locator('pre#result').textContent());
+      assert.equal(r.id_token.iss, demoIssuer);
+      assert.equal(r.acr, 'urn:troad:loa:1');
+      assert.deepEqual(r.amr, ['kba']);
+      assert.equal(r.name, '陳淑芬', 'the name comes from the household registry');
+      assert.equal(r.id_token.national_id, 'A223456781');
+    });
+
+    // 張雅婷's card is reported lost: the right numbers are still refused.
+    await withPage({}, async (page) => {
+      await page.goto(`${rp}/login?client=rp-demo`);
+      await page.waitForURL((u) => u.origin === demoIssuer && u.pathname === '/signin');
+      await page.locator('input#national_id').fill('T225863093');
+      await page.locator('form[action="/signin/identify"] button[type=submit]').click();
+      await page.locator('input#health_card').fill('000098765432');
+      await page.locator('input#household_id').fill('H0000002');
+      await page.locator('form[action="/signin/dual-document"] button[type=submit]').click();
+      assert.match(await alertText(page), /資料與戶政、健保紀錄不符/);
+      assert.equal(new URL(page.url()).origin, demoIssuer, 'the browser stays at the idp');
+    });
+    const r = await fetch(`${demoIssuer}/api/v1/audit`, {
+      headers: { authorization: `Bearer ${demoToken}` }, signal: AbortSignal.timeout(10_000) });
+    const entries = (await r.json()).entries;
+    assert.ok(entries.some((e) => e.outcome === 'refused' && e.method === 'dual_document' &&
+      e.reason.includes('reported_lost')), 'the audit says the card was reported lost');
+    assert.ok(entries.some((e) => e.outcome === 'ok' && e.method === 'dual_document' &&
+      e.reason.includes('account created from the household registry')));
+  });
