@@ -15,77 +15,22 @@ see who asked. All data in records.json is synthetic.
 
     python3 backend.py --port 9002 [--data records.json]
 """
-import argparse
-import json
 import os
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import agency  # noqa: E402  (examples/common: the server every sample agency shares)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "nhia-cards/1.0"
-    data = {}
-
-    def _send(self, status, body):
-        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(raw)
-
-    def _drain(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-
-    def do_GET(self):
-        self._drain()
-        client = self.headers.get("X-Road-Client", "-")
-        path = self.path.split("?", 1)[0]
-        parts = [p for p in path.split("/") if p]
-        if len(parts) == 3 and parts[:2] == ["api", "insured"]:
-            insured = self.data["insured"].get(parts[2])
-            if insured is None:
-                return self._send(404, {"error": "no such insured person", "id": parts[2]})
-            return self._send(200, {"national_id": parts[2],
-                                    "card_number": insured["card_number"],
-                                    "card_status": insured["card_status"]})
-        return self._send(404, {"error": "not found", "path": path, "client": client})
-
-    def do_POST(self):
-        self._drain()
-        self._send(405, {"error": "method not allowed"})
-
-    do_PUT = do_DELETE = do_PATCH = do_POST
-
-    def log_message(self, fmt, *args):
-        sys.stderr.write("nhia-cards: %s %s (X-Road-Client: %s, X-Road-Id: %s)\n" % (
-            self.command, self.path, self.headers.get("X-Road-Client", "-"),
-            self.headers.get("X-Road-Id", "-")))
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port", type=int, default=9002)
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--data", default=os.path.join(HERE, "records.json"))
-    args = ap.parse_args()
-    with open(args.data, encoding="utf-8") as f:
-        Handler.data = json.load(f)
-    ThreadingHTTPServer.request_queue_size = 128  # the default 5 refuses bursts
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True
-    print(f"nhia-cards listening on http://{args.host}:{args.port}/api", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-
+def route(data, parts):
+    if len(parts) == 3 and parts[:2] == ["api", "insured"]:
+        insured = data["insured"].get(parts[2])
+        if insured is None:
+            return 404, {"error": "no such insured person", "id": parts[2]}
+        return 200, {"national_id": parts[2], "card_number": insured["card_number"],
+                     "card_status": insured["card_status"]}
+    return None
 
 if __name__ == "__main__":
-    main()
+    agency.serve("nhia-cards", 9002, route, __doc__, HERE)

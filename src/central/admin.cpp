@@ -13,7 +13,6 @@ namespace troad::central {
 namespace {
 
 constexpr std::string_view kWrongCredentials = "wrong user name or password";
-constexpr size_t kTokenBytes = 32;
 constexpr size_t kMaxTokenLength = 256;  // ours are 43 characters
 constexpr size_t kMaxDisplayName = 200;
 constexpr size_t kMaxRemote = 100;
@@ -69,10 +68,6 @@ Result<std::string> ValidateScope(Role role, std::string_view member) {
                 EscapeForLog(member));
   }
   return id->ToString();
-}
-
-std::string TokenHash(std::string_view token) {
-  return HexEncode(crypto::DigestView(crypto::Sha256(token)));
 }
 
 // Text from callers or peers made fit for a TEXT column and an audit line.
@@ -466,7 +461,7 @@ Result<Session> AdminStore::Login(std::string_view username_in, std::string_view
 
   const int64_t now = clock_.NowMillis();
   Session session;
-  session.token = Base64UrlEncode(crypto::RandomBytes(kTokenBytes));
+  session.token = crypto::NewSecretToken();
   session.expires_at = FromUnixMillis(now + options_.absolute_timeout.count());
   session.principal = principal;
   // Expired sessions of anyone are dropped here rather than by a timer.
@@ -476,8 +471,8 @@ Result<Session> AdminStore::Login(std::string_view username_in, std::string_view
   TROAD_RETURN_IF_ERROR(db_.Execute(
       "INSERT INTO admin_sessions (token_hash, admin_id, created_at, expires_at, last_seen, "
       "remote) VALUES (?, ?, ?, ?, ?, ?)",
-      {TokenHash(session.token), principal.admin_id, now, ToUnixMillis(session.expires_at), now,
-       remote}));
+      {crypto::Sha256Hex(session.token), principal.admin_id, now, ToUnixMillis(session.expires_at),
+       now, remote}));
   TROAD_RETURN_IF_ERROR(db_.Execute("DELETE FROM login_failures WHERE username = ?", {username}));
   if (crypto::NeedsRehash(account->password_hash, options_.password_params)) {
     // Parameters were raised since this hash was made: store one made with today's.
@@ -495,7 +490,7 @@ Result<Principal> AdminStore::Authenticate(std::string_view token) {
   if (token.empty() || token.size() > kMaxTokenLength) {
     return Fail(ErrorCode::kUnauthenticated, "not signed in");
   }
-  const std::string token_hash = TokenHash(token);
+  const std::string token_hash = crypto::Sha256Hex(token);
   TROAD_ASSIGN_OR_RETURN(
       auto rows, db_.Query("SELECT s.expires_at, s.last_seen, a.id, a.username, a.role, a.member, "
                            "a.disabled FROM admin_sessions s JOIN admins a ON a.id = s.admin_id "
@@ -532,7 +527,7 @@ Result<Principal> AdminStore::Authenticate(std::string_view token) {
 
 Status AdminStore::Logout(std::string_view token, std::string_view remote) {
   if (token.empty() || token.size() > kMaxTokenLength) return Ok();
-  const std::string token_hash = TokenHash(token);
+  const std::string token_hash = crypto::Sha256Hex(token);
   TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
   TROAD_ASSIGN_OR_RETURN(auto rows,
                          db_.Query("SELECT a.username FROM admin_sessions s JOIN admins a ON "

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "core/encoding.h"
 #include "crypto/openssl_util.h"
 
 namespace troad::crypto {
@@ -101,5 +102,7 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
+
+std::string Sha256Hex(std::string_view data) { return HexEncode(DigestView(Sha256(data))); }
 
 }  // namespace troad::crypto

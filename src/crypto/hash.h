@@ -16,6 +16,9 @@ using Sha512Digest = std::array<uint8_t, 64>;
 
 Sha256Digest Sha256(std::string_view data);
 Sha512Digest Sha512(std::string_view data);
+// SHA-256 of `data` as 64 lower-case hex digits: how bearer tokens, session cookies,
+// codes and secrets are stored, so that a copy of a database holds none usable.
+std::string Sha256Hex(std::string_view data);
 
 inline std::string_view DigestView(std::span<const uint8_t> d) {
   return {reinterpret_cast<const char*>(d.data()), d.size()};

@@ -100,4 +100,6 @@ std::string NewTimeOrderedUuid(int64_t unix_ms) {
   return FormatUuid(b);
 }
 
+std::string NewSecretToken() { return Base64UrlEncode(RandomBytes(32)); }
+
 }  // namespace troad::crypto

@@ -15,6 +15,9 @@ namespace troad::crypto {
 // pool is dropped in a child after fork(), so parent and child never share bytes.
 // Use it for identifiers, nonces and serial numbers; keys are made by OpenSSL itself.
 std::string RandomBytes(size_t n);
+// A secret token: 256 random bits, base64url without padding (43 characters). For
+// bearer tokens, session cookies, authorization codes, client secrets.
+std::string NewSecretToken();
 // A random (version 4) UUID in lower-case 8-4-4-4-12 form.
 std::string NewUuid();
 // A time-ordered (version 7, RFC 9562 §5.7) UUID: 48 bits of Unix time in

@@ -18,10 +18,6 @@ constexpr std::string_view kColumns =
     "id, name, redirect_uris, auth_method, jwks, subject_type, national_id_allowed, enabled, "
     "created_at";
 
-std::string SecretHash(std::string_view secret) {
-  return HexEncode(crypto::DigestView(crypto::Sha256(secret)));
-}
-
 Status ValidateClientId(std::string_view id) {
   if (id.size() < 3 || id.size() > 64) {
     return Fail(ErrorCode::kInvalidArgument, "client id must be 3 to 64 characters");
@@ -190,8 +186,8 @@ Result<std::string> ClientRegistry::Add(const NewClient& c) {
     if (!c.jwks.empty() && !(c.jwks.is_object() && c.jwks.empty())) {
       return Fail(ErrorCode::kInvalidArgument, "a client_secret_basic client has no JWKS");
     }
-    secret = Base64UrlEncode(crypto::RandomBytes(32));
-    secret_hash = SecretHash(secret);
+    secret = crypto::NewSecretToken();
+    secret_hash = crypto::Sha256Hex(secret);
   }
   int64_t now = clock_.NowMillis();
   auto existing = db_.Query("SELECT id FROM clients WHERE id = ?", {c.id});
@@ -249,10 +245,10 @@ Result<std::string> ClientRegistry::RotateSecret(std::string_view id) {
     return Fail(ErrorCode::kFailedPrecondition,
                 "client {} authenticates with private_key_jwt and has no secret", c.id);
   }
-  std::string secret = Base64UrlEncode(crypto::RandomBytes(32));
+  std::string secret = crypto::NewSecretToken();
   TROAD_RETURN_IF_ERROR(
       db_.Execute("UPDATE clients SET secret_hash = ?, updated_at = ? WHERE id = ?",
-                  {SecretHash(secret), clock_.NowMillis(), c.id}));
+                  {crypto::Sha256Hex(secret), clock_.NowMillis(), c.id}));
   return secret;
 }
 
@@ -299,7 +295,7 @@ Result<Client> ClientRegistry::Authenticate(std::string_view authorization,
       auto rows,
       db_.Query(fmt::format("SELECT {}, secret_hash FROM clients WHERE id = ?", kColumns), {*id}));
   // Hash either way, so an unknown client costs the same as a wrong secret.
-  std::string given = SecretHash(*secret);
+  std::string given = crypto::Sha256Hex(*secret);
   if (rows.empty()) {
     return Fail(ErrorCode::kUnauthenticated, "unknown client \"{}\"", EscapeForLog(*id, 64));
   }

@@ -7,7 +7,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 
-#include "core/encoding.h"
 #include "core/file.h"
 #include "core/net.h"
 #include "crypto/hash.h"
@@ -42,10 +41,10 @@ Result<InitIdpResult> InitIdp(const InitIdpOptions& o, const Clock& clock) {
   fs::create_directories(dir / "keys", ec);
   if (ec) return Fail(ErrorCode::kIo, "creating {}: {}", (dir / "keys").string(), ec.message());
   TROAD_RETURN_IF_ERROR(WriteFileAtomically((dir / "keys" / "subject.salt").string(),
-                                            Base64UrlEncode(crypto::RandomBytes(32)) + "\n", 0600));
+                                            crypto::NewSecretToken() + "\n", 0600));
   InitIdpResult result;
-  result.management_token = Base64UrlEncode(crypto::RandomBytes(32));
-  std::string token_hash = HexEncode(crypto::DigestView(crypto::Sha256(result.management_token)));
+  result.management_token = crypto::NewSecretToken();
+  std::string token_hash = crypto::Sha256Hex(result.management_token);
   std::string toml = fmt::format(
       R"(# troad idp configuration; every key is documented in docs/configuration.md ("idp.toml").
 [idp]

@@ -169,7 +169,6 @@ std::string RenderSignIn(const SignInModel& m) {
   std::string body = fmt::format("<h1>{}</h1>\n<p>{}</p>\n", T(l, kSignInTitle),
                                  E(fmt::format(fmt::runtime(T(l, kSignInTo)), m.client_name)));
   body += Notices(m.notices, "notice-");
-  std::string action_suffix = "";
   if (m.national_id.empty()) {
     body += fmt::format(
         R"(<form method="post" action="/signin/identify" novalidate>
@@ -199,17 +198,15 @@ std::string RenderSignIn(const SignInModel& m) {
     }
     if (!m.requirement.empty()) body += fmt::format("<p>{}</p>\n", E(m.requirement));
     body += fmt::format("<h2>{}</h2>\n", T(l, kChooseMethod));
-    if (m.passkey) {
-      body += fmt::format(
-          R"(<fieldset><legend>{legend}</legend>
+    body += fmt::format(
+        R"(<fieldset><legend>{legend}</legend>
 <button type="button" id="passkey-signin" data-r="{r}" data-csrf="{csrf}">{button}</button>
 <p class="hint" id="passkey-status" role="status" data-unsupported="{nosupport}"></p>
 </fieldset>
 )",
-          fmt::arg("legend", MethodLabel(l, "passkey")), fmt::arg("r", E(m.request_id)),
-          fmt::arg("csrf", E(m.csrf)), fmt::arg("button", T(l, kPasskeyButton)),
-          fmt::arg("nosupport", T(l, kPasskeyNoSupport)));
-    }
+        fmt::arg("legend", MethodLabel(l, "passkey")), fmt::arg("r", E(m.request_id)),
+        fmt::arg("csrf", E(m.csrf)), fmt::arg("button", T(l, kPasskeyButton)),
+        fmt::arg("nosupport", T(l, kPasskeyNoSupport)));
     body += fmt::format(
         R"(<fieldset><legend>{legend}</legend>
 <form method="post" action="/signin/totp" novalidate>
@@ -293,7 +290,6 @@ std::string RenderSignIn(const SignInModel& m) {
       R"(<form method="post" action="/signin/cancel">{}<button type="submit" class="secondary">{}</button></form>
 )",
       Hidden(m.csrf, m.request_id), T(l, kCancel));
-  (void)action_suffix;
   return Page(l, T(l, kSignInTitle), body, "/signin?r=" + PercentEncode(m.request_id));
 }
 

@@ -41,7 +41,6 @@ struct SignInModel {
   std::vector<std::string> done;  // localized names of methods completed in this session
   std::string requirement;        // localized: what the service still needs
   bool sms_sent = false;
-  bool passkey = true;
   bool certificate = false;
   bool dual_document = false;
   std::string certificate_challenge;  // for the card component

@@ -23,12 +23,6 @@ constexpr std::string_view kLangCookie = "troad_lang";
 constexpr int64_t kRemoveWindowMs = 10 * 60 * 1000;
 constexpr size_t kMaxFormBody = 64 * 1024;
 
-std::string Sha256Hex(std::string_view text) {
-  return HexEncode(crypto::DigestView(crypto::Sha256(text)));
-}
-
-std::string NewToken() { return Base64UrlEncode(crypto::RandomBytes(32)); }
-
 http::Response Json(unsigned status, const nlohmann::json& body) {
   auto res = http::MakeResponse(status, body.dump(), "application/json");
   res.set(http::bhttp::field::cache_control, "no-store");
@@ -69,13 +63,10 @@ nlohmann::json MethodsToJson(const std::vector<VerifiedMethod>& methods) {
   return out;
 }
 
-Result<std::vector<VerifiedMethod>> MethodsFromJson(std::string_view text) {
-  auto parsed = ParseJson(text, "sessions.methods", 4);
-  if (!parsed || !parsed->is_array()) {
-    return Fail(ErrorCode::kDataLoss, "sessions.methods is not a JSON array");
-  }
+Result<std::vector<VerifiedMethod>> MethodsFromJson(const nlohmann::json& methods) {
+  if (!methods.is_array()) return Fail(ErrorCode::kDataLoss, "sessions.methods is not an array");
   std::vector<VerifiedMethod> out;
-  for (const auto& m : *parsed) {
+  for (const auto& m : methods) {
     if (!m.is_object() || !m.contains("method") || !m["method"].is_string() || !m.contains("at") ||
         !m["at"].is_number_integer()) {
       return Fail(ErrorCode::kDataLoss, "sessions.methods holds a malformed entry");
@@ -95,6 +86,44 @@ std::vector<VerifiedMethod> MethodsSince(const std::vector<VerifiedMethod>& meth
     if (m.at >= not_before) out.push_back(m);
   }
   return out;
+}
+
+std::string L(Locale locale, const char* zh, const char* en) {
+  return locale == Locale::kEn ? en : zh;
+}
+
+std::string ExpiredMessage(Locale l) {
+  return L(l, "此登入已逾時，或是在其他瀏覽器開啟。請回到原服務重新開始。",
+           "This sign-in has expired or was opened in another browser. Go back to the service "
+           "and start again.");
+}
+
+std::string StaleFormMessage(Locale l) {
+  return L(l, "此表單已失效，請重新整理頁面後再試。",
+           "This form is no longer valid. Reload the page and try again.");
+}
+
+std::string LockMessage(Locale locale, int64_t until_ms) {
+  std::string when = FormatRfc3339(FromUnixMillis(until_ms)).substr(11, 5);
+  return locale == Locale::kEn
+             ? fmt::format(
+                   "Too many failed attempts. Try again after {} (UTC), or use another "
+                   "way to verify.",
+                   when)
+             : fmt::format("失敗次數過多，請於 {}（UTC）後再試，或改用其他驗證方式。", when);
+}
+
+// The body of a POSTed form: application/x-www-form-urlencoded (else kFailedPrecondition),
+// at most kMaxFormBody (else kResourceExhausted), well-formed (else kInvalidArgument).
+Result<http::Form> ReadForm(const http::Request& req) {
+  if (!req[http::bhttp::field::content_type].starts_with("application/x-www-form-urlencoded")) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "expected a form (application/x-www-form-urlencoded)");
+  }
+  if (req.body().size() > kMaxFormBody) {
+    return Fail(ErrorCode::kResourceExhausted, "the form is larger than {} bytes", kMaxFormBody);
+  }
+  return http::ParseForm(req.body());
 }
 
 }  // namespace
@@ -253,7 +282,7 @@ Result<Provider::Session> Provider::LoadSession(Call& call) {
   if (!token || token->empty() || token->size() > 100) {
     return Fail(ErrorCode::kNotFound, "no session");
   }
-  std::string id = Sha256Hex(*token);
+  std::string id = crypto::Sha256Hex(*token);
   TROAD_ASSIGN_OR_RETURN(auto rows,
                          db_.Query("SELECT csrf, person, claimed_national_id, methods, challenge, "
                                    "challenge_kind, challenge_expires_at, expires_at FROM sessions "
@@ -269,7 +298,9 @@ Result<Provider::Session> Provider::LoadSession(Call& call) {
   }
   TROAD_ASSIGN_OR_RETURN(s.claimed_national_id, row.Text(2));
   TROAD_ASSIGN_OR_RETURN(std::string methods, row.Text(3));
-  TROAD_ASSIGN_OR_RETURN(s.methods, MethodsFromJson(methods));
+  auto parsed = ParseJson(methods, "sessions.methods", 4);
+  if (!parsed) return Fail(ErrorCode::kDataLoss, "sessions.methods is not JSON");
+  TROAD_ASSIGN_OR_RETURN(s.methods, MethodsFromJson(*parsed));
   TROAD_ASSIGN_OR_RETURN(s.challenge, row.Text(4));
   TROAD_ASSIGN_OR_RETURN(s.challenge_kind, row.Text(5));
   TROAD_ASSIGN_OR_RETURN(s.challenge_expires_at, row.Int(6));
@@ -280,9 +311,9 @@ Result<Provider::Session> Provider::LoadSession(Call& call) {
 
 Result<Provider::Session> Provider::NewSession() {
   Session s;
-  s.token = NewToken();
-  s.id = Sha256Hex(s.token);
-  s.csrf = NewToken();
+  s.token = crypto::NewSecretToken();
+  s.id = crypto::Sha256Hex(s.token);
+  s.csrf = crypto::NewSecretToken();
   int64_t now = clock_.NowMillis();
   s.expires_at = now + options_.session_lifetime.count() * 1000;
   // Expired sessions and requests are swept as new ones are made.
@@ -417,20 +448,16 @@ http::Response Provider::ShowSignIn(Call& call, Session& session, const Pending&
     std::string label = MethodLabel(call.locale, MethodName(v.method));
     if (std::find(m.done.begin(), m.done.end(), label) == m.done.end()) m.done.push_back(label);
   }
-  if (!m.done.empty() || !pending.request.acr_values.empty()) {
-    for (const auto& acr : pending.request.acr_values) {
-      m.requirement = AcrLabel(call.locale, acr);
-      break;
-    }
+  if (!pending.request.acr_values.empty()) {
+    m.requirement = AcrLabel(call.locale, pending.request.acr_values.front());
   }
   m.sms_sent = sms_sent;
-  m.passkey = true;
   m.certificate = certificates_ != nullptr;
   m.dual_document = dual_document_ != nullptr;
   m.card_component_url = options_.card_component_url;
   if (m.certificate && !m.national_id.empty()) {
     // A fresh challenge for the card component each time the page is shown.
-    session.challenge = "troad-idp:" + Base64UrlEncode(crypto::RandomBytes(32));
+    session.challenge = NewCitizenChallenge();
     session.challenge_kind = "certificate";
     session.challenge_expires_at = clock_.NowMillis() + 5 * 60 * 1000;
     if (auto st = SaveSession(session); !st) {
@@ -449,7 +476,7 @@ http::Response Provider::ShowSignIn(Call& call, Session& session, const Pending&
 Result<std::string> Provider::IssueCode(const Session& session, const Pending& pending,
                                         const std::vector<VerifiedMethod>& methods,
                                         const std::string& acr) {
-  std::string code = NewToken();
+  std::string code = crypto::NewSecretToken();
   int64_t now = clock_.NowMillis();
   int64_t auth_time = 0;
   for (const auto& m : methods) auth_time = std::max(auth_time, m.at);
@@ -462,11 +489,30 @@ Result<std::string> Provider::IssueCode(const Session& session, const Pending& p
   TROAD_RETURN_IF_ERROR(db_.Execute(
       "INSERT INTO codes (hash, client, person, grant_data, used_at, created_at, expires_at) "
       "VALUES (?, ?, ?, ?, NULL, ?, ?)",
-      {Sha256Hex(code), pending.request.client_id, session.person, grant.dump(), now,
+      {crypto::Sha256Hex(code), pending.request.client_id, session.person, grant.dump(), now,
        now + options_.code_lifetime.count() * 1000}));
   TROAD_RETURN_IF_ERROR(db_.Execute("DELETE FROM auth_requests WHERE id = ?", {pending.id}));
   TROAD_RETURN_IF_ERROR(tx.Commit());
   return code;
+}
+
+http::Response Provider::BackToClient(
+    std::string_view redirect_uri, std::string_view state,
+    std::vector<std::pair<std::string, std::string>> params) const {
+  if (!state.empty()) params.emplace_back("state", state);
+  params.emplace_back("iss", options_.issuer);
+  return Redirect(RedirectWith(redirect_uri, params));
+}
+
+Status Provider::StoreRequest(const Pending& pending) {
+  nlohmann::json stored = {{"request", pending.request.ToJson()},
+                           {"not_before", pending.not_before}};
+  TROAD_RETURN_IF_ERROR(db_.Execute(
+      "INSERT INTO auth_requests (id, session, client, request, created_at, expires_at) "
+      "VALUES (?, ?, ?, ?, ?, ?)",
+      {pending.id, pending.session, pending.request.client_id, stored.dump(), clock_.NowMillis(),
+       pending.expires_at}));
+  return Ok();
 }
 
 http::Response Provider::Progress(Call& call, Session& session, const Pending& pending,
@@ -481,11 +527,9 @@ http::Response Provider::Progress(Call& call, Session& session, const Pending& p
   auto code = IssueCode(session, pending, methods, *acr);
   if (!code) return ErrorPage(call, 500, code.error().message());
   Audit(call, "authorize", "ok", session.person, pending.request.client_id, "", *acr);
-  std::vector<std::pair<std::string, std::string>> params = {{"code", *code}};
-  if (!pending.request.state.empty()) params.emplace_back("state", pending.request.state);
-  params.emplace_back("iss", options_.issuer);
-  return WithSessionCookie(call, session,
-                           Redirect(RedirectWith(pending.request.redirect_uri, params)));
+  return WithSessionCookie(
+      call, session,
+      BackToClient(pending.request.redirect_uri, pending.request.state, {{"code", *code}}));
 }
 
 // ---------------------------------------------------------------------------------
@@ -507,13 +551,9 @@ http::Response Provider::Authorize(Call& call) {
     Audit(call, "authorize", "refused", "", call.query.Value("client_id").substr(0, 64), "",
           e.description);
     if (!e.redirect) return ErrorPage(call, 400, e.description);
-    std::vector<std::pair<std::string, std::string>> params = {
-        {"error", e.error}, {"error_description", e.description}};
-    if (std::string state = call.query.Value("state"); !state.empty() && state.size() <= 512) {
-      params.emplace_back("state", state);
-    }
-    params.emplace_back("iss", options_.issuer);
-    return Redirect(RedirectWith(call.query.Value("redirect_uri"), params));
+    std::string state = call.query.Value("state");
+    return BackToClient(call.query.Value("redirect_uri"), state.size() <= 512 ? state : "",
+                        {{"error", e.error}, {"error_description", e.description}});
   }
   if (request->ui_locales.find("en") == 0) call.locale = Locale::kEn;
   auto session = LoadSession(call);
@@ -530,35 +570,26 @@ http::Response Provider::Authorize(Call& call) {
   if (request->prompt == "login") not_before = now + 1;
   if (request->max_age_s) not_before = std::max(not_before, now - *request->max_age_s * 1000);
   Pending pending;
-  pending.id = NewToken().substr(0, 32);
+  pending.id = crypto::NewSecretToken().substr(0, 32);
   pending.session = session->id;
   pending.request = *request;
   pending.not_before = not_before;
   pending.expires_at = now + options_.request_lifetime.count() * 1000;
   pending.client_name = client->name;
-  nlohmann::json stored = {{"request", request->ToJson()}, {"not_before", not_before}};
-  auto st = db_.Execute(
-      "INSERT INTO auth_requests (id, session, client, request, created_at, expires_at) "
-      "VALUES (?, ?, ?, ?, ?, ?)",
-      {pending.id, pending.session, request->client_id, stored.dump(), now, pending.expires_at});
-  if (!st) return ErrorPage(call, 500, st.error().message());
   // Already signed in well enough (single sign-on), or prompt=none: no page.
-  auto methods = MethodsSince(session->methods, not_before);
-  bool satisfied = !session->person.empty() && AcrMet(methods, request->acr_values).has_value();
-  if (satisfied || request->prompt == "none") {
-    if (!satisfied) {
-      (void)db_.Execute("DELETE FROM auth_requests WHERE id = ?", {pending.id});
-      Audit(call, "authorize", "refused", session->person, request->client_id, "",
-            "prompt=none but the person is not signed in well enough");
-      std::vector<std::pair<std::string, std::string>> params = {
-          {"error", "login_required"}, {"error_description", "the person must sign in"}};
-      if (!request->state.empty()) params.emplace_back("state", request->state);
-      params.emplace_back("iss", options_.issuer);
-      return WithSessionCookie(call, *session,
-                               Redirect(RedirectWith(request->redirect_uri, params)));
-    }
+  if (!session->person.empty() &&
+      AcrMet(MethodsSince(session->methods, not_before), request->acr_values)) {
     return Progress(call, *session, pending, {});
   }
+  if (request->prompt == "none") {
+    Audit(call, "authorize", "refused", session->person, request->client_id, "",
+          "prompt=none but the person is not signed in well enough");
+    return WithSessionCookie(call, *session,
+                             BackToClient(request->redirect_uri, request->state,
+                                          {{"error", "login_required"},
+                                           {"error_description", "the person must sign in"}}));
+  }
+  if (auto st = StoreRequest(pending); !st) return ErrorPage(call, 500, st.error().message());
   std::string target = "/signin?r=" + pending.id;
   if (call.locale == Locale::kEn) target += "&lang=en";
   return WithSessionCookie(call, *session, Redirect(target));
@@ -566,36 +597,14 @@ http::Response Provider::Authorize(Call& call) {
 
 http::Response Provider::SignInPage(Call& call) {
   auto session = LoadSession(call);
-  std::string expired = call.locale == Locale::kEn
-                            ? "This sign-in has expired or was opened in another browser. Go "
-                              "back to the service and start again."
-                            : "此登入已逾時，或是在其他瀏覽器開啟。請回到原服務重新開始。";
-  if (!session) return ErrorPage(call, 400, expired);
+  if (!session) return ErrorPage(call, 400, ExpiredMessage(call.locale));
   auto pending = LoadRequest(*session, call.query.Value("r"));
-  if (!pending) return ErrorPage(call, 400, expired);
+  if (!pending) return ErrorPage(call, 400, ExpiredMessage(call.locale));
   return ShowSignIn(call, *session, *pending, {});
 }
 
 // ---------------------------------------------------------------------------------
 // POST /signin/…
-
-namespace {
-
-std::string L(Locale locale, const char* zh, const char* en) {
-  return locale == Locale::kEn ? en : zh;
-}
-
-std::string LockMessage(Locale locale, int64_t until_ms) {
-  std::string when = FormatRfc3339(FromUnixMillis(until_ms)).substr(11, 5);
-  return locale == Locale::kEn
-             ? fmt::format(
-                   "Too many failed attempts. Try again after {} (UTC), or use another "
-                   "way to verify.",
-                   when)
-             : fmt::format("失敗次數過多，請於 {}（UTC）後再試，或改用其他驗證方式。", when);
-}
-
-}  // namespace
 
 http::Response Provider::MethodRefused(Call& call, Session& session, const Pending& pending,
                                        std::string_view person_id, std::string_view method,
@@ -623,27 +632,24 @@ http::Response Provider::MethodOk(Call& call, Session& session, const Pending& p
 }
 
 http::Response Provider::SignInForm(Call& call, std::string_view step) {
-  auto content_type = call.req[http::bhttp::field::content_type];
-  if (!content_type.starts_with("application/x-www-form-urlencoded")) {
-    return ErrorPage(call, 415, "expected a form (application/x-www-form-urlencoded)");
+  auto form = ReadForm(call.req);
+  if (!form) {
+    ErrorCode code = form.error().code();
+    return ErrorPage(call,
+                     code == ErrorCode::kFailedPrecondition  ? 415
+                     : code == ErrorCode::kResourceExhausted ? 413
+                                                             : 400,
+                     form.error().message());
   }
-  if (call.req.body().size() > kMaxFormBody) return ErrorPage(call, 413, "the form is too large");
-  auto form = http::ParseForm(call.req.body());
-  if (!form) return ErrorPage(call, 400, form.error().message());
-  std::string expired = L(call.locale, "此登入已逾時，或是在其他瀏覽器開啟。請回到原服務重新開始。",
-                          "This sign-in has expired or was opened in another browser. Go back "
-                          "to the service and start again.");
   auto session = LoadSession(call);
-  if (!session) return ErrorPage(call, 400, expired);
+  if (!session) return ErrorPage(call, 400, ExpiredMessage(call.locale));
   if (!CsrfOk(call, *session, form->Value("csrf"))) {
     Audit(call, "signin", "refused", session->person, "", std::string(step),
           "CSRF token or Origin does not match");
-    return ErrorPage(call, 403,
-                     L(call.locale, "此表單已失效，請重新整理頁面後再試。",
-                       "This form is no longer valid. Reload the page and try again."));
+    return ErrorPage(call, 403, StaleFormMessage(call.locale));
   }
   auto pending = LoadRequest(*session, form->Value("r"));
-  if (!pending) return ErrorPage(call, 400, expired);
+  if (!pending) return ErrorPage(call, 400, ExpiredMessage(call.locale));
   const std::string client = pending->request.client_id;
   Locale l = call.locale;
 
@@ -651,26 +657,17 @@ http::Response Provider::SignInForm(Call& call, std::string_view step) {
     (void)db_.Execute("DELETE FROM auth_requests WHERE id = ?", {pending->id});
     Audit(call, "signin", "cancelled", session->person, client, "", "the person cancelled");
     if (pending->account()) return Redirect("/account");
-    std::vector<std::pair<std::string, std::string>> params = {
-        {"error", "access_denied"}, {"error_description", "the person cancelled the sign-in"}};
-    if (!pending->request.state.empty()) params.emplace_back("state", pending->request.state);
-    params.emplace_back("iss", options_.issuer);
-    return Redirect(RedirectWith(pending->request.redirect_uri, params));
+    return BackToClient(
+        pending->request.redirect_uri, pending->request.state,
+        {{"error", "access_denied"}, {"error_description", "the person cancelled the sign-in"}});
   }
 
   if (step == "identify") {
     std::string id = form->Value("national_id");
     for (char& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     id.erase(std::remove(id.begin(), id.end(), ' '), id.end());
-    if (id.empty()) {
-      // "Use another ID": start over.
-      session->claimed_national_id.clear();
-      session->person.clear();
-      session->methods.clear();
-      if (auto st = SaveSession(*session); !st) return ErrorPage(call, 500, st.error().message());
-      return ShowSignIn(call, *session, *pending, {});
-    }
-    if (auto st = ValidateNationalId(id); !st) {
+    // An empty id is "Use another ID": start over.
+    if (auto st = id.empty() ? Ok() : ValidateNationalId(id); !st) {
       return ShowSignIn(call, *session, *pending,
                         {{true, L(l, "身分證統一編號格式不正確：", "The ID number is not valid: ") +
                                     st.error().message()}});
@@ -719,11 +716,9 @@ http::Response Provider::SignInForm(Call& call, std::string_view step) {
   auto succeed = [&](Method m) { return MethodOk(call, *session, *pending, person_id, m); };
 
   if (step == "totp") {
-    if (!person) {
-      return fail("no such national id",
-                  L(l, "驗證碼不正確，或此身分尚未設定驗證器 App。",
-                    "The code is not right, or no authenticator app is set up for this ID."));
-    }
+    std::string wrong = L(l, "驗證碼不正確，或此身分尚未設定驗證器 App。",
+                          "The code is not right, or no authenticator app is set up for this ID.");
+    if (!person) return fail("no such national id", wrong);
     auto st = accounts_.VerifyTotp(person->id, form->Value("code"));
     if (!st) {
       switch (st.error().code()) {
@@ -736,9 +731,7 @@ http::Response Provider::SignInForm(Call& call, std::string_view step) {
                                             "This code was already used. Wait for the next one."));
         case ErrorCode::kFailedPrecondition:
         case ErrorCode::kUnauthenticated:
-          return fail(st.error().message(),
-                      L(l, "驗證碼不正確，或此身分尚未設定驗證器 App。",
-                        "The code is not right, or no authenticator app is set up for this ID."));
+          return fail(st.error().message(), wrong);
         default:
           return ErrorPage(call, 500, st.error().message());
       }
@@ -771,7 +764,7 @@ http::Response Provider::SignInForm(Call& call, std::string_view step) {
         st = db_.Execute(
             "INSERT INTO sms_codes (session, person, code_hash, attempts, created_at, "
             "expires_at) VALUES (?, ?, ?, 0, ?, ?)",
-            {session->id, person->id, Sha256Hex(session->id + ":" + code), now,
+            {session->id, person->id, crypto::Sha256Hex(session->id + ":" + code), now,
              now + options_.sms_code_lifetime.count() * 1000});
       }
       if (!st) return ErrorPage(call, 500, st.error().message());
@@ -831,7 +824,7 @@ http::Response Provider::SignInForm(Call& call, std::string_view step) {
                   L(l, "請輸入簡訊中的 6 位數字。", "Enter the 6 digits from the text message."),
                   false, true);
     }
-    if (!crypto::ConstantTimeEqual(Sha256Hex(session->id + ":" + code), *hash)) {
+    if (!crypto::ConstantTimeEqual(crypto::Sha256Hex(session->id + ":" + code), *hash)) {
       (void)db_.Execute("UPDATE sms_codes SET attempts = attempts + 1 WHERE session = ?",
                         {session->id});
       return fail("wrong SMS code", wrong, true, true);
@@ -849,15 +842,7 @@ http::Response Provider::SignInForm(Call& call, std::string_view step) {
 // POST /token, /userinfo
 
 http::Response Provider::Token(Call& call) {
-  auto content_type = call.req[http::bhttp::field::content_type];
-  if (!content_type.starts_with("application/x-www-form-urlencoded")) {
-    return JsonError(400, "invalid_request",
-                     "the token request must be application/x-www-form-urlencoded");
-  }
-  if (call.req.body().size() > kMaxFormBody) {
-    return JsonError(400, "invalid_request", "the token request is too large");
-  }
-  auto form = http::ParseForm(call.req.body());
+  auto form = ReadForm(call.req);
   if (!form) return JsonError(400, "invalid_request", form.error().message());
   auto authorization = call.req[http::bhttp::field::authorization];
   std::string_view auth_header(authorization.data(), authorization.size());
@@ -882,7 +867,7 @@ http::Response Provider::Token(Call& call) {
   }
   std::string code = form->Value("code");
   if (code.empty() || code.size() > 100) return refuse("invalid_request", "code is missing", "");
-  std::string code_hash = Sha256Hex(code);
+  std::string code_hash = crypto::Sha256Hex(code);
   auto rows = db_.Query(
       "SELECT client, person, grant_data, used_at, expires_at FROM codes "
       "WHERE hash = ?",
@@ -927,7 +912,7 @@ http::Response Provider::Token(Call& call) {
   if (*used == 0) return refuse("invalid_grant", "the code was already used", *person_id);
   auto person = accounts_.Get(*person_id);
   if (!person) return JsonError(500, "server_error", person.error().message());
-  auto methods = MethodsFromJson((*grant)["methods"].dump());
+  auto methods = MethodsFromJson((*grant)["methods"]);
   if (!methods) return JsonError(500, "server_error", methods.error().message());
 
   int64_t now_s = clock_.NowMillis() / 1000;
@@ -948,11 +933,11 @@ http::Response Provider::Token(Call& call) {
   }
   auto id_token = keys_.SignJwt(claims);
   if (!id_token) return JsonError(500, "server_error", id_token.error().message());
-  std::string access_token = NewToken();
+  std::string access_token = crypto::NewSecretToken();
   auto st = db_.Execute(
       "INSERT INTO access_tokens (hash, code, client, person, scope, revoked, created_at, "
       "expires_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
-      {Sha256Hex(access_token), code_hash, client->id, person->id, request->scope,
+      {crypto::Sha256Hex(access_token), code_hash, client->id, person->id, request->scope,
        clock_.NowMillis(), (now_s + lifetime) * 1000});
   if (!st) return JsonError(500, "server_error", st.error().message());
   Audit(call, "token", "ok", person->id, client->id, "", (*grant)["acr"].get<std::string>());
@@ -977,7 +962,7 @@ http::Response Provider::UserInfo(Call& call) {
   if (!header.starts_with("Bearer ") || header.size() > 200) {
     return unauthorized("invalid_request", "an access token is required (Bearer)");
   }
-  std::string hash = Sha256Hex(header.substr(7));
+  std::string hash = crypto::Sha256Hex(header.substr(7));
   auto rows = db_.Query(
       "SELECT client, person, scope, revoked, expires_at FROM access_tokens "
       "WHERE hash = ?",
@@ -1024,17 +1009,13 @@ http::Response Provider::Account(Call& call, std::string_view step) {
       session = NewSession();
       if (!session) return ErrorPage(call, 500, session.error().message());
     }
-    int64_t now = clock_.NowMillis();
-    AuthorizationRequest r;
-    r.redirect_uri = "/account";
-    std::string id = NewToken().substr(0, 32);
-    nlohmann::json stored = {{"request", r.ToJson()}, {"not_before", 0}};
-    auto st = db_.Execute(
-        "INSERT INTO auth_requests (id, session, client, request, created_at, expires_at) "
-        "VALUES (?, ?, '', ?, ?, ?)",
-        {id, session->id, stored.dump(), now, now + options_.request_lifetime.count() * 1000});
-    if (!st) return ErrorPage(call, 500, st.error().message());
-    return WithSessionCookie(call, *session, Redirect("/signin?r=" + id));
+    Pending pending;
+    pending.id = crypto::NewSecretToken().substr(0, 32);
+    pending.session = session->id;
+    pending.request.redirect_uri = "/account";
+    pending.expires_at = clock_.NowMillis() + options_.request_lifetime.count() * 1000;
+    if (auto st = StoreRequest(pending); !st) return ErrorPage(call, 500, st.error().message());
+    return WithSessionCookie(call, *session, Redirect("/signin?r=" + pending.id));
   }
   auto person = accounts_.Get(session->person);
   if (!person) return ErrorPage(call, 500, person.error().message());
@@ -1051,17 +1032,12 @@ http::Response Provider::Account(Call& call, std::string_view step) {
   }
   unsigned status = 200;
   if (!step.empty()) {
-    auto content_type = call.req[http::bhttp::field::content_type];
-    auto form = content_type.starts_with("application/x-www-form-urlencoded")
-                    ? http::ParseForm(call.req.body())
-                    : Result<http::Form>(Fail(ErrorCode::kInvalidArgument, "expected a form"));
+    auto form = ReadForm(call.req);
     if (!form) return ErrorPage(call, 400, form.error().message());
     if (!CsrfOk(call, *session, form->Value("csrf"))) {
       Audit(call, "account", "refused", person->id, "", std::string(step),
             "CSRF token or Origin does not match");
-      return ErrorPage(call, 403,
-                       L(l, "此表單已失效，請重新整理頁面後再試。",
-                         "This form is no longer valid. Reload the page and try again."));
+      return ErrorPage(call, 403, StaleFormMessage(l));
     }
     auto refuse_removal = [&]() {
       Audit(call, "account", "refused", person->id, "", std::string(step),
@@ -1151,7 +1127,8 @@ http::Response Provider::Management(Call& call) {
     return JsonError(404, "not_found", "the management API is disabled (no management token)");
   }
   if (!header.starts_with("Bearer ") ||
-      !crypto::ConstantTimeEqual(Sha256Hex(header.substr(7)), options_.management_token_sha256)) {
+      !crypto::ConstantTimeEqual(crypto::Sha256Hex(header.substr(7)),
+                                 options_.management_token_sha256)) {
     Audit(call, "management", "refused", "", "", "", "wrong or missing management token");
     auto res = JsonError(401, "unauthorized", "a valid management token is required (Bearer)");
     res.set(http::bhttp::field::www_authenticate, "Bearer realm=\"troad idp management\"");

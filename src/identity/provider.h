@@ -119,6 +119,11 @@ class Provider {
   Result<std::string> IssueCode(const Session& session, const Pending& pending,
                                 const std::vector<VerifiedMethod>& methods, const std::string& acr);
   http::Response ErrorPage(Call& call, unsigned status, std::string_view message);
+  // The redirect back to a relying party: `params`, then `state` (if any) and `iss`.
+  http::Response BackToClient(std::string_view redirect_uri, std::string_view state,
+                              std::vector<std::pair<std::string, std::string>> params) const;
+  // Keeps an authorization request for the sign-in page.
+  Status StoreRequest(const Pending& pending);
   http::Response WithSessionCookie(Call& call, const Session& session, http::Response res);
   bool CsrfOk(Call& call, const Session& session, std::string_view given);
 

@@ -32,10 +32,6 @@ constexpr char kChallenge[] = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 constexpr char kNationalId[] = "A123456789";
 constexpr char kManagementToken[] = "management-token-for-tests";
 
-std::string Sha256Hex(std::string_view s) {
-  return HexEncode(crypto::DigestView(crypto::Sha256(s)));
-}
-
 // The value of a hidden or named input in an HTML page.
 std::string InputValue(const std::string& html, const std::string& name) {
   std::smatch m;
@@ -64,7 +60,7 @@ class ProviderTest : public ::testing::Test {
     o.issuer = kIssuer;
     o.rp_id = "localhost";
     o.subject_salt = "salt-salt-salt-salt-salt-salt-salt";
-    o.management_token_sha256 = Sha256Hex(kManagementToken);
+    o.management_token_sha256 = crypto::Sha256Hex(kManagementToken);
     provider_ = std::make_unique<Provider>(*db_, clock_, o, *sms_, nullptr);
     ASSERT_TRUE(provider_->keys().EnsureCurrent());
     auto person = provider_->accounts().AddPerson(kNationalId, "測試者", "0912345678");
@@ -519,7 +515,7 @@ class CitizenCertificateSignInTest : public ProviderTest {
     o.issuer = kIssuer;
     o.rp_id = "localhost";
     o.subject_salt = "salt-salt-salt-salt-salt-salt-salt";
-    o.management_token_sha256 = Sha256Hex(kManagementToken);
+    o.management_token_sha256 = crypto::Sha256Hex(kManagementToken);
     provider_ = std::make_unique<Provider>(*db_, clock_, o, *sms_, verifier_.get());
   }
 
@@ -612,7 +608,7 @@ class DualDocumentSignInTest : public ProviderTest {
     o.issuer = kIssuer;
     o.rp_id = "localhost";
     o.subject_salt = "salt-salt-salt-salt-salt-salt-salt";
-    o.management_token_sha256 = Sha256Hex(kManagementToken);
+    o.management_token_sha256 = crypto::Sha256Hex(kManagementToken);
     provider_ = std::make_unique<Provider>(*db_, clock_, o, *sms_, nullptr, &registry_);
   }
   RegistryDouble registry_;
