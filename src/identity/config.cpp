@@ -79,7 +79,12 @@ Result<IdpConfig> IdpConfig::Load(const std::string& path) {
   c.sms.timeout = std::chrono::milliseconds(sms.Int("timeout_ms", 5000, 100, 60'000));
   p.sms_code_lifetime = std::chrono::seconds(sms.Int("code_lifetime_s", 300, 60, 1800));
   p.sms_max_attempts = static_cast<int>(sms.Int("max_attempts", 5, 1, 20));
-  p.sms_max_per_hour = static_cast<int>(sms.Int("max_per_hour", 5, 1, 100));
+  p.sms_max_sends = static_cast<int>(sms.Int("max_sends", 5, 1, 100));
+  if (sms.Has("max_per_hour")) {
+    // The old name promised an hour, but the count always used [limits] failure_window_s.
+    sms.Error("max_per_hour",
+              "renamed to max_sends (codes per national id within [limits] failure_window_s)");
+  }
 
   ConfigSection limits = root.Section("limits");
   p.max_failures_per_account = static_cast<int>(limits.Int("max_failures_per_account", 5, 1, 1000));

@@ -114,12 +114,25 @@ Result<std::unique_ptr<Idp>> Idp::Create(IdpConfig config, const Clock& clock) {
                               http::Request& req,
                               const http::ConnectionInfo& conn) -> asio::awaitable<http::Response> {
     std::string remote = conn.remote.address().to_string();
-    co_return co_await asio::co_spawn(
-        self->worker_,
-        [self, &req, &remote]() -> asio::awaitable<http::Response> {
-          co_return self->provider_->Handle(req, remote);
-        },
-        asio::use_awaitable);
+    const LookupAnswer* answer = nullptr;
+    auto serve = [self, &req, &remote, &answer]() -> asio::awaitable<Provider::Served> {
+      co_return self->provider_->Serve(req, remote, answer);
+    };
+    Provider::Served served = co_await asio::co_spawn(self->worker_, serve, asio::use_awaitable);
+    if (served.lookup) {
+      // A method asks another system (the registries, over T-Road): not on the database
+      // thread, which would stall every other sign-in while it waits.
+      Lookup& lookup = *served.lookup;
+      LookupAnswer looked_up = co_await asio::co_spawn(
+          self->lookups_,
+          [&lookup]() -> asio::awaitable<LookupAnswer> {
+            co_return LookupAnswer{lookup.key, lookup.run()};
+          },
+          asio::use_awaitable);
+      answer = &looked_up;
+      served = co_await asio::co_spawn(self->worker_, serve, asio::use_awaitable);
+    }
+    co_return std::move(served.response);
   };
   TROAD_ASSIGN_OR_RETURN(
       idp->server_, http::Server::Create(idp->io_, http::tcp::endpoint(address, hp.second), ssl,

@@ -26,6 +26,11 @@ Locale ChooseLocale(std::string_view explicit_lang, std::string_view ui_locales,
                     std::string_view accept_language);
 std::string_view LocaleTag(Locale locale);  // "zh-TW", "en"
 
+// The Traditional Chinese or the English of a message written where it is used.
+inline std::string Localize(Locale locale, const char* zh, const char* en) {
+  return locale == Locale::kEn ? en : zh;
+}
+
 // A message shown above the form: an error (role="alert") or a notice.
 struct Notice {
   bool error = false;

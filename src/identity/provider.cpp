@@ -88,9 +88,7 @@ std::vector<VerifiedMethod> MethodsSince(const std::vector<VerifiedMethod>& meth
   return out;
 }
 
-std::string L(Locale locale, const char* zh, const char* en) {
-  return locale == Locale::kEn ? en : zh;
-}
+std::string L(Locale locale, const char* zh, const char* en) { return Localize(locale, zh, en); }
 
 std::string ExpiredMessage(Locale l) {
   return L(l, "此登入已逾時，或是在其他瀏覽器開啟。請回到原服務重新開始。",
@@ -159,6 +157,8 @@ struct Provider::Call {
   http::Form query;
   Locale locale = Locale::kZhTw;
   std::vector<std::string> set_cookies;
+  const LookupAnswer* answer = nullptr;  // Serve's second step
+  std::optional<Lookup> lookup;          // what a method asked for in the first
 };
 
 Provider::Provider(store::Database& db, const Clock& clock, ProviderOptions options, SmsSender& sms,
@@ -167,16 +167,40 @@ Provider::Provider(store::Database& db, const Clock& clock, ProviderOptions opti
       clock_(clock),
       options_(std::move(options)),
       sms_(sms),
-      certificates_(certificates),
-      dual_document_(dual_document),
       accounts_(db, clock),
       clients_(db, clock),
-      keys_(db, clock, options_.keys) {}
+      keys_(db, clock, options_.keys),
+      rp_{options_.rp_id, {OriginOf(options_.issuer)}} {
+  auto sms_method = std::make_unique<SmsMethod>(
+      db, clock, sms_, SmsMethodOptions{options_.sms_code_lifetime, options_.sms_max_attempts});
+  sms_method_ = sms_method.get();
+  methods_[Method::kSms] = std::move(sms_method);
+  methods_[Method::kTotp] = MakeTotpMethod(accounts_);
+  methods_[Method::kPasskey] = MakePasskeyMethod(accounts_, rp_);
+  if (certificates != nullptr) {
+    methods_[Method::kCitizenCertificate] =
+        MakeCitizenCertificateMethod(accounts_, *certificates, clock_);
+  }
+  if (dual_document != nullptr) {
+    methods_[Method::kDualDocument] = MakeDualDocumentMethod(accounts_, *dual_document);
+  }
+}
 
 Provider::~Provider() = default;
 
 http::Response Provider::Handle(const http::Request& req, const std::string& remote) {
-  Call call{req, remote, std::string(http::PathOf(req.target())), {}, Locale::kZhTw, {}};
+  Served served = Serve(req, remote, nullptr);
+  if (served.lookup) {
+    LookupAnswer answer{served.lookup->key, served.lookup->run()};
+    served = Serve(req, remote, &answer);
+  }
+  return std::move(served.response);
+}
+
+Provider::Served Provider::Serve(const http::Request& req, const std::string& remote,
+                                 const LookupAnswer* answer) {
+  Call call{req,    remote,      std::string(http::PathOf(req.target())), {}, Locale::kZhTw, {},
+            answer, std::nullopt};
   auto query = http::ParseForm(http::QueryOf(req.target()));
   std::string lang;
   if (query) {
@@ -200,6 +224,8 @@ http::Response Provider::Handle(const http::Request& req, const std::string& rem
                              "text/html; charset=utf-8");
   } else {
     res = Dispatch(call);
+    // The method's question goes to the caller; nothing was written yet.
+    if (call.lookup) return {std::move(res), std::move(call.lookup)};
   }
   for (const auto& c : call.set_cookies) res.insert(http::bhttp::field::set_cookie, c);
   res.set("X-Content-Type-Options", "nosniff");
@@ -215,7 +241,7 @@ http::Response Provider::Handle(const http::Request& req, const std::string& rem
   }
   res.keep_alive(req.keep_alive());
   res.prepare_payload();
-  return res;
+  return {std::move(res), std::nullopt};
 }
 
 http::Response Provider::Dispatch(Call& call) {
@@ -452,13 +478,14 @@ http::Response Provider::ShowSignIn(Call& call, Session& session, const Pending&
     m.requirement = AcrLabel(call.locale, pending.request.acr_values.front());
   }
   m.sms_sent = sms_sent;
-  m.certificate = certificates_ != nullptr;
-  m.dual_document = dual_document_ != nullptr;
+  auto* certificate = MethodFor(Method::kCitizenCertificate);
+  m.certificate = certificate != nullptr;
+  m.dual_document = MethodFor(Method::kDualDocument) != nullptr;
   m.card_component_url = options_.card_component_url;
-  if (m.certificate && !m.national_id.empty()) {
+  if (certificate != nullptr && !m.national_id.empty()) {
     // A fresh challenge for the card component each time the page is shown.
-    session.challenge = NewCitizenChallenge();
-    session.challenge_kind = "certificate";
+    session.challenge = certificate->NewChallenge();
+    session.challenge_kind = std::string(certificate->challenge_kind());
     session.challenge_expires_at = clock_.NowMillis() + 5 * 60 * 1000;
     if (auto st = SaveSession(session); !st) {
       return ErrorPage(call, 500, st.error().message());
@@ -606,29 +633,131 @@ http::Response Provider::SignInPage(Call& call) {
 // ---------------------------------------------------------------------------------
 // POST /signin/…
 
-http::Response Provider::MethodRefused(Call& call, Session& session, const Pending& pending,
-                                       std::string_view person_id, std::string_view method,
-                                       const std::string& reason, std::string text, bool count,
-                                       bool sms_sent) {
-  if (count) {
-    RecordFailure("account", session.claimed_national_id);
-    RecordFailure("remote", call.remote);
-  }
-  Audit(call, "signin", "refused", person_id, pending.request.client_id, method, reason);
-  return ShowSignIn(call, session, pending, {{true, std::move(text)}}, sms_sent);
+VerificationMethod* Provider::MethodFor(Method method) const {
+  auto it = methods_.find(method);
+  return it == methods_.end() ? nullptr : it->second.get();
 }
 
-http::Response Provider::MethodOk(Call& call, Session& session, const Pending& pending,
-                                  std::string_view person_id, Method m) {
-  session.person = std::string(person_id);
-  session.methods.push_back({m, clock_.NowMillis()});
+std::optional<int64_t> Provider::Locked(const Call& call, std::string_view client,
+                                        std::string_view method, std::string_view national_id) {
+  for (auto [scope, key, max] :
+       {std::tuple{std::string_view("account"), national_id, options_.max_failures_per_account},
+        std::tuple{std::string_view("remote"), std::string_view(call.remote),
+                   options_.max_failures_per_remote}}) {
+    if (key.empty()) continue;
+    if (auto until = LockedUntil(scope, key, max)) {
+      Audit(
+          call, "signin", "locked", "", client, method,
+          fmt::format("too many failures for this {}", scope == "account" ? "account" : "address"));
+      return until;
+    }
+  }
+  return std::nullopt;
+}
+
+Verdict Provider::Try(Call& call, Session& session, const Pending& pending,
+                      VerificationMethod& method, const http::Form& input) {
+  const std::string& client = pending.request.client_id;
+  const std::string_view name = MethodName(method.method());
+  auto locked = [&](int64_t until) {
+    Verdict v = Verdict::Refused("locked", LockMessage(call.locale, until), false);
+    v.locked_until = until;
+    return v;
+  };
+  if (auto until = Locked(call, client, name, session.claimed_national_id)) return locked(*until);
+
+  Attempt attempt;
+  attempt.locale = call.locale;
+  attempt.session = session.id;
+  attempt.claimed_national_id = session.claimed_national_id;
+  attempt.input = &input;
+  attempt.answer = call.answer;
+  if (!attempt.claimed_national_id.empty()) {
+    auto person = accounts_.FindByNationalId(attempt.claimed_national_id);
+    if (person) {
+      attempt.person = std::move(*person);
+    } else if (person.error().code() != ErrorCode::kNotFound) {
+      return Verdict::Internal(person.error().message());
+    }
+  }
+  attempt.proved_in_session = attempt.person && session.person == attempt.person->id &&
+                              !MethodsSince(session.methods, pending.not_before).empty();
+  if (!method.challenge_kind().empty()) {
+    if (session.challenge_kind == method.challenge_kind() &&
+        session.challenge_expires_at > clock_.NowMillis()) {
+      attempt.challenge = session.challenge;
+    }
+    // One challenge, one attempt: whatever the outcome, it is spent.
+    session.challenge.clear();
+    session.challenge_kind.clear();
+    if (auto st = SaveSession(session); !st) return Verdict::Internal(st.error().message());
+  }
+
+  Verdict v = method.Verify(attempt);
+  switch (v.kind) {
+    case Verdict::Kind::kLookup:
+      if (!v.lookup) return Verdict::Internal(fmt::format("{}: a lookup without work", name));
+      if (call.answer != nullptr) {
+        // The answer was for other input: the session or the form changed meanwhile.
+        v = Verdict::Unavailable("the attempt changed while the lookup ran",
+                                 L(call.locale, "資料已變更，請再試一次。",
+                                   "Something changed meanwhile. Please try again."));
+        Audit(call, "signin", "failed", "", client, name, v.reason);
+        return v;
+      }
+      call.lookup = std::move(v.lookup);
+      return v;
+    case Verdict::Kind::kInternal:
+      return v;
+    case Verdict::Kind::kUnavailable:
+      Audit(call, "signin", "failed", v.person_id, client, name, v.reason);
+      return v;
+    case Verdict::Kind::kRefused:
+      if (v.counts) {
+        RecordFailure("remote", call.remote);
+        if (!session.claimed_national_id.empty()) {
+          RecordFailure("account", session.claimed_national_id);
+        }
+      }
+      Audit(call, "signin", "refused", v.person_id, client, name, v.reason);
+      return v;
+    case Verdict::Kind::kVerified:
+      break;
+  }
+  // A passkey names its owner, who may not be the person claimed: their lock applies too.
+  if (v.national_id != session.claimed_national_id) {
+    if (auto until = Locked(call, client, name, v.national_id)) return locked(*until);
+  }
+  for (const auto& change : v.account_changes) {
+    Audit(call, "account", "ok", v.person_id, client, name, change);
+  }
+  // What this browser proved so far was for someone else.
+  if (session.person != v.person_id) session.methods.clear();
+  session.person = v.person_id;
+  session.claimed_national_id = v.national_id;
+  session.methods.push_back({method.method(), clock_.NowMillis()});
   session.challenge.clear();
   session.challenge_kind.clear();
-  if (auto st = SaveSession(session); !st) return ErrorPage(call, 500, st.error().message());
-  Audit(call, "signin", "ok", person_id, pending.request.client_id, MethodName(m), "");
-  return Progress(call, session, pending,
-                  {{false, L(call.locale, "驗證成功：", "Verified: ") +
-                               MethodLabel(call.locale, MethodName(m))}});
+  if (auto st = SaveSession(session); !st) return Verdict::Internal(st.error().message());
+  Audit(call, "signin", "ok", v.person_id, client, name, "");
+  return v;
+}
+
+http::Response Provider::ShowVerdict(Call& call, Session& session, const Pending& pending,
+                                     Method method, const Verdict& verdict) {
+  switch (verdict.kind) {
+    case Verdict::Kind::kVerified:
+      return Progress(call, session, pending,
+                      {{false, L(call.locale, "驗證成功：", "Verified: ") +
+                                   MethodLabel(call.locale, MethodName(method))}});
+    case Verdict::Kind::kLookup:  // Serve hands the lookup to its caller; no page yet
+    case Verdict::Kind::kInternal:
+      return ErrorPage(call, 500, verdict.reason);
+    case Verdict::Kind::kRefused:
+    case Verdict::Kind::kUnavailable:
+      break;
+  }
+  return ShowSignIn(call, session, pending, {{true, verdict.message}}, verdict.keep_prompt);
 }
 
 http::Response Provider::SignInForm(Call& call, std::string_view step) {
@@ -683,159 +812,64 @@ http::Response Provider::SignInForm(Call& call, std::string_view step) {
   }
 
   if (session->claimed_national_id.empty()) return ShowSignIn(call, *session, *pending, {});
-  const std::string& national_id = session->claimed_national_id;
-  std::string method = step == "totp"            ? "totp"
-                       : step.starts_with("sms") ? "sms"
-                       : step == "certificate"   ? "citizen_certificate"
-                       : step == "dual-document" ? "dual_document"
-                                                 : "";
-  if (method.empty()) return ErrorPage(call, 404, "No such page.");
-  // Rate limits before any check: per national id and per address.
-  for (auto [scope, key, max] :
-       {std::tuple{std::string_view("account"), std::string_view(national_id),
-                   options_.max_failures_per_account},
-        std::tuple{std::string_view("remote"), std::string_view(call.remote),
-                   options_.max_failures_per_remote}}) {
-    if (auto until = LockedUntil(scope, key, max)) {
-      Audit(
-          call, "signin", "locked", "", client, method,
-          fmt::format("too many failures for this {}", scope == "account" ? "account" : "address"));
-      return ShowSignIn(call, *session, *pending, {{true, LockMessage(l, *until)}});
-    }
+  if (step == "sms/send") return SendSmsCode(call, *session, *pending);
+  std::optional<Method> method = step == "totp"         ? std::optional(Method::kTotp)
+                                 : step == "sms/verify" ? std::optional(Method::kSms)
+                                 : step == "certificate"
+                                     ? std::optional(Method::kCitizenCertificate)
+                                 : step == "dual-document" ? std::optional(Method::kDualDocument)
+                                                           : std::nullopt;
+  VerificationMethod* verifier = method ? MethodFor(*method) : nullptr;
+  if (verifier == nullptr) return ErrorPage(call, 404, "No such page.");
+  Verdict verdict = Try(call, *session, *pending, *verifier, *form);
+  return ShowVerdict(call, *session, *pending, *method, verdict);
+}
+
+http::Response Provider::SendSmsCode(Call& call, Session& session, const Pending& pending) {
+  const Locale l = call.locale;
+  const std::string& client = pending.request.client_id;
+  const std::string& national_id = session.claimed_national_id;
+  if (auto until = Locked(call, client, "sms", national_id)) {
+    return ShowSignIn(call, session, pending, {{true, LockMessage(l, *until)}});
   }
   auto person = accounts_.FindByNationalId(national_id);
   if (!person && person.error().code() != ErrorCode::kNotFound) {
     return ErrorPage(call, 500, person.error().message());
   }
   std::string person_id = person ? person->id : "";
-  auto fail = [&](const std::string& reason, std::string text, bool count = true,
-                  bool sms_sent = false) {
-    return MethodRefused(call, *session, *pending, person_id, method, reason, std::move(text),
-                         count, sms_sent);
-  };
-  auto succeed = [&](Method m) { return MethodOk(call, *session, *pending, person_id, m); };
-
-  if (step == "totp") {
-    std::string wrong = L(l, "驗證碼不正確，或此身分尚未設定驗證器 App。",
-                          "The code is not right, or no authenticator app is set up for this ID.");
-    if (!person) return fail("no such national id", wrong);
-    auto st = accounts_.VerifyTotp(person->id, form->Value("code"));
-    if (!st) {
-      switch (st.error().code()) {
-        case ErrorCode::kInvalidArgument:
-          return fail(st.error().message(),
-                      L(l, "請輸入 App 顯示的 6 位數字。", "Enter the 6 digits the app shows."),
-                      false);
-        case ErrorCode::kAlreadyExists:
-          return fail("TOTP code reused", L(l, "此驗證碼已使用過，請等待下一組驗證碼。",
-                                            "This code was already used. Wait for the next one."));
-        case ErrorCode::kFailedPrecondition:
-        case ErrorCode::kUnauthenticated:
-          return fail(st.error().message(), wrong);
-        default:
-          return ErrorPage(call, 500, st.error().message());
-      }
-    }
-    return succeed(Method::kTotp);
+  if (LockedUntil("sms", national_id, options_.sms_max_sends)) {
+    Audit(call, "sms", "refused", person_id, client, "sms",
+          "SMS send limit reached for this national id");
+    return ShowSignIn(call, session, pending,
+                      {{true, L(l, "簡訊寄送次數已達上限，請稍後再試或改用其他方式。",
+                                "Too many codes were sent. Try later or use another way.")}});
   }
-
-  if (step == "sms/send") {
-    std::string sent = L(l, "若此身分已登記手機號碼，驗證碼已寄出，5 分鐘內有效。",
-                         "If a mobile number is registered for this ID, a code has been sent. "
-                         "It is valid for 5 minutes.");
-    if (auto until = LockedUntil("sms", national_id, options_.sms_max_per_hour)) {
-      Audit(call, "sms", "refused", person ? person->id : "", client, "sms",
-            "SMS limit per hour reached");
-      return ShowSignIn(call, *session, *pending,
-                        {{true, L(l, "簡訊寄送次數已達上限，請稍後再試或改用其他方式。",
-                                  "Too many codes were sent. Try later or use another way.")}});
-    }
-    RecordFailure("sms", national_id);  // counts sends, not failures
-    if (person && !person->mobile.empty()) {
-      std::string code = fmt::format("{:06}", [] {
-        std::string r = crypto::RandomBytes(4);
-        uint32_t v = 0;
-        for (unsigned char c : r) v = (v << 8) | c;
-        return v % 1'000'000;
-      }());
-      int64_t now = clock_.NowMillis();
-      auto st = db_.Execute("DELETE FROM sms_codes WHERE session = ?", {session->id});
-      if (st) {
-        st = db_.Execute(
-            "INSERT INTO sms_codes (session, person, code_hash, attempts, created_at, "
-            "expires_at) VALUES (?, ?, ?, 0, ?, ?)",
-            {session->id, person->id, crypto::Sha256Hex(session->id + ":" + code), now,
-             now + options_.sms_code_lifetime.count() * 1000});
-      }
-      if (!st) return ErrorPage(call, 500, st.error().message());
-      auto sent_st = sms_.Send(
-          person->mobile,
-          fmt::format("【troad】登入驗證碼 {} ，5 分鐘內有效，請勿提供給任何人。Sign-in code: {}",
-                      code, code));
-      if (!sent_st) {
-        Audit(call, "sms", "failed", person->id, client, "sms", sent_st.error().message());
-        return ShowSignIn(call, *session, *pending,
-                          {{true, L(l, "簡訊暫時無法寄出，請稍後再試或改用其他方式。",
-                                    "The text message could not be sent. Try later or use "
-                                    "another way.")}});
-      }
-      Audit(call, "sms", "sent", person->id, client, "sms", "");
-    } else {
-      Audit(call, "sms", "not sent", person ? person->id : "", client, "sms",
-            person ? "no mobile number registered" : "no such national id");
-    }
-    return ShowSignIn(call, *session, *pending, {{false, sent}}, true);
+  RecordFailure("sms", national_id);  // counts sends, not failures
+  Attempt attempt;
+  attempt.locale = l;
+  attempt.session = session.id;
+  attempt.claimed_national_id = national_id;
+  if (person) attempt.person = std::move(*person);
+  auto st = sms_method_->Send(attempt);
+  if (!st && st.error().code() == ErrorCode::kUnavailable) {
+    Audit(call, "sms", "failed", person_id, client, "sms", st.error().message());
+    return ShowSignIn(call, session, pending,
+                      {{true, L(l, "簡訊暫時無法寄出，請稍後再試或改用其他方式。",
+                                "The text message could not be sent. Try later or use "
+                                "another way.")}});
   }
-
-  if (step == "sms/verify") {
-    std::string code = form->Value("code");
-    auto rows = db_.Query(
-        "SELECT person, code_hash, attempts, expires_at FROM sms_codes "
-        "WHERE session = ?",
-        {session->id});
-    if (!rows) return ErrorPage(call, 500, rows.error().message());
-    std::string wrong = L(l, "驗證碼不正確。", "The code is not right.");
-    if (rows->empty() || !person) {
-      return fail("no SMS code was sent in this session", wrong, true, true);
-    }
-    const auto& row = (*rows)[0];
-    auto owner = row.Text(0);
-    auto hash = row.Text(1);
-    auto attempts = row.Int(2);
-    auto expires = row.Int(3);
-    if (!owner || !hash || !attempts || !expires) {
-      return ErrorPage(call, 500, "sms_codes row is malformed");
-    }
-    if (*owner != person->id) return fail("the SMS code was sent for another person", wrong, true);
-    if (*expires <= clock_.NowMillis()) {
-      (void)db_.Execute("DELETE FROM sms_codes WHERE session = ?", {session->id});
-      return fail("SMS code expired",
-                  L(l, "驗證碼已逾時，請重新寄送。", "The code has expired. Send a new one."),
-                  false, false);
-    }
-    if (*attempts >= options_.sms_max_attempts) {
-      (void)db_.Execute("DELETE FROM sms_codes WHERE session = ?", {session->id});
-      return fail("too many wrong SMS codes",
-                  L(l, "錯誤次數過多，請重新寄送驗證碼。", "Too many wrong codes. Send a new one."),
-                  false);
-    }
-    if (code.size() != 6 || !std::all_of(code.begin(), code.end(), ::isdigit)) {
-      return fail("malformed SMS code",
-                  L(l, "請輸入簡訊中的 6 位數字。", "Enter the 6 digits from the text message."),
-                  false, true);
-    }
-    if (!crypto::ConstantTimeEqual(crypto::Sha256Hex(session->id + ":" + code), *hash)) {
-      (void)db_.Execute("UPDATE sms_codes SET attempts = attempts + 1 WHERE session = ?",
-                        {session->id});
-      return fail("wrong SMS code", wrong, true, true);
-    }
-    (void)db_.Execute("DELETE FROM sms_codes WHERE session = ?", {session->id});
-    return succeed(Method::kSms);
+  if (!st && st.error().code() != ErrorCode::kNotFound) {
+    return ErrorPage(call, 500, st.error().message());
   }
-
-  if (step == "certificate") return CertificateSignIn(call, *session, *pending, *form);
-  if (step == "dual-document") return DualDocumentSignIn(call, *session, *pending, *form);
-  return ErrorPage(call, 404, "No such page.");
+  // The page says the same whether or not a code went out: it must not reveal who has a
+  // registered mobile number.
+  Audit(call, "sms", st ? "sent" : "not sent", person_id, client, "sms",
+        st ? "" : st.error().message());
+  return ShowSignIn(call, session, pending,
+                    {{false, L(l, "若此身分已登記手機號碼，驗證碼已寄出，5 分鐘內有效。",
+                               "If a mobile number is registered for this ID, a code has been "
+                               "sent. It is valid for 5 minutes.")}},
+                    true);
 }
 
 // ---------------------------------------------------------------------------------
@@ -1235,75 +1269,7 @@ http::Response Provider::Management(Call& call) {
 }
 
 // ---------------------------------------------------------------------------------
-// Citizen certificate and passkeys
-
-http::Response Provider::CertificateSignIn(Call& call, Session& session, const Pending& pending,
-                                           const http::Form& form) {
-  Locale l = call.locale;
-  const std::string method = "citizen_certificate";
-  if (certificates_ == nullptr) return ErrorPage(call, 404, "No such page.");
-  auto person = accounts_.FindByNationalId(session.claimed_national_id);
-  std::string person_id = person ? person->id : "";
-  std::string challenge = session.challenge;
-  bool live = session.challenge_kind == "certificate" &&
-              session.challenge_expires_at > clock_.NowMillis() && !challenge.empty();
-  // One challenge, one attempt: whatever the outcome, it is spent.
-  session.challenge.clear();
-  session.challenge_kind.clear();
-  if (auto st = SaveSession(session); !st) return ErrorPage(call, 500, st.error().message());
-  if (!live) {
-    return MethodRefused(call, session, pending, person_id, method, "no live certificate challenge",
-                         L(l, "挑戰碼已逾時，請以新的挑戰碼重新簽署。",
-                           "The challenge has expired. Sign the new one."),
-                         false);
-  }
-  auto cert = certificates_->Verify(form.Value("signature"), challenge, clock_.Now());
-  if (!cert) {
-    const auto& e = cert.error();
-    std::string text;
-    if (e.code() == ErrorCode::kInvalidArgument) {
-      text = L(l, "無法讀取簽章，請以憑證元件重新簽署。",
-               "The signature could not be read. Sign again with the card component.");
-    } else if (e.code() == ErrorCode::kFailedPrecondition) {
-      text = L(l, "暫時無法確認憑證是否已廢止，請稍後再試或改用其他方式。",
-               "We cannot check revocation right now. Try later or use another way.");
-    } else {
-      text = L(l, "憑證驗證失敗：", "The certificate was not accepted: ") + e.message();
-    }
-    return MethodRefused(call, session, pending, person_id, method, e.message(), std::move(text),
-                         e.code() == ErrorCode::kUnauthenticated);
-  }
-  auto owner = accounts_.PersonForCertificate(cert->issuer, cert->card_id);
-  if (owner && *owner != person_id) {
-    return MethodRefused(call, session, pending, person_id, method,
-                         "the certificate belongs to another person",
-                         L(l, "此憑證不屬於您輸入的身分證統一編號。",
-                           "This certificate does not belong to the ID number you entered."),
-                         true);
-  }
-  if (!owner) {
-    // The first use of a certificate links it, but only to someone who has just proved
-    // who they are another way in this session: a valid certificate alone says nothing
-    // about which national id it belongs to (MOICA subjects carry only its last four
-    // digits).
-    bool proved = !person_id.empty() && session.person == person_id &&
-                  !MethodsSince(session.methods, pending.not_before).empty();
-    if (!proved) {
-      return MethodRefused(call, session, pending, person_id, method,
-                           "certificate not linked to an account yet",
-                           L(l, "此憑證尚未連結帳號：請先以其他方式驗證，即可連結。",
-                             "This certificate is not linked yet. Verify another way first, "
-                             "then it will be linked."),
-                           false);
-    }
-    if (auto st = accounts_.LinkCertificate(person_id, cert->issuer, cert->card_id); !st) {
-      return ErrorPage(call, 500, st.error().message());
-    }
-    Audit(call, "account", "ok", person_id, pending.request.client_id, method,
-          "citizen certificate linked: serial " + cert->serial_hex);
-  }
-  return MethodOk(call, session, pending, person_id, Method::kCitizenCertificate);
-}
+// Passkeys: registration on /account; sign-in through the passkey method
 
 http::Response Provider::Passkey(Call& call, std::string_view step, bool account) {
   Locale l = call.locale;
@@ -1329,7 +1295,7 @@ http::Response Provider::Passkey(Call& call, std::string_view step, bool account
     return error(403,
                  L(l, "此頁面已失效，請重新整理。", "This page is no longer valid. Reload it."));
   }
-  webauthn::RelyingParty rp{options_.rp_id, {OriginOf(options_.issuer)}};
+  const webauthn::RelyingParty& rp = rp_;
   int64_t now = clock_.NowMillis();
   constexpr int64_t kCeremonyMs = 5 * 60 * 1000;
 
@@ -1401,10 +1367,10 @@ http::Response Provider::Passkey(Call& call, std::string_view step, bool account
     Audit(call, "signin", "locked", "", client, "passkey", "too many failures for this address");
     return error(429, LockMessage(l, *until));
   }
+  VerificationMethod& passkey = *MethodFor(Method::kPasskey);
   if (step == "begin") {
-    std::string challenge = webauthn::NewChallenge();
-    session->challenge = Base64UrlEncode(challenge);
-    session->challenge_kind = "passkey-get";
+    session->challenge = passkey.NewChallenge();
+    session->challenge_kind = std::string(passkey.challenge_kind());
     session->challenge_expires_at = now + kCeremonyMs;
     if (auto st = SaveSession(*session); !st) return error(500, st.error().message());
     nlohmann::json allow = nlohmann::json::array();
@@ -1422,125 +1388,28 @@ http::Response Provider::Passkey(Call& call, std::string_view step, bool account
                       {"allowCredentials", allow}});
   }
   // finish
-  auto challenge = Base64UrlDecode(session->challenge);
-  bool live = session->challenge_kind == "passkey-get" && challenge && !challenge->empty() &&
-              session->challenge_expires_at > now;
-  session->challenge.clear();
-  session->challenge_kind.clear();
-  if (auto st = SaveSession(*session); !st) return error(500, st.error().message());
-  auto refuse = [&](std::string_view person_id, const std::string& reason, std::string text,
-                    bool count) {
-    if (count) {
-      RecordFailure("remote", call.remote);
-      if (!session->claimed_national_id.empty()) {
-        RecordFailure("account", session->claimed_national_id);
-      }
+  http::Form input;
+  for (const char* field : {"id", "clientDataJSON", "authenticatorData", "signature"}) {
+    if (auto st = input.Add(field, str(field)); !st) return error(400, st.error().message());
+  }
+  Verdict verdict = Try(call, *session, *pending, passkey, input);
+  switch (verdict.kind) {
+    case Verdict::Kind::kVerified: {
+      auto res = ShowVerdict(call, *session, *pending, Method::kPasskey, verdict);
+      std::string location = res.result_int() == 303
+                                 ? std::string(res[http::bhttp::field::location])
+                                 : "/signin?r=" + pending->id;
+      return Json(200, {{"redirect", location}});
     }
-    Audit(call, "signin", "refused", person_id, client, "passkey", reason);
-    return error(400, std::move(text));
-  };
-  if (!live) {
-    return refuse("", "no live passkey challenge",
-                  L(l, "操作逾時，請再試一次。", "This took too long. Try again."), false);
+    case Verdict::Kind::kRefused:
+      return error(verdict.locked_until != 0 ? 429 : 400, verdict.message);
+    case Verdict::Kind::kUnavailable:
+      return error(503, verdict.message);
+    case Verdict::Kind::kLookup:
+    case Verdict::Kind::kInternal:
+      break;
   }
-  auto found = accounts_.FindPasskey(str("id"));
-  if (!found) {
-    return refuse("", "unknown passkey",
-                  L(l, "此通行密鑰未在本中心登記。", "This passkey is not registered here."), true);
-  }
-  auto& [owner_id, stored] = *found;
-  auto owner = accounts_.Get(owner_id);
-  if (!owner) return error(500, owner.error().message());
-  if (!session->claimed_national_id.empty() && owner->national_id != session->claimed_national_id) {
-    return refuse(owner_id, "the passkey belongs to another person",
-                  L(l, "此通行密鑰不屬於您輸入的身分證統一編號。",
-                    "This passkey does not belong to the ID number you entered."),
-                  true);
-  }
-  if (auto until = LockedUntil("account", owner->national_id, options_.max_failures_per_account)) {
-    Audit(call, "signin", "locked", owner_id, client, "passkey",
-          "too many failures for this account");
-    return error(429, LockMessage(l, *until));
-  }
-  webauthn::StoredCredential sc{stored.public_key_der, stored.algorithm,
-                                static_cast<uint32_t>(stored.sign_count)};
-  auto assertion = webauthn::VerifyAssertion(
-      rp, {str("clientDataJSON"), str("authenticatorData"), str("signature")}, *challenge, true,
-      sc);
-  if (!assertion) {
-    const auto& e = assertion.error();
-    std::string text =
-        e.code() == ErrorCode::kFailedPrecondition
-            ? L(l, "此通行密鑰可能遭複製，已拒絕登入。請改用其他方式並移除此通行密鑰。",
-                "This passkey may have been copied, so it was refused. Use another "
-                "way and remove this passkey.")
-            : L(l, "通行密鑰驗證失敗：", "The passkey was not accepted: ") + e.message();
-    return refuse(owner_id, e.message(), std::move(text), true);
-  }
-  if (auto st = accounts_.UpdatePasskeyCounter(stored.id, assertion->sign_count); !st) {
-    return error(500, st.error().message());
-  }
-  if (session->claimed_national_id.empty() || session->person != owner_id) {
-    if (session->person != owner_id) session->methods.clear();
-    session->claimed_national_id = owner->national_id;
-  }
-  auto res = MethodOk(call, *session, *pending, owner_id, Method::kPasskey);
-  std::string location = res.result_int() == 303 ? std::string(res[http::bhttp::field::location])
-                                                 : "/signin?r=" + pending->id;
-  return Json(200, {{"redirect", location}});
-}
-
-// ---------------------------------------------------------------------------------
-// Dual document
-
-http::Response Provider::DualDocumentSignIn(Call& call, Session& session, const Pending& pending,
-                                            const http::Form& form) {
-  Locale l = call.locale;
-  const std::string method = "dual_document";
-  if (dual_document_ == nullptr) return ErrorPage(call, 404, "No such page.");
-  const std::string national_id = session.claimed_national_id;
-  auto person = accounts_.FindByNationalId(national_id);
-  std::string person_id = person ? person->id : "";
-  std::string card = form.Value("health_card");
-  std::string household = form.Value("household_id");
-  card.erase(std::remove(card.begin(), card.end(), ' '), card.end());
-  for (char& c : household) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (auto st = ValidateHealthCardNumber(card); !st) {
-    return MethodRefused(call, session, pending, person_id, method, st.error().message(),
-                         L(l, "健保卡卡號為 12 位數字（卡片正面）。",
-                           "The health card number is the 12 digits on the front of the card."),
-                         false);
-  }
-  if (auto st = ValidateHouseholdNumber(household); !st) {
-    return MethodRefused(call, session, pending, person_id, method, st.error().message(),
-                         L(l, "戶號為戶口名簿上的英文字母與數字。",
-                           "The household number is the letters and digits in the household "
-                           "register."),
-                         false);
-  }
-  auto found = dual_document_->Check(national_id, card, household);
-  if (!found) {
-    const auto& e = found.error();
-    if (e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kDataLoss) {
-      Audit(call, "signin", "failed", person_id, pending.request.client_id, method, e.message());
-      return ShowSignIn(call, session, pending,
-                        {{true, L(l, "暫時無法向戶政與健保資料核對，請稍後再試或改用其他方式。",
-                                  "The registries cannot be reached right now. Try later or use "
-                                  "another way.")}});
-    }
-    return MethodRefused(
-        call, session, pending, person_id, method, e.message(),
-        L(l, "資料與戶政、健保紀錄不符。", "The numbers do not match the registry records."), true);
-  }
-  if (!person) {
-    // The first sign-in of someone the registries know: their account starts here.
-    auto added = accounts_.AddPerson(found->national_id, found->name, "");
-    if (!added) return ErrorPage(call, 500, added.error().message());
-    person_id = added->id;
-    Audit(call, "account", "ok", person_id, pending.request.client_id, method,
-          "account created from the household registry");
-  }
-  return MethodOk(call, session, pending, person_id, Method::kDualDocument);
+  return error(500, verdict.reason);
 }
 
 }  // namespace troad::identity

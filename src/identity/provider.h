@@ -1,7 +1,9 @@
 // The identity centre's HTTP interface, as a function of a request (central/api.h's
 // pattern): OpenID Connect (discovery, JWKS, authorize, token, userinfo), the sign-in
 // and account pages and their forms, and the management API. Idp (identity/idp.h) only
-// moves bytes and runs this on its database thread.
+// moves bytes and runs this on its database thread. The verification methods are
+// modules behind one interface (identity/method.h); the provider drives them all alike:
+// lockout first, then the method's verdict, then counting, audit and the session.
 //
 // Routes (docs/identity.md has them with examples):
 //   GET  /.well-known/openid-configuration, /jwks
@@ -28,7 +30,9 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
@@ -36,6 +40,7 @@
 #include "http/types.h"
 #include "identity/accounts.h"
 #include "identity/clients.h"
+#include "identity/method.h"
 #include "identity/oidc.h"
 #include "identity/pages.h"
 #include "identity/signing_keys.h"
@@ -58,7 +63,7 @@ struct ProviderOptions {
   std::chrono::seconds token_lifetime{600};  // ID and access tokens
   std::chrono::seconds sms_code_lifetime{300};
   int sms_max_attempts = 5;
-  int sms_max_per_hour = 5;  // per national id
+  int sms_max_sends = 5;  // codes sent per national id within failure_window
   int max_failures_per_account = 5;
   int max_failures_per_remote = 30;
   std::chrono::seconds failure_window{15 * 60};
@@ -74,7 +79,16 @@ class Provider {
            const CitizenCertVerifier* certificates, DualDocumentChecker* dual_document = nullptr);
   ~Provider();
 
-  // `remote` is the client address as the audit log records it.
+  // One request, in two steps when a verification method must first ask another system
+  // (method.h, "Lookup"): a Served with `lookup` set asks the caller to run it away from
+  // this thread and then Serve the same request again with the answer. `remote` is the
+  // client address as the audit log records it.
+  struct Served {
+    http::Response response;
+    std::optional<Lookup> lookup;
+  };
+  Served Serve(const http::Request& request, const std::string& remote, const LookupAnswer* answer);
+  // Serve, running any lookup on this thread (tests and tools).
   http::Response Handle(const http::Request& request, const std::string& remote);
 
   Accounts& accounts() { return accounts_; }
@@ -91,10 +105,7 @@ class Provider {
   http::Response SignInPage(Call& call);
   http::Response SignInForm(Call& call, std::string_view step);
   http::Response Passkey(Call& call, std::string_view step, bool account);
-  http::Response CertificateSignIn(Call& call, Session& session, const Pending& pending,
-                                   const http::Form& form);
-  http::Response DualDocumentSignIn(Call& call, Session& session, const Pending& pending,
-                                    const http::Form& form);
+  http::Response SendSmsCode(Call& call, Session& session, const Pending& pending);
   http::Response Token(Call& call);
   http::Response UserInfo(Call& call);
   http::Response Account(Call& call, std::string_view step);
@@ -108,14 +119,19 @@ class Provider {
   // assurance is met now, else the sign-in page asking for more.
   http::Response Progress(Call& call, Session& session, const Pending& pending,
                           std::vector<Notice> notices);
-  http::Response MethodOk(Call& call, Session& session, const Pending& pending,
-                          std::string_view person_id, Method method);
-  // A failed verification: counted against the national id and the address when
-  // `count`, audited with `reason`, and the page shown again with `text`.
-  http::Response MethodRefused(Call& call, Session& session, const Pending& pending,
-                               std::string_view person_id, std::string_view method,
-                               const std::string& reason, std::string text, bool count,
-                               bool sms_sent = false);
+  // One try at `method` with `input`: lockout, the session's challenge for the method
+  // (spent), the method's verdict, then failures counted, the outcome audited and, when
+  // verified, the method added to the session. A kLookup verdict is left in call.lookup.
+  Verdict Try(Call& call, Session& session, const Pending& pending, VerificationMethod& method,
+              const http::Form& input);
+  // The sign-in page's answer to Try's verdict.
+  http::Response ShowVerdict(Call& call, Session& session, const Pending& pending, Method method,
+                             const Verdict& verdict);
+  // The time (Unix ms) a lock on the national id (when not empty) or on the address lifts,
+  // audited; nullopt when neither is locked.
+  std::optional<int64_t> Locked(const Call& call, std::string_view client, std::string_view method,
+                                std::string_view national_id);
+  VerificationMethod* MethodFor(Method method) const;
   Result<std::string> IssueCode(const Session& session, const Pending& pending,
                                 const std::vector<VerifiedMethod>& methods, const std::string& acr);
   http::Response ErrorPage(Call& call, unsigned status, std::string_view message);
@@ -142,11 +158,13 @@ class Provider {
   const Clock& clock_;
   ProviderOptions options_;
   SmsSender& sms_;
-  const CitizenCertVerifier* certificates_;
-  DualDocumentChecker* dual_document_;
   Accounts accounts_;
   ClientRegistry clients_;
   SigningKeys keys_;
+  webauthn::RelyingParty rp_;
+  // The methods this centre offers; SMS also sends codes, so it is kept by its type too.
+  std::map<Method, std::unique_ptr<VerificationMethod>> methods_;
+  SmsMethod* sms_method_ = nullptr;
 };
 
 }  // namespace troad::identity

@@ -662,5 +662,41 @@ TEST_F(DualDocumentSignInTest, WrongPairsAreRefusedCountedAndAudited) {
   EXPECT_NE(res.body().find("失敗次數過多"), std::string::npos) << "five failures lock the id";
 }
 
+// The Idp runs the registry check away from its database thread: Serve's first step
+// only asks for it, and the answer counts for exactly the numbers it was asked about.
+TEST_F(DualDocumentSignInTest, TheRegistriesAreAskedBetweenTwoStepsAndTheAnswerIsBound) {
+  Start();
+  auto request = [&](const std::string& household) {
+    http::Request req(http::bhttp::verb::post, "/signin/dual-document", 11);
+    req.set(http::bhttp::field::cookie, "troad_idp=" + cookie_);
+    req.set(http::bhttp::field::content_type, "application/x-www-form-urlencoded");
+    req.body() = http::FormPair("csrf", csrf_) + "&" + http::FormPair("r", request_id_) + "&" +
+                 http::FormPair("health_card", "000012345680") + "&" +
+                 http::FormPair("household_id", household);
+    return req;
+  };
+  auto audit_rows = [&] {
+    return (*db_->Query("SELECT COUNT(*) FROM audit", {}))[0].Int(0).value();
+  };
+  int64_t audited = audit_rows();
+  auto right = request("H0000001");
+  auto first = provider_->Serve(right, "127.0.0.1", nullptr);
+  ASSERT_TRUE(first.lookup.has_value());
+  EXPECT_EQ(registry_.calls, 0) << "the first step must not call the registries";
+  EXPECT_EQ(audit_rows(), audited) << "nothing is recorded before the answer";
+
+  LookupAnswer answer{first.lookup->key, first.lookup->run()};
+  EXPECT_EQ(registry_.calls, 1);
+  ASSERT_TRUE(answer.result.has_value());
+  // The answer about H0000001 does not sign in someone who typed H0000009.
+  auto other = provider_->Serve(request("H0000009"), "127.0.0.1", &answer);
+  EXPECT_FALSE(other.lookup.has_value());
+  EXPECT_NE(other.response.result_int(), 303u);
+  auto done = provider_->Serve(right, "127.0.0.1", &answer);
+  EXPECT_FALSE(done.lookup.has_value());
+  EXPECT_EQ(done.response.result_int(), 303u) << done.response.body();
+  EXPECT_TRUE(std::string(done.response[http::bhttp::field::location]).starts_with(kRedirect));
+}
+
 }  // namespace
 }  // namespace troad::identity
