@@ -5,7 +5,7 @@
 //
 // A pure library: no I/O, and the time is passed in, so tests are exact. Revocation is
 // checked against CRLs given as bytes; fetching and refreshing them is the caller's job
-// (a fresh set means a new verifier). OCSP is not checked yet (see CitizenCaConfig).
+// (a fresh set means a new verifier). OCSP, which is I/O, is identity/ocsp.h.
 //
 // Thread-safety: a CitizenCertVerifier is immutable after Create; Verify may be called
 // from several threads at once. NewCitizenChallenge is thread-safe.
@@ -57,10 +57,9 @@ struct CitizenCaConfig {
   // Refuse a signer certificate whose issuer has no configured CRL (kFailedPrecondition
   // at Verify). Then at least one CRL must be given.
   bool require_crl = false;
-  // OCSP is out of scope for now: MOICA also answers OCSP, but asking it is I/O this
-  // pure verifier does not do. The hook is the result: CitizenCertificate carries the
-  // signer's and the issuer's DER, which is what an OCSP request needs; a caller that
-  // wants OCSP checks them after Verify succeeds, before it accepts the sign-in.
+  // OCSP is not this pure verifier's job: CitizenCertificate carries the signer's and
+  // the issuer's DER, which is what an OCSP request needs, and the sign-in method asks
+  // the responder after Verify succeeds (identity/ocsp.h, identity/method.h).
 };
 
 // Who signed, as the certificate says. Mapping that to a person is a registry lookup

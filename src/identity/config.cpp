@@ -96,6 +96,16 @@ Result<IdpConfig> IdpConfig::Load(const std::string& path) {
   for (const auto& f : cert.StringList("ca_certificates")) c.citizen_ca_files.push_back(resolve(f));
   for (const auto& f : cert.StringList("crls")) c.citizen_crl_files.push_back(resolve(f));
   c.citizen_require_crl = cert.Bool("require_crl", false);
+  if (cert.Bool("ocsp", false)) {
+    OcspOptions ocsp;
+    ocsp.responder_url = cert.String("ocsp_responder", "");
+    if (!ocsp.responder_url.empty() && !ocsp.responder_url.starts_with("http://")) {
+      cert.Error("ocsp_responder", "must be an http:// URL (OCSP answers are signed; RFC 6960)");
+    }
+    ocsp.timeout = std::chrono::milliseconds(cert.Int("ocsp_timeout_ms", 5000, 100, 60'000));
+    ocsp.max_age = std::chrono::seconds(cert.Int("ocsp_max_age_s", 86400, 60, 7 * 86400));
+    p.citizen_ocsp = ocsp;
+  }
 
   ConfigSection dual = root.Section("dual_document");
   c.dual_document.gateway = dual.String("gateway", "");

@@ -1,7 +1,7 @@
 // `troad idp`: the identity centre's process. One listener (HTTP on loopback or behind
 // a TLS proxy, or HTTPS with [keys] tls_certificate) and one worker thread that runs
 // every request through Provider against the database, one at a time, so nothing
-// needs locks. Calls to other systems (the dual-document registries) run on a thread of
+// needs locks. Calls to other systems (the dual-document registries, OCSP) run on a thread of
 // their own between two steps on the worker, so they never hold the database thread. An hourly
 // timer on the worker rotates the signing key when it is due.
 //
@@ -68,8 +68,9 @@ class Idp {
   std::unique_ptr<http::asio::steady_timer> key_timer_;
   std::atomic<bool> stopped_{false};
   // Calls to other systems a verification method asks for (method.h, "Lookup"): the
-  // dual-document registry checks over T-Road. One thread, because a checker takes one
-  // call at a time; a slow registry delays only other dual-document sign-ins.
+  // dual-document registry checks over T-Road and OCSP questions. One thread, because a
+  // checker takes one call at a time; a slow registry or responder delays only other
+  // sign-ins that need one, never the database thread.
   http::asio::thread_pool lookups_{1};
   // Every database access. Declared last: joined first on destruction.
   http::asio::thread_pool worker_{1};

@@ -9,6 +9,7 @@
 #include "crypto/random.h"
 #include "identity/citizen_cert.h"
 #include "identity/dual_document.h"
+#include "identity/ocsp.h"
 #include "identity/sms.h"
 
 namespace troad::identity {
@@ -116,8 +117,8 @@ class PasskeyMethod final : public VerificationMethod {
 class CitizenCertificateMethod final : public VerificationMethod {
  public:
   CitizenCertificateMethod(Accounts& accounts, const CitizenCertVerifier& verifier,
-                           const Clock& clock)
-      : accounts_(accounts), verifier_(verifier), clock_(clock) {}
+                           const Clock& clock, std::optional<OcspOptions> ocsp)
+      : accounts_(accounts), verifier_(verifier), clock_(clock), ocsp_(std::move(ocsp)) {}
   Method method() const override { return Method::kCitizenCertificate; }
   std::string_view challenge_kind() const override { return "certificate"; }
   std::string NewChallenge() const override { return NewCitizenChallenge(); }
@@ -147,6 +148,45 @@ class CitizenCertificateMethod final : public VerificationMethod {
       }
       return Verdict::Refused(e.message(), std::move(text), e.code() == ErrorCode::kUnauthenticated)
           .About(person_id);
+    }
+    if (ocsp_) {
+      // The CA's OCSP responder, asked away from the database thread (a Lookup); the
+      // answer counts for this certificate only.
+      std::string key = "ocsp\n" + crypto::Sha256Hex(cert->certificate_der);
+      if (a.answer == nullptr || a.answer->key != key) {
+        const Clock* clock = &clock_;
+        return Verdict::Ask(
+            {key,
+             [options = *ocsp_, certificate = cert->certificate_der,
+              issuer = cert->issuer_certificate_der, clock]() -> Result<nlohmann::json> {
+               TROAD_ASSIGN_OR_RETURN(OcspAnswer answer,
+                                      QueryOcsp(certificate, issuer, options, clock->Now()));
+               return nlohmann::json{{"good", answer.status == OcspStatus::kGood},
+                                     {"revoked", answer.status == OcspStatus::kRevoked},
+                                     {"detail", answer.detail}};
+             }});
+      }
+      const auto& answer = a.answer->result;
+      if (!answer) {
+        // No trustworthy answer: not the citizen's fault, and not a pass either.
+        return Verdict::Unavailable("OCSP: " + answer.error().message(),
+                                    L(l, "暫時無法確認憑證是否已廢止，請稍後再試或改用其他方式。",
+                                      "We cannot check revocation right now. Try later or use "
+                                      "another way."))
+            .About(person_id);
+      }
+      if (!answer->value("good", false)) {
+        bool revoked = answer->value("revoked", false);
+        std::string detail = answer->value("detail", "");
+        return Verdict::Refused(
+                   revoked ? "the certificate was revoked (OCSP): " + detail
+                           : "the OCSP responder does not know the certificate: " + detail,
+                   L(l, "憑證驗證失敗：", "The certificate was not accepted: ") +
+                       (revoked ? L(l, "憑證已廢止。", "it has been revoked.")
+                                : L(l, "核發機關查無此憑證。", "its CA does not know it.")),
+                   true)
+            .About(person_id);
+      }
     }
     auto owner = accounts_.PersonForCertificate(cert->issuer, cert->card_id);
     if (!owner && owner.error().code() != ErrorCode::kNotFound) {
@@ -185,6 +225,7 @@ class CitizenCertificateMethod final : public VerificationMethod {
   Accounts& accounts_;
   const CitizenCertVerifier& verifier_;
   const Clock& clock_;
+  std::optional<OcspOptions> ocsp_;
 };
 
 class DualDocumentMethod final : public VerificationMethod {
@@ -392,8 +433,9 @@ std::unique_ptr<VerificationMethod> MakePasskeyMethod(Accounts& accounts,
 }
 
 std::unique_ptr<VerificationMethod> MakeCitizenCertificateMethod(
-    Accounts& accounts, const CitizenCertVerifier& verifier, const Clock& clock) {
-  return std::make_unique<CitizenCertificateMethod>(accounts, verifier, clock);
+    Accounts& accounts, const CitizenCertVerifier& verifier, const Clock& clock,
+    std::optional<OcspOptions> ocsp) {
+  return std::make_unique<CitizenCertificateMethod>(accounts, verifier, clock, std::move(ocsp));
 }
 
 std::unique_ptr<VerificationMethod> MakeDualDocumentMethod(Accounts& accounts,

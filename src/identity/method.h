@@ -7,7 +7,8 @@
 //   method               module          input fields                               level
 //   passkey              webauthn        id, clientDataJSON, authenticatorData,        3
 //                                        signature (base64url, from /static/idp.js)
-//   citizen_certificate  citizen_cert    signature (CMS over the session's challenge)  3
+//   citizen_certificate  citizen_cert,   signature (CMS over the session's challenge)  3
+//                        ocsp
 //   totp                 totp, accounts  code                                          2
 //   sms                  sms             code (sent by SmsMethod::Send)                1
 //   dual_document        dual_document   health_card, household_id                    1
@@ -32,6 +33,7 @@
 #include "core/result.h"
 #include "http/form.h"
 #include "identity/accounts.h"
+#include "identity/ocsp.h"
 #include "identity/oidc.h"
 #include "identity/pages.h"
 #include "identity/webauthn.h"
@@ -151,8 +153,11 @@ std::unique_ptr<VerificationMethod> MakePasskeyMethod(Accounts& accounts,
 
 // A CMS signature by a citizen certificate over the session's challenge. A certificate
 // not yet linked is linked only when another method proved the person in this sign-in.
+// With `ocsp`, the CA's OCSP responder is asked too (a Lookup): revoked or unknown is
+// refused, no trustworthy answer is "unavailable".
 std::unique_ptr<VerificationMethod> MakeCitizenCertificateMethod(
-    Accounts& accounts, const CitizenCertVerifier& verifier, const Clock& clock);
+    Accounts& accounts, const CitizenCertVerifier& verifier, const Clock& clock,
+    std::optional<OcspOptions> ocsp = std::nullopt);
 
 // Health-card and household numbers, checked with the registries through `checker`
 // (a Lookup); the first sign-in of a person the registries know creates the account.

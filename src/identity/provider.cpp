@@ -179,7 +179,7 @@ Provider::Provider(store::Database& db, const Clock& clock, ProviderOptions opti
   methods_[Method::kPasskey] = MakePasskeyMethod(accounts_, rp_);
   if (certificates != nullptr) {
     methods_[Method::kCitizenCertificate] =
-        MakeCitizenCertificateMethod(accounts_, *certificates, clock_);
+        MakeCitizenCertificateMethod(accounts_, *certificates, clock_, options_.citizen_ocsp);
   }
   if (dual_document != nullptr) {
     methods_[Method::kDualDocument] = MakeDualDocumentMethod(accounts_, *dual_document);
@@ -682,18 +682,21 @@ Verdict Provider::Try(Call& call, Session& session, const Pending& pending,
   }
   attempt.proved_in_session = attempt.person && session.person == attempt.person->id &&
                               !MethodsSince(session.methods, pending.not_before).empty();
-  if (!method.challenge_kind().empty()) {
-    if (session.challenge_kind == method.challenge_kind() &&
-        session.challenge_expires_at > clock_.NowMillis()) {
-      attempt.challenge = session.challenge;
-    }
-    // One challenge, one attempt: whatever the outcome, it is spent.
+  const bool challenged = !method.challenge_kind().empty();
+  if (challenged && session.challenge_kind == method.challenge_kind() &&
+      session.challenge_expires_at > clock_.NowMillis()) {
+    attempt.challenge = session.challenge;
+  }
+
+  Verdict v = method.Verify(attempt);
+  if (challenged && v.kind != Verdict::Kind::kLookup) {
+    // One challenge, one attempt: whatever the outcome, it is spent. (Not while a lookup
+    // runs, when nothing is written: the second step spends it, and of two racing
+    // attempts only the first finds it there.)
     session.challenge.clear();
     session.challenge_kind.clear();
     if (auto st = SaveSession(session); !st) return Verdict::Internal(st.error().message());
   }
-
-  Verdict v = method.Verify(attempt);
   switch (v.kind) {
     case Verdict::Kind::kLookup:
       if (!v.lookup) return Verdict::Internal(fmt::format("{}: a lookup without work", name));

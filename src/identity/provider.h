@@ -68,6 +68,8 @@ struct ProviderOptions {
   int max_failures_per_remote = 30;
   std::chrono::seconds failure_window{15 * 60};
   std::string card_component_url = "http://127.0.0.1:61161/sign";
+  // [citizen_certificate] ocsp: also ask the CA's OCSP responder about each certificate.
+  std::optional<OcspOptions> citizen_ocsp;
   SigningKeyOptions keys;
 };
 

@@ -11,6 +11,7 @@
 #include "core/encoding.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/subprocess.h"
 #include "crypto/ca.h"
 #include "crypto/hash.h"
 #include "crypto/jose.h"
@@ -115,6 +116,17 @@ class ProviderTest : public ::testing::Test {
     EXPECT_FALSE(csrf_.empty());
     if (!identify) return page.body();
     return Post("/signin/identify", {{"national_id", kNationalId}}).body();
+  }
+
+  // The request Post sends, for tests that Serve it step by step.
+  http::Request PostRequest(const std::string& path,
+                            std::vector<std::pair<std::string, std::string>> fields) {
+    http::Request req(http::bhttp::verb::post, path, 11);
+    req.set(http::bhttp::field::cookie, "troad_idp=" + cookie_);
+    req.set(http::bhttp::field::content_type, "application/x-www-form-urlencoded");
+    req.body() = http::FormPair("csrf", csrf_) + "&" + http::FormPair("r", request_id_);
+    for (const auto& [k, v] : fields) req.body() += "&" + http::FormPair(k, v);
+    return req;
   }
 
   http::Response Post(const std::string& path,
@@ -511,11 +523,16 @@ class CitizenCertificateSignInTest : public ProviderTest {
     CitizenCaConfig config;
     config.ca_certificates_pem = root.ToPem();
     verifier_ = CitizenCertVerifier::Create(config).value();
+    UseProvider(std::nullopt);
+  }
+
+  void UseProvider(std::optional<OcspOptions> ocsp) {
     ProviderOptions o;
     o.issuer = kIssuer;
     o.rp_id = "localhost";
     o.subject_salt = "salt-salt-salt-salt-salt-salt-salt";
     o.management_token_sha256 = crypto::Sha256Hex(kManagementToken);
+    o.citizen_ocsp = std::move(ocsp);
     provider_ = std::make_unique<Provider>(*db_, clock_, o, *sms_, verifier_.get());
   }
 
@@ -572,6 +589,60 @@ TEST_F(CitizenCertificateSignInTest, LinkedAfterAnotherMethodThenSignsInAlone) {
   claims = VerifiedClaims(nlohmann::json::parse(
       Redeem(QueryParam(res[http::bhttp::field::location], "code")).body())["id_token"]);
   EXPECT_EQ(claims["acr"], "urn:troad:loa:3");
+}
+
+// With OCSP on, the responder is asked between two steps (away from the database thread)
+// and its answer decides; the session's challenge is spent only when it has.
+TEST_F(CitizenCertificateSignInTest, WithOcspTheRespondersAnswerDecides) {
+  auto closed = PickFreePort();
+  ASSERT_TRUE(closed);
+  OcspOptions ocsp;
+  ocsp.responder_url = "http://127.0.0.1:" + std::to_string(*closed) + "/ocsp";
+  ocsp.timeout = std::chrono::seconds(5);
+  UseProvider(ocsp);
+  Start("&acr_values=urn:troad:mfa");
+  Post("/signin/sms/send", {});
+  std::string page = Post("/signin/sms/verify", {{"code", LastSmsCode()}}).body();
+  auto attempt = [&](const std::string& html) {
+    return PostRequest("/signin/certificate", {{"signature", CardSigns(Challenge(html))}});
+  };
+  auto step = [&](const http::Request& req, const LookupAnswer* answer) {
+    return provider_->Serve(req, "127.0.0.1", answer);
+  };
+
+  auto req = attempt(page);
+  auto first = step(req, nullptr);
+  ASSERT_TRUE(first.lookup.has_value()) << first.response.body();
+  EXPECT_TRUE(first.lookup->key.starts_with("ocsp\n"));
+  LookupAnswer revoked{
+      first.lookup->key,
+      nlohmann::json{{"good", false}, {"revoked", true}, {"detail", "revoked (keyCompromise)"}}};
+  auto res = step(req, &revoked).response;
+  EXPECT_EQ(res.result_int(), 400u);
+  EXPECT_NE(res.body().find("憑證已廢止"), std::string::npos);
+  EXPECT_TRUE(AuditHas("refused", "revoked (OCSP): revoked (keyCompromise)"));
+
+  // The responder cannot be reached: the real lookup says so, and the person is told
+  // that revocation cannot be checked, not that the certificate is bad.
+  req = attempt(res.body());
+  first = step(req, nullptr);
+  ASSERT_TRUE(first.lookup.has_value());
+  LookupAnswer down{first.lookup->key, first.lookup->run()};
+  ASSERT_FALSE(down.result.has_value());
+  EXPECT_EQ(down.result.error().code(), ErrorCode::kUnavailable) << down.result.error().ToString();
+  res = step(req, &down).response;
+  EXPECT_EQ(res.result_int(), 400u);
+  EXPECT_NE(res.body().find("暫時無法確認憑證是否已廢止"), std::string::npos);
+  EXPECT_TRUE(AuditHas("failed", "OCSP: "));
+
+  req = attempt(res.body());
+  first = step(req, nullptr);
+  ASSERT_TRUE(first.lookup.has_value());
+  LookupAnswer good{first.lookup->key,
+                    nlohmann::json{{"good", true}, {"revoked", false}, {"detail", ""}}};
+  res = step(req, &good).response;
+  ASSERT_EQ(res.result_int(), 303u) << res.body();
+  EXPECT_TRUE(AuditHas("ok", "urn:troad:mfa"));
 }
 
 TEST_F(CitizenCertificateSignInTest, GarbageIsRefusedWithAClearMessage) {
@@ -667,13 +738,8 @@ TEST_F(DualDocumentSignInTest, WrongPairsAreRefusedCountedAndAudited) {
 TEST_F(DualDocumentSignInTest, TheRegistriesAreAskedBetweenTwoStepsAndTheAnswerIsBound) {
   Start();
   auto request = [&](const std::string& household) {
-    http::Request req(http::bhttp::verb::post, "/signin/dual-document", 11);
-    req.set(http::bhttp::field::cookie, "troad_idp=" + cookie_);
-    req.set(http::bhttp::field::content_type, "application/x-www-form-urlencoded");
-    req.body() = http::FormPair("csrf", csrf_) + "&" + http::FormPair("r", request_id_) + "&" +
-                 http::FormPair("health_card", "000012345680") + "&" +
-                 http::FormPair("household_id", household);
-    return req;
+    return PostRequest("/signin/dual-document",
+                       {{"health_card", "000012345680"}, {"household_id", household}});
   };
   auto audit_rows = [&] {
     return (*db_->Query("SELECT COUNT(*) FROM audit", {}))[0].Int(0).value();
