@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/encoding.h"
+#include "mydata/acr.h"
 
 namespace troad::mydata {
 namespace {
@@ -69,11 +70,6 @@ Status ValidatePath(std::string_view path) {
   return Ok();
 }
 
-bool IsAcr(std::string_view acr) {
-  return acr == "urn:troad:loa:1" || acr == "urn:troad:loa:2" || acr == "urn:troad:loa:3" ||
-         acr == "urn:troad:mfa";
-}
-
 Result<Dataset> DatasetFromRow(const store::Row& row) {
   Dataset d;
   TROAD_ASSIGN_OR_RETURN(d.id, row.Text(0));
@@ -130,7 +126,7 @@ Status ValidateDataset(const Dataset& d) {
                 "media_type: a lower-case type/subtype such as application/json, not \"{}\"",
                 EscapeForLog(d.media_type, 80));
   }
-  if (!IsAcr(d.acr)) {
+  if (!IsIdpAcr(d.acr)) {
     return Fail(ErrorCode::kInvalidArgument,
                 "acr: one of urn:troad:loa:1, urn:troad:loa:2, urn:troad:loa:3, "
                 "urn:troad:mfa, not \"{}\"",
