@@ -90,8 +90,10 @@ TEST_F(RetentionTest, OldRecordsAreArchivedAndVerifyWithTheLiveLog) {
   const auto deadline = std::chrono::steady_clock::now() + kWait;
   while (std::chrono::steady_clock::now() < deadline) {
     Exchange("during");
+    // The counters move just after a file is in place: wait for both, or a check in
+    // between sees the file but not yet its count.
     if (Metric(Gw::kBli, "troad_gateway_archived_records_total") >= 4 &&
-        ArchiveFiles().size() >= 2) {
+        ArchiveFiles().size() >= 2 && Metric(Gw::kBli, "troad_gateway_archive_files_total") >= 2) {
       break;
     }
     std::this_thread::sleep_for(300ms);
