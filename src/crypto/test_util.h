@@ -7,12 +7,14 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "core/clock.h"
 #include "core/file.h"
+#include "core/result.h"
 #include "crypto/ca.h"
 #include "crypto/random.h"
 
@@ -65,6 +67,25 @@ inline CommandResult RunCommand(const TempDir& dir, const std::string& command) 
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.output = ReadFile(out_file);
   return result;
+}
+
+// Checks that `result` failed with `code` and a message containing `fragment`.
+template <typename T>
+void ExpectError(const Result<T>& result, ErrorCode code, const std::string& fragment) {
+  ASSERT_FALSE(result.has_value()) << "accepted, but expected an error containing: " << fragment;
+  EXPECT_EQ(result.error().code(), code) << result.error().ToString();
+  EXPECT_NE(result.error().message().find(fragment), std::string::npos)
+      << "message: " << result.error().message() << "\nexpected fragment: " << fragment;
+}
+
+// `openssl ca`'s time form (-startdate, -enddate, -crl_lastupdate), YYYYMMDDHHMMSSZ.
+inline std::string OpensslCaTime(SystemTime t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%SZ", &tm);
+  return buf;
 }
 
 // The cross-checks need the `openssl` command (Debian package `openssl`).

@@ -27,14 +27,7 @@ using testutil::RunCommand;
 using testutil::TempDir;
 using testutil::WriteFile;
 
-// Checks that `result` failed with `code` and a message containing `text`.
-template <typename T>
-void ExpectError(const Result<T>& result, ErrorCode code, const std::string& text) {
-  ASSERT_FALSE(result) << "expected an error containing '" << text << "'";
-  EXPECT_EQ(result.error().code(), code) << result.error().ToString();
-  EXPECT_NE(result.error().message().find(text), std::string::npos)
-      << "'" << text << "' not in: " << result.error().message();
-}
+using testutil::ExpectError;
 
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;

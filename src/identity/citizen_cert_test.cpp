@@ -28,15 +28,8 @@ using namespace std::chrono_literals;
 
 constexpr std::string_view kCardId = "1234AB0000000001";  // MOICA-like subject serialNumber
 
-// openssl ca's time form, YYYYMMDDHHMMSSZ.
-std::string CaTime(SystemTime t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%SZ", &tm);
-  return buf;
-}
+using crypto::testutil::ExpectError;
+using crypto::testutil::OpensslCaTime;
 
 // A citizen PKI like MOICA's: a root, an issuing CA under it, citizens' certificates;
 // an unrelated CA with a certificate of its own; CRLs made with `openssl ca`. Built
@@ -157,12 +150,12 @@ class CitizenCertTest : public ::testing::Test {
               "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ndefault_md = sha256\n");
     WriteFile(d + "/index.txt", "");
     const std::string inter_ca = "openssl ca -config ca.cnf -keyfile inter.key -cert inter.pem ";
-    const std::string fresh =
-        " -crl_lastupdate " + CaTime(t0 - 1h) + " -crl_nextupdate " + CaTime(t0 + 24h * 7);
+    const std::string fresh = " -crl_lastupdate " + OpensslCaTime(t0 - 1h) + " -crl_nextupdate " +
+                              OpensslCaTime(t0 + 24h * 7);
     if (!run(inter_ca + "-revoke revoked.pem -crl_reason keyCompromise") ||
         !run(inter_ca + "-gencrl" + fresh + " -out inter-crl.pem") ||
-        !run(inter_ca + "-gencrl -crl_lastupdate " + CaTime(t0 - 24h * 10) + " -crl_nextupdate " +
-             CaTime(t0 - 24h * 3) + " -out stale-crl.pem")) {
+        !run(inter_ca + "-gencrl -crl_lastupdate " + OpensslCaTime(t0 - 24h * 10) +
+             " -crl_nextupdate " + OpensslCaTime(t0 - 24h * 3) + " -out stale-crl.pem")) {
       return nullptr;
     }
     WriteFile(d + "/root.cnf",
@@ -209,14 +202,6 @@ class CitizenCertTest : public ::testing::Test {
     auto verifier = CitizenCertVerifier::Create(config);
     EXPECT_TRUE(verifier.has_value()) << verifier.error().ToString();
     return verifier.has_value() ? std::move(*verifier) : nullptr;
-  }
-
-  static void ExpectError(const Result<CitizenCertificate>& result, ErrorCode code,
-                          const std::string& fragment) {
-    ASSERT_FALSE(result.has_value()) << "verified, but expected: " << fragment;
-    EXPECT_EQ(result.error().code(), code) << result.error().ToString();
-    EXPECT_NE(result.error().message().find(fragment), std::string::npos)
-        << "message: " << result.error().message() << "\nexpected fragment: " << fragment;
   }
 
   static inline std::unique_ptr<Pki> pki_;

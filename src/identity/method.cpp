@@ -114,6 +114,12 @@ class PasskeyMethod final : public VerificationMethod {
   webauthn::RelyingParty rp_;
 };
 
+// A CRL past its nextUpdate or no trustworthy OCSP answer: not the citizen's fault.
+std::string RevocationUnknown(Locale l) {
+  return L(l, "暫時無法確認憑證是否已廢止，請稍後再試或改用其他方式。",
+           "We cannot check revocation right now. Try later or use another way.");
+}
+
 class CitizenCertificateMethod final : public VerificationMethod {
  public:
   CitizenCertificateMethod(Accounts& accounts, const CitizenCertVerifier& verifier,
@@ -141,8 +147,7 @@ class CitizenCertificateMethod final : public VerificationMethod {
         text = L(l, "無法讀取簽章，請以憑證元件重新簽署。",
                  "The signature could not be read. Sign again with the card component.");
       } else if (e.code() == ErrorCode::kFailedPrecondition) {
-        text = L(l, "暫時無法確認憑證是否已廢止，請稍後再試或改用其他方式。",
-                 "We cannot check revocation right now. Try later or use another way.");
+        text = RevocationUnknown(l);
       } else {
         text = L(l, "憑證驗證失敗：", "The certificate was not accepted: ") + e.message();
       }
@@ -169,10 +174,7 @@ class CitizenCertificateMethod final : public VerificationMethod {
       const auto& answer = a.answer->result;
       if (!answer) {
         // No trustworthy answer: not the citizen's fault, and not a pass either.
-        return Verdict::Unavailable("OCSP: " + answer.error().message(),
-                                    L(l, "暫時無法確認憑證是否已廢止，請稍後再試或改用其他方式。",
-                                      "We cannot check revocation right now. Try later or use "
-                                      "another way."))
+        return Verdict::Unavailable("OCSP: " + answer.error().message(), RevocationUnknown(l))
             .About(person_id);
       }
       if (!answer->value("good", false)) {

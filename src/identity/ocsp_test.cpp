@@ -37,15 +37,8 @@ using crypto::testutil::TempDir;
 using crypto::testutil::WriteFile;
 using namespace std::chrono_literals;
 
-// openssl ca's time form, YYYYMMDDHHMMSSZ.
-std::string CaTime(SystemTime t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%SZ", &tm);
-  return buf;
-}
+using crypto::testutil::ExpectError;
+using crypto::testutil::OpensslCaTime;
 
 SystemTime FromUnixSeconds(int64_t s) {
   return std::chrono::system_clock::from_time_t(static_cast<std::time_t>(s));
@@ -137,8 +130,8 @@ class OcspTest : public ::testing::Test {
     // Backdated, so that answers can be judged before they were made (the responder's
     // certificate must be valid then).
     const SystemTime t0 = crypto::testutil::NowSeconds();
-    const std::string validity =
-        " -startdate " + CaTime(t0 - 24h * 30) + " -enddate " + CaTime(t0 + 24h * 365);
+    const std::string validity = " -startdate " + OpensslCaTime(t0 - 24h * 30) + " -enddate " +
+                                 OpensslCaTime(t0 + 24h * 365);
     auto key_and_csr = [&](const std::string& name, const std::string& cn) {
       return run("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + name +
                  ".key && openssl req -utf8 -new -key " + name + ".key -subj '/CN=" + cn +
@@ -224,14 +217,6 @@ class OcspTest : public ::testing::Test {
     auto r = RunCommand(*pki_->dir, command);
     EXPECT_EQ(r.exit_code, 0) << command << ": " << r.output;
     return ReadFile(File("resp.der"));
-  }
-
-  static void ExpectError(const Result<OcspAnswer>& result, ErrorCode code,
-                          const std::string& fragment) {
-    ASSERT_FALSE(result.has_value()) << "accepted, but expected: " << fragment;
-    EXPECT_EQ(result.error().code(), code) << result.error().ToString();
-    EXPECT_NE(result.error().message().find(fragment), std::string::npos)
-        << "message: " << result.error().message() << "\nexpected fragment: " << fragment;
   }
 
   static inline std::unique_ptr<Pki> pki_;

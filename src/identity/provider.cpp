@@ -655,6 +655,22 @@ std::optional<int64_t> Provider::Locked(const Call& call, std::string_view clien
   return std::nullopt;
 }
 
+Result<Attempt> Provider::NewAttempt(const Call& call, const Session& session) {
+  Attempt attempt;
+  attempt.locale = call.locale;
+  attempt.session = session.id;
+  attempt.claimed_national_id = session.claimed_national_id;
+  if (!attempt.claimed_national_id.empty()) {
+    auto person = accounts_.FindByNationalId(attempt.claimed_national_id);
+    if (person) {
+      attempt.person = std::move(*person);
+    } else if (person.error().code() != ErrorCode::kNotFound) {
+      return Fail(std::move(person).error());
+    }
+  }
+  return attempt;
+}
+
 Verdict Provider::Try(Call& call, Session& session, const Pending& pending,
                       VerificationMethod& method, const http::Form& input) {
   const std::string& client = pending.request.client_id;
@@ -666,20 +682,11 @@ Verdict Provider::Try(Call& call, Session& session, const Pending& pending,
   };
   if (auto until = Locked(call, client, name, session.claimed_national_id)) return locked(*until);
 
-  Attempt attempt;
-  attempt.locale = call.locale;
-  attempt.session = session.id;
-  attempt.claimed_national_id = session.claimed_national_id;
+  auto made = NewAttempt(call, session);
+  if (!made) return Verdict::Internal(made.error().message());
+  Attempt& attempt = *made;
   attempt.input = &input;
   attempt.answer = call.answer;
-  if (!attempt.claimed_national_id.empty()) {
-    auto person = accounts_.FindByNationalId(attempt.claimed_national_id);
-    if (person) {
-      attempt.person = std::move(*person);
-    } else if (person.error().code() != ErrorCode::kNotFound) {
-      return Verdict::Internal(person.error().message());
-    }
-  }
   attempt.proved_in_session = attempt.person && session.person == attempt.person->id &&
                               !MethodsSince(session.methods, pending.not_before).empty();
   const bool challenged = !method.challenge_kind().empty();
@@ -835,11 +842,9 @@ http::Response Provider::SendSmsCode(Call& call, Session& session, const Pending
   if (auto until = Locked(call, client, "sms", national_id)) {
     return ShowSignIn(call, session, pending, {{true, LockMessage(l, *until)}});
   }
-  auto person = accounts_.FindByNationalId(national_id);
-  if (!person && person.error().code() != ErrorCode::kNotFound) {
-    return ErrorPage(call, 500, person.error().message());
-  }
-  std::string person_id = person ? person->id : "";
+  auto attempt = NewAttempt(call, session);
+  if (!attempt) return ErrorPage(call, 500, attempt.error().message());
+  const std::string person_id = attempt->person ? attempt->person->id : "";
   if (LockedUntil("sms", national_id, options_.sms_max_sends)) {
     Audit(call, "sms", "refused", person_id, client, "sms",
           "SMS send limit reached for this national id");
@@ -848,12 +853,7 @@ http::Response Provider::SendSmsCode(Call& call, Session& session, const Pending
                                 "Too many codes were sent. Try later or use another way.")}});
   }
   RecordFailure("sms", national_id);  // counts sends, not failures
-  Attempt attempt;
-  attempt.locale = l;
-  attempt.session = session.id;
-  attempt.claimed_national_id = national_id;
-  if (person) attempt.person = std::move(*person);
-  auto st = sms_method_->Send(attempt);
+  auto st = sms_method_->Send(*attempt);
   if (!st && st.error().code() == ErrorCode::kUnavailable) {
     Audit(call, "sms", "failed", person_id, client, "sms", st.error().message());
     return ShowSignIn(call, session, pending,
@@ -1365,13 +1365,14 @@ http::Response Provider::Passkey(Call& call, std::string_view step, bool account
     return error(400, L(l, "登入已逾時，請回到原服務重新開始。",
                         "The sign-in has expired. Go back to the service and start again."));
   }
-  const std::string& client = pending->request.client_id;
-  if (auto until = LockedUntil("remote", call.remote, options_.max_failures_per_remote)) {
-    Audit(call, "signin", "locked", "", client, "passkey", "too many failures for this address");
-    return error(429, LockMessage(l, *until));
-  }
   VerificationMethod& passkey = *MethodFor(Method::kPasskey);
   if (step == "begin") {
+    // A locked address gets no ceremony; `finish` is checked in Try, like every method.
+    if (auto until = LockedUntil("remote", call.remote, options_.max_failures_per_remote)) {
+      Audit(call, "signin", "locked", "", pending->request.client_id, "passkey",
+            "too many failures for this address");
+      return error(429, LockMessage(l, *until));
+    }
     session->challenge = passkey.NewChallenge();
     session->challenge_kind = std::string(passkey.challenge_kind());
     session->challenge_expires_at = now + kCeremonyMs;

@@ -126,6 +126,9 @@ class Provider {
   // verified, the method added to the session. A kLookup verdict is left in call.lookup.
   Verdict Try(Call& call, Session& session, const Pending& pending, VerificationMethod& method,
               const http::Form& input);
+  // An attempt for the session's claimed national id (and its account, if there is one);
+  // the caller adds the input, the answer and the challenge.
+  Result<Attempt> NewAttempt(const Call& call, const Session& session);
   // The sign-in page's answer to Try's verdict.
   http::Response ShowVerdict(Call& call, Session& session, const Pending& pending, Method method,
                              const Verdict& verdict);

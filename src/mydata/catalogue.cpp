@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "core/encoding.h"
-#include "mydata/acr.h"
+#include "mydata/validate.h"
 
 namespace troad::mydata {
 namespace {
@@ -13,24 +13,12 @@ namespace {
 constexpr std::string_view kColumns =
     "id, name_zh, name_en, service, path, media_type, acr, retention_s, enabled, created_at, "
     "updated_at";
+constexpr size_t kMaxNameBytes = 400;
 constexpr int64_t kMinRetentionS = 60;
 constexpr int64_t kMaxRetentionS = 30 * 86400;
 
 bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-Status ValidateName(std::string_view field, std::string_view name) {
-  if (name.empty() || name.size() > 400) {
-    return Fail(ErrorCode::kInvalidArgument, "{}: 1 to 400 bytes of UTF-8, not {}", field,
-                name.size());
-  }
-  if (std::any_of(name.begin(), name.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    return Fail(ErrorCode::kInvalidArgument, "{}: holds a control character", field);
-  }
-  if (!IsValidUtf8(name)) return Fail(ErrorCode::kInvalidArgument, "{}: not UTF-8", field);
-  return Ok();
-}
 
 Status ValidatePath(std::string_view path) {
   if (path.empty() || path.front() != '/') {
@@ -110,8 +98,8 @@ Status ValidateDataset(const Dataset& d) {
                 "letter, not \"{}\"",
                 EscapeForLog(d.id, 80));
   }
-  TROAD_RETURN_IF_ERROR(ValidateName("name zh-TW", d.name_zh));
-  TROAD_RETURN_IF_ERROR(ValidateName("name en", d.name_en));
+  TROAD_RETURN_IF_ERROR(ValidateText("name zh-TW", d.name_zh, kMaxNameBytes));
+  TROAD_RETURN_IF_ERROR(ValidateText("name en", d.name_en, kMaxNameBytes));
   if (auto st = ServiceId::Parse(d.service.ToString()); !st) {
     return Fail(ErrorCode::kInvalidArgument, "service: {}", st.error().message());
   }

@@ -6,9 +6,9 @@
 #include <set>
 
 #include "core/encoding.h"
-#include "mydata/acr.h"
 #include "core/json.h"
 #include "crypto/jose.h"
+#include "mydata/validate.h"
 
 namespace troad::mydata {
 namespace {
@@ -21,20 +21,6 @@ constexpr std::pair<ConsentStatus, std::string_view> kStatusNames[] = {
 };
 constexpr size_t kMaxDatasets = 50;
 constexpr size_t kMaxText = 2000;
-
-Status ValidateText(std::string_view field, std::string_view text, bool required) {
-  if (required && text.empty()) return Fail(ErrorCode::kInvalidArgument, "{}: required", field);
-  if (text.size() > kMaxText) {
-    return Fail(ErrorCode::kInvalidArgument, "{}: at most {} bytes, not {}", field, kMaxText,
-                text.size());
-  }
-  if (!IsValidUtf8(text)) return Fail(ErrorCode::kInvalidArgument, "{}: not UTF-8", field);
-  if (std::any_of(text.begin(), text.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    return Fail(ErrorCode::kInvalidArgument, "{}: holds a control character", field);
-  }
-  return Ok();
-}
 
 // Members of a JSON object, with the member named in every refusal.
 class Reader {
@@ -86,17 +72,17 @@ std::string_view ConsentStatusName(ConsentStatus status) {
 }
 
 Status ValidateConsent(const ConsentRecord& r) {
-  TROAD_RETURN_IF_ERROR(ValidateText("consent_id", r.consent_id, true));
-  TROAD_RETURN_IF_ERROR(ValidateText("transaction", r.transaction, true));
-  TROAD_RETURN_IF_ERROR(ValidateText("sub", r.subject, true));
-  TROAD_RETURN_IF_ERROR(ValidateText("national_id_masked", r.national_id_masked, true));
+  TROAD_RETURN_IF_ERROR(ValidateText("consent_id", r.consent_id, kMaxText));
+  TROAD_RETURN_IF_ERROR(ValidateText("transaction", r.transaction, kMaxText));
+  TROAD_RETURN_IF_ERROR(ValidateText("sub", r.subject, kMaxText));
+  TROAD_RETURN_IF_ERROR(ValidateText("national_id_masked", r.national_id_masked, kMaxText));
   if (r.datasets.empty() || r.datasets.size() > kMaxDatasets) {
     return Fail(ErrorCode::kInvalidArgument, "datasets: 1 to {} catalogue ids, not {}",
                 kMaxDatasets, r.datasets.size());
   }
   std::set<std::string_view> seen;
   for (const auto& d : r.datasets) {
-    TROAD_RETURN_IF_ERROR(ValidateText("datasets", d, true));
+    TROAD_RETURN_IF_ERROR(ValidateText("datasets", d, kMaxText));
     if (!seen.insert(d).second) {
       return Fail(ErrorCode::kInvalidArgument, "datasets: {} is named twice", EscapeForLog(d, 80));
     }
@@ -106,20 +92,20 @@ Status ValidateConsent(const ConsentRecord& r) {
       return Fail(ErrorCode::kInvalidArgument, "recipient.id: must be empty for \"self\"");
     }
   } else if (r.recipient_type == "service_provider" || r.recipient_type == "counter") {
-    TROAD_RETURN_IF_ERROR(ValidateText("recipient.id", r.recipient_id, true));
+    TROAD_RETURN_IF_ERROR(ValidateText("recipient.id", r.recipient_id, kMaxText));
   } else {
     return Fail(ErrorCode::kInvalidArgument,
                 "recipient.type: \"self\", \"service_provider\" or \"counter\", not \"{}\"",
                 EscapeForLog(r.recipient_type, 40));
   }
-  TROAD_RETURN_IF_ERROR(ValidateText("purpose", r.purpose, true));
-  TROAD_RETURN_IF_ERROR(ValidateText("legal_basis", r.legal_basis, true));
+  TROAD_RETURN_IF_ERROR(ValidateText("purpose", r.purpose, kMaxText));
+  TROAD_RETURN_IF_ERROR(ValidateText("legal_basis", r.legal_basis, kMaxText));
   if (!IsIdpAcr(r.acr)) {
     return Fail(ErrorCode::kInvalidArgument, "acr: one of the idp's values, not \"{}\"",
                 EscapeForLog(r.acr, 80));
   }
   if (r.amr.empty()) return Fail(ErrorCode::kInvalidArgument, "amr: at least one method");
-  for (const auto& m : r.amr) TROAD_RETURN_IF_ERROR(ValidateText("amr", m, true));
+  for (const auto& m : r.amr) TROAD_RETURN_IF_ERROR(ValidateText("amr", m, kMaxText));
   if (r.consented_at <= 0 || r.consented_at >= r.expires_at) {
     return Fail(ErrorCode::kInvalidArgument, "consented_at: must be before expires_at");
   }
