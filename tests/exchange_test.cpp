@@ -2,6 +2,9 @@
 // transfer records on both sides, and what exactly reaches the provider's backend.
 #include <nlohmann/json.hpp>
 
+#include "core/encoding.h"
+#include "gateway/signed_part.h"
+#include "globalconf/model.h"
 #include "network_fixture.h"
 
 namespace troad::testing {
@@ -187,6 +190,92 @@ TEST_F(ExchangeTest, XRoadHeadersReachTheBackendAndCallerHopHeadersDoNot) {
   ASSERT_TRUE(rec && rec->size() == 1u);
   EXPECT_EQ(rec->front().user_id, "TW12345678");
   EXPECT_EQ(rec->front().issue, "case 2024/17");
+}
+
+const std::vector<std::string> kSignedPartHeaders = {
+    "x-road-response-header", "x-road-response-signature", "x-road-response-certificate"};
+
+TEST_F(ExchangeTest, SignedPartIsHandedOutOnRequestAndVerifiesAgainstTheNetworksCa) {
+  const std::string body = R"({"keep":"the provider's signature"})";
+  json echo;
+  Answer a = Echo(verb::post, "/signed-part", body,
+                  {{"Content-Type", "application/json"}, {"X-Road-Want-Signature", "1"}}, &echo);
+  ASSERT_EQ(a.status, 200u) << a.body << Diag();
+  ASSERT_TRUE(echo.is_object()) << a.body;
+  // The consumer gateway consumed the header: neither the provider's backend nor the
+  // signed request header (H's headers are what the provider forwards) carried it.
+  EXPECT_FALSE(echo["headers"].contains("x-road-want-signature")) << echo["headers"].dump();
+  EXPECT_EQ(echo["body"], body);
+
+  std::map<std::string, std::string> part;
+  for (const std::string& name : kSignedPartHeaders) {
+    auto decoded = Base64Decode(a.Header(name));
+    ASSERT_TRUE(decoded && !decoded->empty()) << name << ": \"" << a.Header(name) << "\"";
+    part[name] = *decoded;
+  }
+  const std::string& header = part["x-road-response-header"];
+  const std::string& signature = part["x-road-response-signature"];
+  const std::string& certificate = part["x-road-response-certificate"];
+
+  auto conf = globalconf::GlobalConf::LoadFile(net().dir() + "/net/globalconf.json");
+  ASSERT_TRUE(conf) << conf.error().ToString();
+  auto h = gateway::VerifySignedPart({a.body, header, signature}, certificate, &(*conf)->trust());
+  ASSERT_TRUE(h) << h.error().ToString();
+  EXPECT_EQ(h->service.ToString(), "TW/GOV/MOI/household/echo");
+  EXPECT_EQ(h->client.ToString(), kBliClient);
+  EXPECT_EQ(h->id, a.Header("x-road-id"));
+  EXPECT_EQ(h->request_hash, a.Header("x-road-request-hash"));
+  EXPECT_EQ(h->status, 200u);
+  // The certificate is a signing certificate of the provider member in the configuration.
+  auto cert = crypto::Certificate::FromDer(certificate);
+  ASSERT_TRUE(cert);
+  const globalconf::CertificateOwner* owner = (*conf)->OwnerOf(cert->Sha256Fingerprint());
+  ASSERT_NE(owner, nullptr);
+  EXPECT_EQ(owner->kind, globalconf::CertificateOwner::Kind::kMemberSigning);
+  EXPECT_EQ(owner->owner, "TW/GOV/MOI");
+  // S is the part both gateways recorded.
+  auto rec = net().Records(Gw::kBli, "message_id", h->id);
+  ASSERT_TRUE(rec && rec->size() == 1u);
+  EXPECT_EQ(rec->front().response_signature, signature);
+
+  // The part binds this body and no other.
+  std::string changed = a.body;
+  changed.back() = ' ';
+  EXPECT_FALSE(
+      gateway::VerifySignedPart({changed, header, signature}, certificate, &(*conf)->trust()));
+}
+
+TEST_F(ExchangeTest, WantSignatureOtherThanOneIsRefusedBeforeTheExchange) {
+  std::string id = NewTestMessageId("want-yes");
+  CurlResult r = net().Curl(Gw::kBli, kEcho + "/want-yes",
+                            {"-H", "X-Road-Client: TW/GOV/BLI/insurance", "-H", "X-Road-Id: " + id,
+                             "-H", "X-Road-Want-Signature: yes"});
+  ASSERT_EQ(r.exit_code, 0) << r.output << Diag();
+  FaultBody fault;
+  ASSERT_TRUE(IsFault(FromCurl(r), 400, "Client.BadRequest", &fault)) << Diag();
+  EXPECT_NE(fault.message.find("X-Road-Want-Signature must be \"1\""), std::string::npos)
+      << fault.message;
+  for (const std::string& name : kSignedPartHeaders) EXPECT_EQ(r.Header(name), "") << name;
+  EXPECT_TRUE(HasRecord(net(), Gw::kBli, "message_id", id, "consumer", "Client.BadRequest"));
+  for (const SeenRequest& seen : net().backends().Seen()) {
+    EXPECT_EQ(seen.target.find("/want-yes"), std::string::npos) << "reached the backend";
+  }
+}
+
+TEST_F(ExchangeTest, NoSignedPartWithoutTheHeaderOrOnAFault) {
+  json echo;
+  Answer plain = Echo(verb::get, "/no-part", "", {}, &echo);
+  ASSERT_EQ(plain.status, 200u) << plain.body << Diag();
+  for (const std::string& name : kSignedPartHeaders) EXPECT_EQ(plain.Header(name), "") << name;
+
+  // A fault the provider's gateway made carries no signed part, asked for or not.
+  std::string id = NewTestMessageId("want-fault");
+  CurlResult r = net().Curl(Gw::kBli, "/r1/TW/GOV/MOI/household/down/x",
+                            {"-H", "X-Road-Client: TW/GOV/BLI/insurance", "-H", "X-Road-Id: " + id,
+                             "-H", "X-Road-Want-Signature: 1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output << Diag();
+  EXPECT_TRUE(IsFault(FromCurl(r), 500, "Server.ServerProxy.ServiceFailed.NetworkError")) << Diag();
+  for (const std::string& name : kSignedPartHeaders) EXPECT_EQ(r.Header(name), "") << name;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 #include "gateway/access.h"
 #include "gateway/envelope.h"
 #include "gateway/metaservices.h"
+#include "gateway/signed_part.h"
 #include "gateway/xroad_rest.h"
 
 namespace troad::gateway {
@@ -65,7 +67,8 @@ int64_t FileMtime(const std::string& path) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
-// The pass-through headers of a request, names lower case, in order.
+// The pass-through headers of a request, names lower case, in order. A request's
+// X-Road-Want-Signature is for the consumer gateway alone (signed_part.h).
 HeaderList PassThroughHeaders(const bhttp::fields& fields, bool request) {
   HeaderList out;
   std::vector<std::string> connection_options;
@@ -75,7 +78,9 @@ HeaderList PassThroughHeaders(const bhttp::fields& fields, bool request) {
   for (const auto& field : fields) {
     std::string name(field.name_string());
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    bool pass = request ? IsPassThroughRequestHeader(name) : IsPassThroughResponseHeader(name);
+    bool pass = request ? IsPassThroughRequestHeader(name) &&
+                              !boost::beast::iequals(name, kHeaderWantSignature)
+                        : IsPassThroughResponseHeader(name);
     if (!pass) continue;
     if (std::find(connection_options.begin(), connection_options.end(), name) !=
         connection_options.end()) {
@@ -705,6 +710,10 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   rec.message_id = headers->id.empty() ? NewMessageId(config_.id.owner.instance) : headers->id;
   rec.user_id = headers->user_id;
   rec.issue = headers->issue;
+  auto want_signature = WantsSignedPart(req);
+  if (!want_signature) {
+    co_return co_await Refuse(rec, FaultOrigin::kClient, want_signature.error(), req);
+  }
 
   if (!conf) co_return co_await Refuse(rec, FaultOrigin::kClientProxy, NoGlobalConfError(), req);
   if (timestamper_ && timestamper_->Failing()) {
@@ -918,6 +927,21 @@ asio::awaitable<Response> Gateway::HandleConsumer(Request& req, const http::Conn
   res.set("X-Road-Request-Hash", rec.request_hash);
   if (!h.user_id.empty()) res.set("X-Road-UserId", h.user_id);
   if (!h.issue.empty()) res.set("X-Road-Issue", h.issue);
+  if (*want_signature) {
+    // The certificate the verifier found, from the same configuration: the caller can
+    // keep the part and have anyone verify it later (signed_part.h).
+    const globalconf::CertificateOwner* signer = conf->OwnerOf(rsig->certificate_sha256);
+    if (signer == nullptr) {
+      co_return co_await Refuse(
+          rec, FaultOrigin::kClientProxy,
+          FaultError(ErrorCode::kInternal, kFaultInternalError,
+                     "verified signing certificate " + rsig->certificate_sha256 + " is not listed"),
+          req);
+    }
+    res.set(kHeaderResponseHeader, Base64Encode(envelope->header));
+    res.set(kHeaderResponseSignature, Base64Encode(envelope->signature));
+    res.set(kHeaderResponseCertificate, Base64Encode(signer->certificate.ToDer()));
+  }
   res.body().assign(envelope->payload);
   res.keep_alive(req.keep_alive());
   res.prepare_payload();
