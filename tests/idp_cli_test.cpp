@@ -23,6 +23,7 @@
 #include "core/subprocess.h"
 #include "crypto/random.h"
 #include "http/client.h"
+#include "test_files.h"
 
 #ifndef TROAD_BINARY
 #error "TROAD_BINARY must name the troad executable"
@@ -34,35 +35,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct RunResult {
-  int status = -1;
-  std::string output;
-};
-
-class IdpCliTest : public ::testing::Test {
+class IdpCliTest : public TroadCliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("troad-idp-cli-" + crypto::NewUuid());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  RunResult Troad(std::vector<std::string> args) {
-    args.insert(args.begin(), TROAD_BINARY);
-    std::string log = (dir_ / "out.txt").string();
-    auto child = Subprocess::Start(args, log);
-    RunResult r;
-    if (!child) return r;
-    int status = child->Wait(60s);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream in(log);
-    r.output.assign(std::istreambuf_iterator<char>(in), {});
-    return r;
-  }
-
   std::string Config() const { return (dir_ / "idp" / "idp.toml").string(); }
 
   void Init(uint16_t port) {
@@ -73,7 +47,6 @@ class IdpCliTest : public ::testing::Test {
     ASSERT_NE(r.output.find("management token:"), std::string::npos);
   }
 
-  fs::path dir_;
 };
 
 TEST_F(IdpCliTest, BadInputIsRefusedWithTheReason) {

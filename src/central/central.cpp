@@ -222,18 +222,9 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
   Central* self = c.get();
   c->api_->OnChange([self] { self->Publish(false); });
 
-  http::TlsOptions tls;
-  TROAD_ASSIGN_OR_RETURN(auto tls_cert, crypto::Certificate::LoadPemFile(cfg.tls_certificate_file));
-  TROAD_ASSIGN_OR_RETURN(auto tls_key, crypto::PrivateKey::LoadPemFile(cfg.tls_key_file));
-  tls.certificate_chain = {tls_cert};
-  tls.private_key = tls_key;
-  tls.tls13_only = false;
-  TROAD_ASSIGN_OR_RETURN(auto ssl, http::MakeServerTlsContext(tls));
-  TROAD_ASSIGN_OR_RETURN(auto hp, SplitHostPort(cfg.listen));
-  boost::system::error_code bec;
-  auto address = asio::ip::make_address(hp.first, bec);
-  if (bec)
-    return Fail(ErrorCode::kInvalidArgument, "listen: \"{}\" is not an IP address", hp.first);
+  TROAD_ASSIGN_OR_RETURN(
+      auto ssl, http::MakeServerTlsContextFromFiles(cfg.tls_certificate_file, cfg.tls_key_file));
+  TROAD_ASSIGN_OR_RETURN(auto listen, http::ListenEndpoint(cfg.listen));
   http::ServerOptions options;
   options.server_name = "troad-central";
   options.body_limit = 8 * 1024 * 1024;
@@ -275,9 +266,7 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
         },
         asio::use_awaitable);
   };
-  TROAD_ASSIGN_OR_RETURN(
-      c->server_,
-      http::Server::Create(c->io_, http::tcp::endpoint(address, hp.second), ssl, handler, options));
+  TROAD_ASSIGN_OR_RETURN(c->server_, http::Server::Create(c->io_, listen, ssl, handler, options));
   c->timer_ = std::make_unique<asio::steady_timer>(c->io_);
   return c;
 }

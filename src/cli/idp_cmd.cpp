@@ -136,30 +136,6 @@ int RunClient(const IdpCommands& o) {
   return Fail("client", "choose add, list, show, disable, enable or secret", 2);
 }
 
-int RunIdp(const IdpCommands& o) {
-  sigset_t signals = BlockStopSignals();
-  auto config = identity::IdpConfig::Load(o.config_file);
-  if (!config) return Fail("", config.error().message(), 2);
-  if (auto st = InitLogging("idp", config->log.level,
-                            config->log.json ? LogFormat::kJson : LogFormat::kText);
-      !st) {
-    return Fail("", st.error().message(), 2);
-  }
-  auto idp = identity::Idp::Create(std::move(*config), SystemClock::Get());
-  if (!idp) return Fail("", idp.error().message(), 1);
-  if (auto st = (*idp)->Start(); !st) return Fail("", st.error().message(), 1);
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    spdlog::info("signal {}: stopping", sig);
-    (*idp)->Stop();
-  });
-  (*idp)->Run();
-  waiter.join();
-  spdlog::info("idp stopped");
-  return 0;
-}
-
 }  // namespace
 
 std::shared_ptr<IdpCommands> AddIdpCommands(CLI::App& app) {
@@ -258,7 +234,7 @@ std::optional<int> RunIdpCommand(const IdpCommands& o) {
   if (*o.rotate_key) {
     auto opened = Open(o.config_file);
     if (!opened) return Fail("rotate-key", opened.error().message(), 2);
-    identity::SigningKeys keys(*opened->db, SystemClock::Get(), opened->config.provider.keys);
+    store::SigningKeys keys(*opened->db, SystemClock::Get(), opened->config.provider.keys);
     auto kid = keys.Rotate();
     if (!kid) return Fail("rotate-key", kid.error().message(), 1);
     std::printf("new signing key: %s\n", kid->c_str());
@@ -267,7 +243,7 @@ std::optional<int> RunIdpCommand(const IdpCommands& o) {
   if (o.config_file.empty()) {
     return Fail("", "--config idp.toml is required (or `troad idp init`)", 2);
   }
-  return RunIdp(o);
+  return RunService<identity::Idp, identity::IdpConfig>("idp", o.config_file);
 }
 
 }  // namespace troad::cli

@@ -27,27 +27,32 @@ int ServeUntilSignalled(const sigset_t& signals, std::string_view command,
                  message.c_str());
     return status;
   };
-  auto hp = SplitHostPort(listen);
-  if (!hp) return fail("--listen: " + hp.error().message(), 2);
-  boost::system::error_code bec;
-  auto address = boost::asio::ip::make_address(hp->first, bec);
-  if (bec) return fail("--listen: \"" + hp->first + "\" is not an IP address", 2);
+  auto endpoint = http::ListenEndpoint(listen);
+  if (!endpoint) return fail("--" + endpoint.error().message(), 2);
   boost::asio::io_context io;
-  auto server = http::Server::Create(io, http::tcp::endpoint(address, hp->second), nullptr,
-                                     std::move(handler), options);
+  auto server = http::Server::Create(io, *endpoint, nullptr, std::move(handler), options);
   if (!server) return fail(server.error().message(), 1);
   (*server)->Start();
   started();
+  RunUntilSignalled(
+      signals, [&] { io.run(); },
+      [&] {
+        (*server)->Stop(std::chrono::milliseconds(2000));
+        io.stop();
+      });
+  return 0;
+}
+
+void RunUntilSignalled(const sigset_t& signals, const std::function<void()>& run,
+                       const std::function<void()>& stop) {
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
     spdlog::info("signal {}: stopping", sig);
-    (*server)->Stop(std::chrono::milliseconds(2000));
-    io.stop();
+    stop();
   });
-  io.run();
+  run();
   waiter.join();
-  return 0;
 }
 
 }  // namespace troad::cli

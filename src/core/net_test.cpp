@@ -20,5 +20,19 @@ TEST(HostPortTest, JoinIsTheInverseOfSplit) {
   EXPECT_FALSE(SplitHostPort("[::1:80"));
 }
 
+TEST(RedirectUriTest, OnlyHttpsOrLoopbackHttp) {
+  EXPECT_TRUE(ValidateRedirectUri("https://svc.example.tw/cb"));
+  EXPECT_TRUE(ValidateRedirectUri("http://localhost:3000/cb"));
+  EXPECT_TRUE(ValidateRedirectUri("http://127.0.0.1/cb"));
+  EXPECT_FALSE(ValidateRedirectUri("http://svc.example.tw/cb"));
+  EXPECT_FALSE(ValidateRedirectUri("https://svc.example.tw/cb#frag"));
+  EXPECT_FALSE(ValidateRedirectUri("javascript:alert(1)"));
+  EXPECT_FALSE(ValidateRedirectUri("https://user@svc.example.tw/cb"));
+  EXPECT_FALSE(ValidateRedirectUri("https://svc.example.tw/a b"));
+  auto refused = ValidateRedirectUri("http://svc.example.tw/cb");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("only to localhost"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace troad

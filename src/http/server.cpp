@@ -39,7 +39,29 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/net.h"
+
 namespace troad::http {
+
+Result<tcp::endpoint> ListenEndpoint(std::string_view text) {
+  TROAD_ASSIGN_OR_RETURN(auto hp, SplitHostPort(text));
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(hp.first, ec);
+  if (ec) {
+    return Fail(ErrorCode::kInvalidArgument, "listen: \"{}\" is not an IP address", hp.first);
+  }
+  return tcp::endpoint(address, hp.second);
+}
+
+void RepeatEvery(asio::steady_timer& timer, std::chrono::steady_clock::duration period,
+                 std::function<void()> tick) {
+  timer.expires_after(period);
+  timer.async_wait([&timer, period, tick = std::move(tick)](boost::system::error_code ec) mutable {
+    if (ec) return;
+    tick();
+    RepeatEvery(timer, period, std::move(tick));
+  });
+}
 namespace {
 
 using ErrorCodeT = boost::system::error_code;

@@ -16,6 +16,8 @@
 #include <memory>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "core/result.h"
 #include "http/io_pool.h"
 #include "http/tls.h"
@@ -47,6 +49,16 @@ struct ServerOptions {
   // The value of the Server header; empty for none.
   std::string server_name;
 };
+
+// A listen address from configuration, "127.0.0.1:4700" or "[::1]:4700", as an endpoint.
+// kInvalidArgument naming the text when the host is not an IP address (listeners bind
+// addresses, not names).
+Result<tcp::endpoint> ListenEndpoint(std::string_view text);
+
+// Calls `tick` on `timer`'s executor every `period`, until the timer is cancelled or its
+// io_context stops (periodic maintenance: the idp's and MyData's signing-key checks).
+void RepeatEvery(asio::steady_timer& timer, std::chrono::steady_clock::duration period,
+                 std::function<void()> tick);
 
 class Server {
  public:

@@ -10,6 +10,7 @@
 #include <exception>
 
 #include "core/encoding.h"
+#include "core/file.h"
 
 namespace troad::http {
 namespace {
@@ -139,6 +140,25 @@ Result<std::shared_ptr<SslContext>> MakeServerTlsContext(const TlsOptions& optio
   // tickets per handshake would only cost an extra encryption and record.
   SSL_CTX_set_num_tickets(native, 1);
   return context;
+}
+
+Result<std::shared_ptr<SslContext>> MakeServerTlsContextFromFiles(const std::string& certificate,
+                                                                  const std::string& key) {
+  TlsOptions tls;
+  auto pem = ReadFile(certificate);
+  if (!pem) return Fail(std::move(pem.error()).Context("tls_certificate"));
+  auto chain = crypto::Certificate::ChainFromPem(*pem);
+  if (!chain) return Fail(std::move(chain.error()).Context("tls_certificate " + certificate));
+  if (chain->empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "tls_certificate {} holds no certificate",
+                certificate);
+  }
+  tls.certificate_chain = std::move(*chain);
+  auto private_key = crypto::PrivateKey::LoadPemFile(key);
+  if (!private_key) return Fail(std::move(private_key.error()).Context("tls_key"));
+  tls.private_key = std::move(*private_key);
+  tls.tls13_only = false;
+  return MakeServerTlsContext(tls);
 }
 
 Result<std::shared_ptr<SslContext>> MakeClientTlsContext(const TlsOptions& options) {

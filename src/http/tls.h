@@ -33,6 +33,12 @@ struct TlsOptions {
 using SslContext = boost::asio::ssl::context;
 
 Result<std::shared_ptr<SslContext>> MakeServerTlsContext(const TlsOptions& options);
+// A server context for people's browsers and other HTTPS clients (TLS 1.2 and 1.3, no
+// client certificates) from a PEM certificate file (leaf first, then intermediates) and
+// a PEM key file: [keys] tls_certificate / tls_key of the central, the idp and MyData.
+Result<std::shared_ptr<SslContext>> MakeServerTlsContextFromFiles(const std::string& certificate,
+                                                                  const std::string& key);
+
 // A client context verifies the server's chain against trust_anchors (required) but
 // not its host name: troad pins the expected certificate by fingerprint instead
 // (Endpoint::expected_peer_sha256).

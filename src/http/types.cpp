@@ -1,6 +1,8 @@
 // MakeResponse: see types.h.
 #include "http/types.h"
 
+#include <nlohmann/json.hpp>
+
 namespace troad::http {
 
 Response MakeResponse(unsigned status, std::string body, std::string_view content_type,
@@ -11,6 +13,12 @@ Response MakeResponse(unsigned status, std::string body, std::string_view conten
   response.keep_alive(keep_alive);
   response.prepare_payload();
   return response;
+}
+
+Response JsonResponse(unsigned status, const nlohmann::json& body) {
+  auto res = MakeResponse(status, body.dump(), "application/json");
+  res.set(bhttp::field::cache_control, "no-store");
+  return res;
 }
 
 }  // namespace troad::http

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -35,5 +36,9 @@ struct ConnectionInfo {
 // A plain-text or JSON response with Content-Type and Content-Length set.
 Response MakeResponse(unsigned status, std::string body, std::string_view content_type,
                       unsigned version = 11, bool keep_alive = true);
+
+// An application/json response with `Cache-Control: no-store` (APIs that return
+// secrets, tokens or personal data must not be cached: RFC 6749 §5.1).
+Response JsonResponse(unsigned status, const nlohmann::json& body);
 
 }  // namespace troad::http

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/net.h"  // ValidateRedirectUri
 #include "core/result.h"
 #include "store/database.h"
 
@@ -53,10 +54,6 @@ struct NewClient {
   bool pairwise = true;
   bool national_id_allowed = false;
 };
-
-// kInvalidArgument naming what is wrong with a redirect URI: not absolute, a fragment,
-// http to a host other than localhost/127.0.0.1/[::1], other schemes, over 2000 bytes.
-Status ValidateRedirectUri(std::string_view uri);
 
 // The client's registration as JSON (never the secret).
 nlohmann::json ClientToJson(const Client& client);

@@ -71,7 +71,7 @@ format = "json"
   TROAD_RETURN_IF_ERROR(WriteFileAtomically(result.config_file, toml, 0600));
   TROAD_ASSIGN_OR_RETURN(auto config, IdpConfig::Load(result.config_file));
   TROAD_ASSIGN_OR_RETURN(auto db, OpenIdpDatabase(config, clock));
-  SigningKeys keys(*db, clock, config.provider.keys);
+  store::SigningKeys keys(*db, clock, config.provider.keys);
   TROAD_RETURN_IF_ERROR(keys.EnsureCurrent());
   return result;
 }
@@ -92,20 +92,10 @@ Result<std::unique_ptr<Idp>> Idp::Create(IdpConfig config, const Clock& clock) {
 
   std::shared_ptr<http::SslContext> ssl;
   if (!cfg.tls_certificate_file.empty()) {
-    http::TlsOptions tls;
-    TROAD_ASSIGN_OR_RETURN(auto cert, crypto::Certificate::LoadPemFile(cfg.tls_certificate_file));
-    TROAD_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::LoadPemFile(cfg.tls_key_file));
-    tls.certificate_chain = {cert};
-    tls.private_key = key;
-    tls.tls13_only = false;
-    TROAD_ASSIGN_OR_RETURN(ssl, http::MakeServerTlsContext(tls));
+    TROAD_ASSIGN_OR_RETURN(
+        ssl, http::MakeServerTlsContextFromFiles(cfg.tls_certificate_file, cfg.tls_key_file));
   }
-  TROAD_ASSIGN_OR_RETURN(auto hp, SplitHostPort(cfg.listen));
-  boost::system::error_code bec;
-  auto address = asio::ip::make_address(hp.first, bec);
-  if (bec) {
-    return Fail(ErrorCode::kInvalidArgument, "listen: \"{}\" is not an IP address", hp.first);
-  }
+  TROAD_ASSIGN_OR_RETURN(auto listen, http::ListenEndpoint(cfg.listen));
   http::ServerOptions options;
   options.server_name = "troad-idp";
   options.body_limit = 256 * 1024;
@@ -134,9 +124,8 @@ Result<std::unique_ptr<Idp>> Idp::Create(IdpConfig config, const Clock& clock) {
     }
     co_return std::move(served.response);
   };
-  TROAD_ASSIGN_OR_RETURN(
-      idp->server_, http::Server::Create(idp->io_, http::tcp::endpoint(address, hp.second), ssl,
-                                         handler, options));
+  TROAD_ASSIGN_OR_RETURN(idp->server_,
+                         http::Server::Create(idp->io_, listen, ssl, handler, options));
   idp->key_timer_ = std::make_unique<asio::steady_timer>(idp->io_);
   return idp;
 }
@@ -148,25 +137,11 @@ Idp::~Idp() {
 
 Status Idp::Start() {
   server_->Start();
-  ScheduleKeyCheck();
+  http::RepeatEvery(*key_timer_, std::chrono::hours(1), [this] {
+    asio::post(worker_, [this] { provider_->keys().CheckRotation("ID token signing key"); });
+  });
   spdlog::info("idp listening on {} as {}", config_.listen, config_.provider.issuer);
   return Ok();
-}
-
-void Idp::ScheduleKeyCheck() {
-  key_timer_->expires_after(std::chrono::hours(1));
-  key_timer_->async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
-    asio::post(worker_, [this] {
-      auto rotated = provider_->keys().EnsureCurrent();
-      if (!rotated) {
-        spdlog::error("signing key check: {}", rotated.error().message());
-      } else if (*rotated) {
-        spdlog::info("ID token signing key rotated (rotate_after_days)");
-      }
-    });
-    ScheduleKeyCheck();
-  });
 }
 
 void Idp::Run() { io_.run(); }

@@ -54,7 +54,6 @@ class Idp {
 
  private:
   Idp(IdpConfig config, const Clock& clock) : config_(std::move(config)), clock_(clock) {}
-  void ScheduleKeyCheck();
 
   IdpConfig config_;
   const Clock& clock_;

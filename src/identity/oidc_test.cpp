@@ -109,16 +109,6 @@ TEST(SubjectTest, PairwiseSubjectsDifferPerClientAndAreStable) {
   EXPECT_EQ(SubjectFor(a, "person", "salt"), "person");
 }
 
-TEST(RedirectUriTest, OnlyHttpsOrLoopbackHttp) {
-  EXPECT_TRUE(ValidateRedirectUri("https://svc.example.tw/cb"));
-  EXPECT_TRUE(ValidateRedirectUri("http://localhost:3000/cb"));
-  EXPECT_TRUE(ValidateRedirectUri("http://127.0.0.1/cb"));
-  EXPECT_FALSE(ValidateRedirectUri("http://svc.example.tw/cb"));
-  EXPECT_FALSE(ValidateRedirectUri("https://svc.example.tw/cb#frag"));
-  EXPECT_FALSE(ValidateRedirectUri("javascript:alert(1)"));
-  EXPECT_FALSE(ValidateRedirectUri("https://user@svc.example.tw/cb"));
-}
-
 TEST(NationalIdTest, TheCheckDigitIsChecked) {
   EXPECT_TRUE(ValidateNationalId("A123456789"));
   EXPECT_TRUE(ValidateNationalId("F131104093"));

@@ -24,9 +24,7 @@ constexpr int64_t kRemoveWindowMs = 10 * 60 * 1000;
 constexpr size_t kMaxFormBody = 64 * 1024;
 
 http::Response Json(unsigned status, const nlohmann::json& body) {
-  auto res = http::MakeResponse(status, body.dump(), "application/json");
-  res.set(http::bhttp::field::cache_control, "no-store");
-  return res;
+  return http::JsonResponse(status, body);
 }
 
 http::Response JsonError(unsigned status, std::string_view error, std::string_view description) {

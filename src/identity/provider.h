@@ -43,9 +43,9 @@
 #include "identity/method.h"
 #include "identity/oidc.h"
 #include "identity/pages.h"
-#include "identity/signing_keys.h"
 #include "identity/sms.h"
 #include "store/database.h"
+#include "store/signing_keys.h"
 
 namespace troad::identity {
 
@@ -70,7 +70,7 @@ struct ProviderOptions {
   std::string card_component_url = "http://127.0.0.1:61161/sign";
   // [citizen_certificate] ocsp: also ask the CA's OCSP responder about each certificate.
   std::optional<OcspOptions> citizen_ocsp;
-  SigningKeyOptions keys;
+  store::SigningKeyOptions keys;
 };
 
 class Provider {
@@ -95,7 +95,7 @@ class Provider {
 
   Accounts& accounts() { return accounts_; }
   ClientRegistry& clients() { return clients_; }
-  SigningKeys& keys() { return keys_; }
+  store::SigningKeys& keys() { return keys_; }
 
   struct Call;
   struct Session;
@@ -165,7 +165,7 @@ class Provider {
   SmsSender& sms_;
   Accounts accounts_;
   ClientRegistry clients_;
-  SigningKeys keys_;
+  store::SigningKeys keys_;
   webauthn::RelyingParty rp_;
   // The methods this centre offers; SMS also sends codes, so it is kept by its type too.
   std::map<Method, std::unique_ptr<VerificationMethod>> methods_;

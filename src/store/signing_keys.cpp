@@ -1,8 +1,10 @@
-#include "identity/signing_keys.h"
+#include "store/signing_keys.h"
+
+#include <spdlog/spdlog.h>
 
 #include "crypto/jose.h"
 
-namespace troad::identity {
+namespace troad::store {
 
 Result<bool> SigningKeys::EnsureCurrent() {
   int64_t now = clock_.NowMillis();
@@ -19,11 +21,20 @@ Result<bool> SigningKeys::EnsureCurrent() {
   return true;
 }
 
+void SigningKeys::CheckRotation(std::string_view what) {
+  auto rotated = EnsureCurrent();
+  if (!rotated) {
+    spdlog::error("{} check: {}", what, rotated.error().message());
+  } else if (*rotated) {
+    spdlog::info("{} rotated: older than its rotation period", what);
+  }
+}
+
 Result<std::string> SigningKeys::Rotate() {
   TROAD_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::GenerateEcP256());
   std::string kid = crypto::JwkThumbprint(key.Public());
   int64_t now = clock_.NowMillis();
-  TROAD_ASSIGN_OR_RETURN(auto tx, store::Transaction::Begin(db_));
+  TROAD_ASSIGN_OR_RETURN(auto tx, Transaction::Begin(db_));
   TROAD_RETURN_IF_ERROR(db_.Execute(
       "UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE state = 'current'", {now}));
   TROAD_RETURN_IF_ERROR(db_.Execute(
@@ -72,4 +83,4 @@ Result<std::string> SigningKeys::SignJwt(const nlohmann::json& claims) {
   return crypto::SignJws(current.key, {{"typ", "JWT"}, {"kid", current.kid}}, claims.dump());
 }
 
-}  // namespace troad::identity
+}  // namespace troad::store
