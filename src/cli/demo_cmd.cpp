@@ -27,6 +27,8 @@
 #include "core/file.h"
 #include "core/net.h"
 #include "core/subprocess.h"
+#include "crypto/jose.h"
+#include "crypto/key.h"
 #include "crypto/random.h"
 #include "gateway/enroll.h"
 
@@ -36,6 +38,7 @@ namespace {
 
 constexpr uint16_t kCentralPort = 4400;
 constexpr uint16_t kIdpPort = 4600;
+constexpr uint16_t kMyDataPort = 4700;
 constexpr auto kWait = std::chrono::seconds(60);
 // The identity centre (TW/GOV/MODA/idp) verifies dual-document sign-ins through its own
 // gateway with these two services of examples/demo/network.toml.
@@ -360,6 +363,71 @@ Status BuildNetwork(Demo& demo, const Network& net, const std::string& network_f
 
 }  // namespace
 
+// MyData (TW/GOV/MODA/mydata): made, given the sample catalogue (examples/mydata) and a
+// sample bank as service provider, started, and checked over its management API.
+// Returns the number of steps that did not behave as expected.
+int StartMyData(Demo& demo, const std::string& examples) {
+  const std::string dir = demo.Path("mydata");
+  const std::string toml = dir + "/mydata.toml";
+  const std::string url = "http://localhost:" + std::to_string(kMyDataPort);
+  auto made = demo.Troad({"mydata", "init", "--dir", dir, "--public-url", url, "--listen",
+                          "127.0.0.1:" + std::to_string(kMyDataPort)});
+  Status ok = made.map([](const std::string&) {});
+  std::string token;
+  if (made) {
+    std::smatch m;
+    if (std::regex_search(*made, m, std::regex("management token: +(\\S+)"))) token = m[1];
+  }
+  for (const char* dataset : {"household.members", "nhi.card"}) {
+    if (!ok) break;
+    ok = demo.Troad({"mydata", "dataset", "add", "--config", toml, "--file",
+                     examples + "/mydata/" + dataset + ".json"})
+             .map([](const std::string&) {});
+  }
+  if (ok) {
+    // The bank's back end signs its client assertions (private_key_jwt) with a key made
+    // here; MyData keeps only the public half.
+    auto key = crypto::PrivateKey::GenerateEcP256();
+    if (!key) {
+      ok = Fail(key.error());
+    } else {
+      nlohmann::json jwk = crypto::PublicJwk(key->Public());
+      jwk["kid"] = "bank-demo-1";
+      nlohmann::json bank = {
+          {"id", "bank-mortgage"},
+          {"name", {{"zh-TW", "示範銀行 房屋貸款"}, {"en", "Demo Bank mortgages"}}},
+          {"datasets", {"household.members", "nhi.card"}},
+          {"modes", {"online", "multi_person"}},
+          {"redirect_uris", {"http://localhost:4790/mydata/return"}},
+          {"auth", {{"method", "private_key_jwt"}, {"jwks", {{"keys", {jwk}}}}}},
+          {"allowed_sources", {"127.0.0.1", "::1"}},
+          {"purposes", {"公教人員購置住宅貸款申請 (civil-servant mortgage application)"}}};
+      ok = WriteFileAtomically(dir + "/bank-key.pem", key->ToPem(), 0600);
+      if (ok) ok = WriteFileAtomically(dir + "/bank-mortgage.json", bank.dump(2) + "\n", 0644);
+      if (ok) {
+        ok = demo.Troad({"mydata", "sp", "add", "--config", toml, "--file",
+                         dir + "/bank-mortgage.json"})
+                 .map([](const std::string&) {});
+      }
+    }
+  }
+  if (ok) ok = demo.StartTroad("mydata", {"mydata", "--config", toml}, kMyDataPort);
+  if (!ok) {
+    std::printf("   UNEXPECTED: %s\n", ok.error().message().c_str());
+    return 1;
+  }
+  // The operator's view over HTTP, as a script would ask for it.
+  const std::string listed = demo.Path("logs/mydata-datasets.json");
+  auto curl = Subprocess::Start(
+      {"curl", "-sf", "-H", "Authorization: Bearer " + token, url + "/api/v1/datasets"}, listed);
+  bool served = curl && curl->Wait(std::chrono::seconds(10)) == 0 &&
+                ReadAll(listed).find("\"nhi.card\"") != std::string::npos;
+  std::printf("   $ curl -H 'Authorization: Bearer …' %s/api/v1/datasets\n     %s\n", url.c_str(),
+              served ? "served: household.members, nhi.card" : "NOT served");
+  std::printf("   consent records are signed with the keys at %s/jwks\n", url.c_str());
+  return served ? 0 : 1;
+}
+
 // A person the identity centre has never seen signs in with their two documents, as a
 // browser would (curl keeps the cookies): the idp asks the household registry and the
 // NHI through its own gateway, creates the account and lands on /account.
@@ -641,6 +709,9 @@ int RunDemo(const DemoOptions& options) {
       std::printf("   UNEXPECTED: %s\n", made.error().message().c_str());
     }
   }
+  // 11. MyData: its catalogue and a service provider registered, started.
+  std::printf("\n11. MyData (personal data delivered with consent; being built):\n");
+  failures += StartMyData(demo, examples);
   if (failures > 0) {
     std::printf("troad demo: %d scenario(s) did not behave as expected; logs in %s/logs\n",
                 failures, dir.c_str());

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/idp_cmd.h"
+#include "cli/mydata_cmd.h"
 #include "cli/operator_cmd.h"
 
 int main(int argc, char** argv) {
@@ -191,6 +192,7 @@ int main(int argc, char** argv) {
   // gateway list|register|update|code: the central's management API (operator_cmd.h).
   auto operator_commands = troad::cli::AddOperatorCommands(app);
   auto idp_commands = troad::cli::AddIdpCommands(app);
+  auto mydata_commands = troad::cli::AddMyDataCommands(app);
 
   try {
     app.parse(argc, argv);
@@ -213,6 +215,7 @@ int main(int argc, char** argv) {
   }
   if (auto code = troad::cli::RunOperatorCommand(*operator_commands)) return *code;
   if (auto code = troad::cli::RunIdpCommand(*idp_commands)) return *code;
+  if (auto code = troad::cli::RunMyDataCommand(*mydata_commands)) return *code;
   if (*gw) {
     if (*gw_enroll) return troad::cli::RunGatewayEnroll(enroll);
     if (*gw_renew) return troad::cli::RunGatewayRenew(renew);

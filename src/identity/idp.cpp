@@ -21,15 +21,8 @@ namespace fs = std::filesystem;
 
 Result<std::unique_ptr<store::Database>> OpenIdpDatabase(const IdpConfig& config,
                                                          const Clock& clock) {
-  std::error_code ec;
-  fs::create_directories(config.data_dir, ec);
-  if (ec) return Fail(ErrorCode::kIo, "creating {}: {}", config.data_dir, ec.message());
-  TROAD_ASSIGN_OR_RETURN(auto db, store::OpenSqlite(config.DatabaseFile()));
   // The database holds the signing keys: readable by the service account only.
-  fs::permissions(config.DatabaseFile(), fs::perms::owner_read | fs::perms::owner_write,
-                  fs::perm_options::replace, ec);
-  TROAD_RETURN_IF_ERROR(store::Migrate(*db, IdentityMigrations(), clock));
-  return db;
+  return store::OpenPrivateSqlite(config.DatabaseFile(), IdentityMigrations(), clock);
 }
 
 Result<InitIdpResult> InitIdp(const InitIdpOptions& o, const Clock& clock) {

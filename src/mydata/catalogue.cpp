@@ -89,15 +89,7 @@ Result<Dataset> DatasetFromRow(const store::Row& row) {
 }  // namespace
 
 Status ValidateDataset(const Dataset& d) {
-  if (d.id.size() < 3 || d.id.size() > 64 || !IsLower(d.id.front()) ||
-      !std::all_of(d.id.begin(), d.id.end(), [](char c) {
-        return IsLower(c) || IsDigit(c) || c == '.' || c == '-' || c == '_';
-      })) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "id: 3 to 64 lower-case letters, digits, '.', '-' or '_', starting with a "
-                "letter, not \"{}\"",
-                EscapeForLog(d.id, 80));
-  }
+  TROAD_RETURN_IF_ERROR(ValidateId("id", d.id));
   TROAD_RETURN_IF_ERROR(ValidateText("name zh-TW", d.name_zh, kMaxNameBytes));
   TROAD_RETURN_IF_ERROR(ValidateText("name en", d.name_en, kMaxNameBytes));
   if (auto st = ServiceId::Parse(d.service.ToString()); !st) {

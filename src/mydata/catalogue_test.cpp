@@ -3,8 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/test_util.h"
-#include "mydata/schema.h"
-#include "store/migrate.h"
+#include "mydata/test_util.h"
 
 namespace troad::mydata {
 namespace {
@@ -20,19 +19,13 @@ Dataset Household() {
   return d;
 }
 
-class CatalogueTest : public ::testing::Test {
+class CatalogueTest : public testutil::DatabaseTest {
  protected:
   void SetUp() override {
-    auto db = store::OpenSqlite(dir_.File("mydata.db"));
-    ASSERT_TRUE(db) << db.error().ToString();
-    db_ = std::move(*db);
-    ASSERT_TRUE(store::Migrate(*db_, MyDataMigrations(), clock_));
+    DatabaseTest::SetUp();
     catalogue_ = std::make_unique<Catalogue>(*db_, clock_);
   }
 
-  crypto::testutil::TempDir dir_;
-  FakeClock clock_{std::chrono::system_clock::from_time_t(1'790'000'000)};
-  std::unique_ptr<store::Database> db_;
   std::unique_ptr<Catalogue> catalogue_;
 };
 

@@ -19,6 +19,23 @@ inline bool IsIdpAcr(std::string_view acr) {
          acr == "urn:troad:mfa";
 }
 
+// Catalogue and registry ids ("household.members", "bot-mortgage"): 3 to 64 lower-case
+// letters, digits, '.', '-' or '_', starting with a letter. kInvalidArgument starting
+// with `field` otherwise.
+inline Status ValidateId(std::string_view field, std::string_view id) {
+  auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  if (id.size() < 3 || id.size() > 64 || !lower(id.front()) ||
+      !std::all_of(id.begin(), id.end(), [&](char c) {
+        return lower(c) || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+      })) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "{}: 3 to 64 lower-case letters, digits, '.', '-' or '_', starting with a "
+                "letter, not \"{}\"",
+                field, EscapeForLog(id, 80));
+  }
+  return Ok();
+}
+
 // kInvalidArgument, starting with `field`: empty (when `required`), longer than
 // `max_bytes`, not UTF-8, or holding a control character.
 inline Status ValidateText(std::string_view field, std::string_view text, size_t max_bytes,

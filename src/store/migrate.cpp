@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 namespace troad::store {
 namespace {
 
@@ -67,6 +69,22 @@ Status Migrate(Database& db, std::span<const Migration> migrations, const Clock&
     if (!recorded) return Fail(std::move(recorded.error()).Context(context()));
     if (Status s = tx.Commit(); !s) return Fail(std::move(s.error()).Context(context()));
   }
+}
+
+Result<std::unique_ptr<Database>> OpenPrivateSqlite(const std::string& file,
+                                                    std::span<const Migration> migrations,
+                                                    const Clock& clock) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path folder = fs::path(file).parent_path();
+  if (!folder.empty()) fs::create_directories(folder, ec);
+  if (ec) return Fail(ErrorCode::kIo, "creating {}: {}", folder.string(), ec.message());
+  TROAD_ASSIGN_OR_RETURN(auto db, OpenSqlite(file));
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace,
+                  ec);
+  if (ec) return Fail(ErrorCode::kIo, "making {} private (0600): {}", file, ec.message());
+  TROAD_RETURN_IF_ERROR(Migrate(*db, migrations, clock));
+  return db;
 }
 
 }  // namespace troad::store

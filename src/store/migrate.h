@@ -5,7 +5,9 @@
 // Thread-safety: none; run at start-up.
 #pragma once
 
+#include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "core/clock.h"
@@ -21,5 +23,11 @@ struct Migration {
 };
 
 Status Migrate(Database& db, std::span<const Migration> migrations, const Clock& clock);
+
+// Opens the SQLite database `file` (creating it and its folder), makes it readable and
+// writable by its owner only — for databases that hold keys — and applies `migrations`.
+Result<std::unique_ptr<Database>> OpenPrivateSqlite(const std::string& file,
+                                                    std::span<const Migration> migrations,
+                                                    const Clock& clock);
 
 }  // namespace troad::store
