@@ -7,11 +7,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "core/file.h"
+#include "crypto/jose.h"
 #include "gateway/signed_part.h"
 #include "globalconf/model.h"
+#include "mydata/consent.h"
 #include "mydata/fetch.h"
 #include "mydata/package.h"
 #include "network_fixture.h"
+#include "test_files.h"
 
 namespace troad::testing {
 namespace {
@@ -58,10 +62,30 @@ TEST_F(MyDataFetchTest, TwoDatasetsArePackagedAndEachPartVerifiesWithoutTrusting
   auto second = Fetch(echo, "A123456789");
   ASSERT_TRUE(second) << second.error().ToString() << Diag();
 
+  // The consent record, signed as MyData signs it; its key published as MyData's /jwks.
+  auto key = crypto::PrivateKey::GenerateEcP256().value();
+  nlohmann::json jwk = crypto::PublicJwk(key.Public());
+  jwk["kid"] = "mydata-test";
+  const nlohmann::json jwks = {{"keys", {jwk}}};
+  mydata::ConsentRecord consent;
+  consent.consent_id = "5d3c7a52-2f4e-4c8e-9a55-0b6f3c4e7d2a";
+  consent.transaction = "tx-7";
+  consent.subject = "pairwise-subject";
+  consent.national_id_masked = "A12****789";
+  consent.datasets = {"household.members", "echo.person"};
+  consent.recipient_type = "self";
+  consent.purpose = "下載個人資料";
+  consent.legal_basis = "個人資料保護法第 6 條第 1 項第 6 款";
+  consent.acr = "urn:troad:loa:2";
+  consent.amr = {"otp"};
+  consent.consented_at = 1'790'000'000'000;
+  consent.expires_at = consent.consented_at + 1'200'000;
+  consent.issued_at = consent.consented_at;
+
   mydata::PackageContents contents;
   contents.transaction = "tx-7";
   contents.created_at = 1'790'000'000'000;
-  contents.consent_jws = "header.payload.signature";
+  contents.consent_jws = mydata::SignConsent(consent, key, "mydata-test").value();
   contents.parts = {*first, *second};
   auto zip = mydata::BuildPackage(contents, "a password of the person");
   ASSERT_TRUE(zip) << zip.error().ToString();
@@ -82,6 +106,42 @@ TEST_F(MyDataFetchTest, TwoDatasetsArePackagedAndEachPartVerifiesWithoutTrusting
     ASSERT_TRUE(rec && rec->size() == 1u);
     EXPECT_EQ(rec->front().issue, "tx-7");
   }
+  // `troad mydata package verify`, as the person or an auditor runs it.
+  const std::string zip_file = net().dir() + "/package.zip";
+  ASSERT_TRUE(WriteFileAtomically(zip_file, *zip, 0600));
+  ASSERT_TRUE(
+      WriteFileAtomically(net().dir() + "/password.txt", "a password of the person\n", 0600));
+  ASSERT_TRUE(WriteFileAtomically(net().dir() + "/jwks.json", jwks.dump(), 0644));
+  std::vector<std::string> verify = {TROAD_BINARY,      "mydata",
+                                     "package",         "verify",
+                                     "--file",          zip_file,
+                                     "--globalconf",    net().dir() + "/net/globalconf.json",
+                                     "--password-file", net().dir() + "/password.txt"};
+  auto checked = RunCommandLine(verify, net().dir() + "/verify.txt");
+  EXPECT_EQ(checked.status, 0) << checked.output;
+  EXPECT_NE(checked.output.find("household.members"), std::string::npos) << checked.output;
+  EXPECT_NE(checked.output.find("signed by TW/GOV/MOI"), std::string::npos) << checked.output;
+  EXPECT_NE(checked.output.find("consent record: not checked"), std::string::npos);
+  verify.push_back("--jwks");
+  verify.push_back(net().dir() + "/jwks.json");
+  checked = RunCommandLine(verify, net().dir() + "/verify.txt");
+  EXPECT_EQ(checked.status, 0) << checked.output;
+  EXPECT_NE(checked.output.find("covers every dataset"), std::string::npos) << checked.output;
+  // A package whose part was swapped for another signed answer (the echo body under the
+  // household's proof): the manifest was made for it, but the signature says no.
+  auto forged = contents;
+  forged.parts[0].body = second->body;
+  ASSERT_TRUE(WriteFileAtomically(
+      zip_file, mydata::BuildPackage(forged, "a password of the person").value(), 0600));
+  checked = RunCommandLine(verify, net().dir() + "/verify.txt");
+  EXPECT_EQ(checked.status, 1) << checked.output;
+  EXPECT_NE(checked.output.find("household.members:"), std::string::npos) << checked.output;
+  // Without the password, nothing is read.
+  verify.erase(verify.begin() + 8, verify.begin() + 10);
+  checked = RunCommandLine(verify, net().dir() + "/verify.txt");
+  EXPECT_EQ(checked.status, 1) << checked.output;
+  EXPECT_NE(checked.output.find("password is needed"), std::string::npos) << checked.output;
+
   // A part with another person's body does not verify.
   auto swapped = read->parts[0];
   swapped.body = second->body;

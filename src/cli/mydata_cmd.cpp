@@ -11,6 +11,10 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "gateway/signed_part.h"
+#include "globalconf/model.h"
+#include "mydata/consent.h"
+#include "mydata/package.h"
 #include "mydata/server.h"
 
 namespace troad::cli {
@@ -31,6 +35,10 @@ struct MyDataCommands {
   CLI::App* mydata = nullptr;
   CLI::App* init = nullptr;
   CLI::App* rotate_key = nullptr;
+  CLI::App* package_verify = nullptr;
+  std::string globalconf_file;
+  std::string jwks_file;
+  std::string password_file;
   RegistryCommands datasets;
   RegistryCommands providers;
 
@@ -175,6 +183,65 @@ int RunRegistries(const MyDataCommands& o) {
   return RunRegistry(o, o.providers, r);
 }
 
+// `troad mydata package verify`: what a person, a service provider or an auditor runs
+// on a package, trusting nothing MyData says — the manifest's digests, each part's
+// provider signature against the T-Road trust anchors of a global configuration, and
+// (with --jwks) the consent record against MyData's published keys and the datasets it
+// covers. Prints one line per part; exit 1 naming the first thing that fails.
+int VerifyPackage(const MyDataCommands& o) {
+  const char* cmd = "package verify";
+  auto zip = ReadFile(o.file);
+  if (!zip) return Fail(cmd, zip.error().message(), 2);
+  std::string password;
+  if (!o.password_file.empty()) {
+    auto text = ReadFile(o.password_file);
+    if (!text) return Fail(cmd, text.error().message(), 2);
+    password = text->substr(0, text->find('\n'));
+  } else if (const char* env = std::getenv("TROAD_PACKAGE_PASSWORD")) {
+    password = env;
+  }
+  auto conf = globalconf::GlobalConf::LoadFile(o.globalconf_file);
+  if (!conf) return Fail(cmd, "--globalconf: " + conf.error().message(), 2);
+  auto package = mydata::ReadPackage(*zip, password);
+  if (!package) return Fail(cmd, o.file + ": " + package.error().message(), 1);
+  std::printf("%s: transaction %s, %zu dataset(s); every file matches the manifest\n",
+              o.file.c_str(), package->transaction.c_str(), package->parts.size());
+  for (const auto& part : package->parts) {
+    auto h = gateway::VerifySignedPart({part.body, part.response_header, part.response_signature},
+                                       part.certificate_der, &(*conf)->trust());
+    if (!h) return Fail(cmd, part.dataset + ": " + h.error().message(), 1);
+    if (h->service.ToString() != part.service) {
+      return Fail(
+          cmd, part.dataset + ": signed for " + h->service.ToString() + ", not " + part.service, 1);
+    }
+    std::printf("  %-28s signed by %s at %s (%zu bytes)\n", part.dataset.c_str(),
+                h->service.provider.Member().ToString().c_str(),
+                FormatRfc3339(FromUnixMillis(h->time_ms)).c_str(), part.body.size());
+  }
+  if (o.jwks_file.empty()) {
+    std::printf("consent record: not checked (give --jwks with MyData's /jwks)\n");
+    return 0;
+  }
+  auto jwks_text = ReadFile(o.jwks_file);
+  if (!jwks_text) return Fail(cmd, jwks_text.error().message(), 2);
+  auto jwks = ParseJson(*jwks_text, o.jwks_file);
+  if (!jwks) return Fail(cmd, jwks.error().message(), 2);
+  auto consent = mydata::VerifyConsent(package->consent_jws, *jwks);
+  if (!consent) return Fail(cmd, "consent record: " + consent.error().message(), 1);
+  if (consent->transaction != package->transaction) {
+    return Fail(cmd, "consent record: it is for transaction " + consent->transaction, 1);
+  }
+  for (const auto& part : package->parts) {
+    if (std::find(consent->datasets.begin(), consent->datasets.end(), part.dataset) ==
+        consent->datasets.end()) {
+      return Fail(cmd, "consent record: " + part.dataset + " was not consented to", 1);
+    }
+  }
+  std::printf("consent record %s: signed by MyData, covers every dataset (%s)\n",
+              consent->consent_id.c_str(), consent->purpose.c_str());
+  return 0;
+}
+
 void AddRegistryCommands(MyDataCommands& o, RegistryCommands& c, const char* name, const char* help,
                          const char* what) {
   c.group = o.mydata->add_subcommand(name, help);
@@ -220,6 +287,21 @@ std::shared_ptr<MyDataCommands> AddMyDataCommands(CLI::App& app) {
   o->rotate_key = o->mydata->add_subcommand(
       "rotate-key", "Sign consent records with a new key now (old keys stay published)");
   o->rotate_key->add_option("-c,--config", o->config_file, "mydata.toml")->required();
+
+  auto* package = o->mydata->add_subcommand("package", "Packages of personal data");
+  package->require_subcommand(1);
+  o->package_verify = package->add_subcommand(
+      "verify",
+      "Check a package without trusting MyData: digests, each provider's signature, the consent "
+      "(the password, if any, from --password-file or TROAD_PACKAGE_PASSWORD)");
+  o->package_verify->add_option("--file", o->file, "the package (.zip)")->required();
+  o->package_verify
+      ->add_option("--globalconf", o->globalconf_file,
+                   "a T-Road global configuration (its trust anchors check the providers)")
+      ->required();
+  o->package_verify->add_option("--jwks", o->jwks_file, "MyData's /jwks, to check the consent");
+  o->package_verify->add_option("--password-file", o->password_file,
+                                "file whose first line is the package's password");
   return o;
 }
 
@@ -234,6 +316,7 @@ std::optional<int> RunMyDataCommand(const MyDataCommands& o) {
     std::printf("start it:             troad mydata --config %s\n", result->config_file.c_str());
     return 0;
   }
+  if (*o.package_verify) return VerifyPackage(o);
   if (*o.datasets.group || *o.providers.group || *o.rotate_key) return RunRegistries(o);
   if (o.config_file.empty()) {
     return Fail("", "--config mydata.toml is required (or `troad mydata init`)", 2);
