@@ -4,6 +4,7 @@
 
 #include "core/encoding.h"
 #include "core/json.h"
+#include "crypto/client_assertion.h"
 #include "crypto/hash.h"
 #include "crypto/jose.h"
 #include "crypto/random.h"
@@ -13,7 +14,7 @@ namespace {
 
 constexpr size_t kMaxRedirectUris = 20;
 constexpr int64_t kMaxAssertionLifetimeS = 300;
-constexpr std::string_view kJwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+constexpr std::string_view kJwtBearer = crypto::kJwtBearerAssertionType;
 constexpr std::string_view kColumns =
     "id, name, redirect_uris, auth_method, jwks, subject_type, national_id_allowed, enabled, "
     "created_at";
@@ -272,28 +273,14 @@ Result<Client> ClientRegistry::AuthenticateAssertion(std::string_view form_clien
                                                      std::string_view assertion,
                                                      std::string_view token_endpoint,
                                                      std::string_view issuer) {
-  auto jws = crypto::ParseJws(assertion);
-  if (!jws) {
-    return Fail(ErrorCode::kUnauthenticated, "client_assertion: {}", jws.error().message());
-  }
-  auto claims = ParseJson(jws->payload, "client_assertion claims", 8);
-  if (!claims || !claims->is_object()) {
-    return Fail(ErrorCode::kUnauthenticated, "client_assertion: the claims are not a JSON object");
-  }
-  auto str = [&](const char* name) -> std::string {
-    auto it = claims->find(name);
-    return it != claims->end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  std::string iss = str("iss");
-  if (iss.empty() || str("sub") != iss) {
-    return Fail(ErrorCode::kUnauthenticated, "client_assertion: iss and sub must be the client id");
-  }
-  if (!form_client_id.empty() && form_client_id != iss) {
+  TROAD_ASSIGN_OR_RETURN(auto parsed, crypto::ParseClientAssertion(assertion));
+  if (!form_client_id.empty() && form_client_id != parsed.client_id) {
     return Fail(ErrorCode::kUnauthenticated, "client_id differs from the client_assertion's iss");
   }
-  auto found = Get(iss);
+  auto found = Get(parsed.client_id);
   if (!found) {
-    return Fail(ErrorCode::kUnauthenticated, "unknown client \"{}\"", EscapeForLog(iss, 64));
+    return Fail(ErrorCode::kUnauthenticated, "unknown client \"{}\"",
+                EscapeForLog(parsed.client_id, 64));
   }
   const Client& c = *found;
   if (c.auth_method != ClientAuthMethod::kPrivateKeyJwt) {
@@ -301,70 +288,22 @@ Result<Client> ClientRegistry::AuthenticateAssertion(std::string_view form_clien
                 "client {} is registered for client_secret_basic, not private_key_jwt", c.id);
   }
   if (!c.enabled) return Fail(ErrorCode::kUnauthenticated, "client {} is disabled", c.id);
-  std::string kid = jws->header.contains("kid") && jws->header["kid"].is_string()
-                        ? jws->header["kid"].get<std::string>()
-                        : std::string();
-  bool verified = false;
-  for (const auto& jwk : c.jwks["keys"]) {
-    if (!kid.empty() && jwk.value("kid", std::string()) != kid) continue;
-    auto key = crypto::PublicKeyFromJwk(jwk);
-    if (key && crypto::VerifyJws(*jws, *key)) {
-      verified = true;
-      break;
-    }
-  }
-  if (!verified) {
-    return Fail(ErrorCode::kUnauthenticated,
-                "client_assertion: the signature does not verify with any registered key of {}",
-                c.id);
-  }
   // aud: the issuer or the token endpoint, alone or in an array.
-  bool aud_ok = false;
-  if (auto it = claims->find("aud"); it != claims->end()) {
-    auto matches = [&](const nlohmann::json& a) {
-      return a.is_string() &&
-             (a.get<std::string>() == issuer || a.get<std::string>() == token_endpoint);
-    };
-    if (it->is_array()) {
-      for (const auto& a : *it) aud_ok = aud_ok || matches(a);
-    } else {
-      aud_ok = matches(*it);
-    }
-  }
-  if (!aud_ok) {
-    return Fail(ErrorCode::kUnauthenticated,
-                "client_assertion: aud must be the issuer or the token endpoint");
-  }
-  int64_t now_s = clock_.NowMillis() / 1000;
-  auto exp_it = claims->find("exp");
-  if (exp_it == claims->end() || !exp_it->is_number_integer()) {
-    return Fail(ErrorCode::kUnauthenticated, "client_assertion: exp is missing");
-  }
-  int64_t exp = exp_it->get<int64_t>();
-  if (exp < now_s - 30) return Fail(ErrorCode::kUnauthenticated, "client_assertion has expired");
-  if (exp > now_s + kMaxAssertionLifetimeS) {
-    return Fail(ErrorCode::kUnauthenticated, "client_assertion: exp is more than {} s ahead",
-                kMaxAssertionLifetimeS);
-  }
-  if (auto nbf = claims->find("nbf");
-      nbf != claims->end() && nbf->is_number_integer() && nbf->get<int64_t>() > now_s + 30) {
-    return Fail(ErrorCode::kUnauthenticated, "client_assertion is not valid yet (nbf)");
-  }
-  std::string jti = str("jti");
-  if (jti.empty() || jti.size() > 200) {
-    return Fail(ErrorCode::kUnauthenticated, "client_assertion: jti is missing or too long");
-  }
+  const std::string audiences[] = {std::string(issuer), std::string(token_endpoint)};
+  TROAD_ASSIGN_OR_RETURN(auto verified, crypto::VerifyClientAssertion(parsed, c.jwks, audiences,
+                                                                      clock_.NowMillis() / 1000,
+                                                                      kMaxAssertionLifetimeS));
   TROAD_RETURN_IF_ERROR(db_.Execute("DELETE FROM client_assertions WHERE expires_at < ?",
                                     {clock_.NowMillis() - 60'000}));
-  auto used =
-      db_.Query("SELECT 1 FROM client_assertions WHERE client = ? AND jti = ?", {c.id, jti});
+  auto used = db_.Query("SELECT 1 FROM client_assertions WHERE client = ? AND jti = ?",
+                        {c.id, verified.jti});
   if (!used) return Fail(used.error());
   if (!used->empty()) {
     return Fail(ErrorCode::kUnauthenticated, "client_assertion: jti was already used (replay)");
   }
   TROAD_RETURN_IF_ERROR(
       db_.Execute("INSERT INTO client_assertions (client, jti, expires_at) VALUES (?, ?, ?)",
-                  {c.id, jti, (exp + 60) * 1000}));
+                  {c.id, verified.jti, (verified.exp + 60) * 1000}));
   return c;
 }
 
