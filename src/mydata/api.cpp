@@ -40,18 +40,19 @@ Api::Api(store::Database& db, const Clock& clock, ApiOptions options)
       options_(std::move(options)),
       catalogue_(db, clock),
       providers_(db, clock),
+      transactions_(db, clock),
       keys_(db, clock, options_.consent_keys) {}
 
 void Api::Audit(std::string_view event, std::string_view outcome, std::string_view subject,
-                std::string_view remote, std::string_view detail) {
+                std::string_view remote, std::string_view detail, std::string_view actor) {
   auto st = db_.Execute(
       "INSERT INTO audit (at, event, outcome, actor, subject, remote, detail) "
       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-      {clock_.NowMillis(), std::string(event), std::string(outcome), std::string("operator"),
+      {clock_.NowMillis(), std::string(event), std::string(outcome), std::string(actor),
        std::string(subject), std::string(remote), std::string(detail)});
   if (!st) spdlog::error("audit: {}", st.error().message());
-  spdlog::log(outcome == "ok" ? spdlog::level::info : spdlog::level::warn, "{} {} {} remote={} {}",
-              event, outcome, subject, remote, detail);
+  spdlog::log(outcome == "ok" ? spdlog::level::info : spdlog::level::warn,
+              "{} {} {} actor={} remote={} {}", event, outcome, subject, actor, remote, detail);
 }
 
 http::Response Api::Serve(const http::Request& req, std::string_view remote) {
@@ -72,6 +73,7 @@ http::Response Api::Serve(const http::Request& req, std::string_view remote) {
     return res;
   }
   if (path.starts_with("/api/v1/")) return Management(req, path, remote);
+  if (path.starts_with("/api/sp/v1/")) return ServiceProviderApi(req, path, remote);
   return JsonError(404, "not_found", "no such resource");
 }
 

@@ -30,6 +30,7 @@ Result<MyDataConfig> MyDataConfig::Load(const std::string& path) {
   } else if (c.public_url.find('?') != std::string::npos) {
     mydata.Error("public_url", "must not have a query");
   }
+  c.api.public_url = c.public_url;
   c.data_dir = resolve(mydata.String("data_dir", "data"));
 
   ConfigSection keys = root.Section("keys");

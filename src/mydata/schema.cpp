@@ -54,11 +54,37 @@ CREATE TABLE audit (
 );
 )sql";
 
+// Transactions (mydata/transactions.h) and the private_key_jwt assertions already used
+// by service providers (each jti once, until it expires).
+constexpr std::string_view kTransactionsSql = R"sql(
+CREATE TABLE transactions (
+  id TEXT PRIMARY KEY,
+  ref_hash TEXT NOT NULL UNIQUE,
+  mode TEXT NOT NULL,
+  service_provider TEXT NOT NULL,
+  datasets TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  return_uri TEXT NOT NULL,
+  state TEXT NOT NULL,
+  deadline_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX transactions_by_deadline ON transactions (state, deadline_at);
+CREATE TABLE client_assertions (
+  client TEXT NOT NULL,
+  jti TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (client, jti)
+);
+)sql";
+
 constexpr store::Migration kMigrations[] = {
     {1, "create the dataset catalogue", kCatalogueSql},
     {2, "create service providers and the audit log", kServiceProvidersSql},
     // The keys consent records are signed with (store/signing_keys.h).
     {3, "create the consent signing keys", store::kSigningKeysTableSql},
+    {4, "create transactions and used client assertions", kTransactionsSql},
 };
 
 }  // namespace
