@@ -23,7 +23,8 @@ jobs="${JOBS:-$(nproc)}"
 # and demo run (python3 for the sample agencies, curl as an X-Road client, openssl as
 # the outside verifier of certificates and signatures, sqlite3 to read message logs,
 # 7z to read MyData's AES-encrypted packages as a person would, Python's cryptography
-# as a second AES-GCM implementation to check ours against).
+# as a second AES-GCM implementation to check ours against, aiosmtpd as the mail relay
+# MyData's notices are sent to).
 # The browser tests also need Chromium and Node.js (below); Node's npm fetches
 # playwright-core and openid-client from the npm registry when they first run.
 packages=(
@@ -31,8 +32,8 @@ packages=(
   libboost1.81-dev libssl-dev openssl libsqlite3-dev sqlite3
   nlohmann-json3-dev libsimdjson-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libargon2-dev libqrencode-dev argon2
-  libcbor-dev libzip-dev
-  python3 python3-cryptography curl ca-certificates p7zip-full
+  libcbor-dev libzip-dev libcurl4-openssl-dev
+  python3 python3-cryptography python3-aiosmtpd curl ca-certificates p7zip-full
 )
 
 # Installs those of the given Debian packages that are not installed yet.

@@ -4,13 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +22,7 @@
 
 #include "core/config.h"
 #include "crypto/random.h"
+#include "crypto/test_util.h"
 #include "store/database.h"
 
 #ifndef TROAD_BINARY
@@ -74,7 +75,7 @@ std::string Lower(std::string s) {
 }
 
 // Python from Debian first: a version manager's shim in PATH can take seconds to start.
-std::string Python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; }
+std::string Python() { return crypto::testutil::Python3(); }
 
 // Waits until every port accepts, failing early when the child has exited.
 Status WaitForChildPorts(Subprocess& child, const std::string& name,

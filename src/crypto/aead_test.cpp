@@ -42,8 +42,8 @@ TEST(AeadTest, AnotherImplementationAgrees) {
       "print(a.decrypt(s[:12], s[12:], b'row-7').decode()); "
       "n=b'0123456789ab'; print(base64.b64encode(n+a.encrypt(n, b'from python', "
       "b'row-8')).decode())";
-  auto r = testutil::RunCommand(
-      dir, "python3 -c \"" + script + "\" " + Base64Encode(key) + " " + Base64Encode(*sealed));
+  auto r = testutil::RunCommand(dir, testutil::Python3() + " -c \"" + script + "\" " +
+                                         Base64Encode(key) + " " + Base64Encode(*sealed));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   ASSERT_EQ(r.output.substr(0, r.output.find('\n')), "personal data");
   std::string theirs = r.output.substr(r.output.find('\n') + 1);

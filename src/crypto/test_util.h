@@ -89,6 +89,12 @@ inline std::string OpensslCaTime(SystemTime t) {
 }
 
 // The cross-checks need the `openssl` command (Debian package `openssl`).
+// Debian's Python when there is one: the tests use the modules Debian packages for it
+// (python3-cryptography, python3-aiosmtpd), which another python3 first on PATH may lack.
+inline std::string Python3() {
+  return std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
 inline bool HaveOpensslCli() { return std::system("openssl version > /dev/null 2>&1") == 0; }
 
 #define TROAD_REQUIRE_OPENSSL_CLI()                                                       \

@@ -10,6 +10,7 @@ namespace troad::mydata {
 namespace {
 
 using crypto::testutil::ExpectError;
+using crypto::testutil::Python3;
 using crypto::testutil::RunCommand;
 
 PackagePart Part(std::string dataset, std::string body) {
@@ -64,14 +65,15 @@ TEST_F(PackageTest, OrdinaryZipToolsReadItAndTheManifestHoldsTheDigests) {
   std::string path = Write("package.zip", *zip);
   // Python's zipfile as the outside reader: every CRC checks, the names are as documented,
   // and the manifest's digest of the body is the body's SHA-256.
-  auto listed = RunCommand(dir_,
-                           "python3 -c \"import zipfile,json,hashlib,sys; "
+  auto listed =
+      RunCommand(dir_, Python3() +
+                           " -c \"import zipfile,json,hashlib,sys; "
                            "z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
                            "m=json.loads(z.read('manifest.json')); "
                            "b=z.read('household.members/data.json'); "
                            "assert m['sha256']['household.members/data.json']=="
                            "hashlib.sha256(b).hexdigest(); print(sorted(z.namelist()))\" " +
-                               path);
+                           path);
   ASSERT_EQ(listed.exit_code, 0) << listed.output;
   for (const char* name :
        {"manifest.json", "consent.jws", "household.members/data.json",
@@ -113,12 +115,13 @@ TEST_F(PackageTest, AChangedOrAddedFileIsFoundAndNamed) {
   // manifest's digest can tell), and with a file the manifest does not list.
   auto changed = RunCommand(
       dir_,
-      "python3 -c \"import zipfile,sys; s=zipfile.ZipFile(sys.argv[1]); "
-      "d=zipfile.ZipFile(sys.argv[2],'w'); "
-      "[d.writestr(n, s.read(n) if n!='nhi.card/data.json' else b'{\\\"insured\\\":false}')"
-      " for n in s.namelist()]; d.close(); "
-      "e=zipfile.ZipFile(sys.argv[3],'w'); [e.writestr(n, s.read(n)) for n in s.namelist()]; "
-      "e.writestr('extra.txt', b'x'); e.close()\" " +
+      Python3() +
+          " -c \"import zipfile,sys; s=zipfile.ZipFile(sys.argv[1]); "
+          "d=zipfile.ZipFile(sys.argv[2],'w'); "
+          "[d.writestr(n, s.read(n) if n!='nhi.card/data.json' else b'{\\\"insured\\\":false}')"
+          " for n in s.namelist()]; d.close(); "
+          "e=zipfile.ZipFile(sys.argv[3],'w'); [e.writestr(n, s.read(n)) for n in s.namelist()]; "
+          "e.writestr('extra.txt', b'x'); e.close()\" " +
           path + " " + dir_.File("changed.zip") + " " + dir_.File("extra.zip"));
   ASSERT_EQ(changed.exit_code, 0) << changed.output;
   ExpectError(ReadPackage(crypto::testutil::ReadFile(dir_.File("changed.zip"))),
