@@ -26,8 +26,9 @@ Result<http::Request> BuildFetchRequest(const FetchOptions& o, const Dataset& da
                                         std::string_view national_id,
                                         std::string_view transaction) {
   TROAD_ASSIGN_OR_RETURN(std::string path, DatasetPathFor(dataset, national_id));
-  TROAD_ASSIGN_OR_RETURN(auto url, http::ParseUrl(o.gateway_url));
-  std::string base = url.path == "/" ? "" : url.path;
+  auto url = http::ParseUrl(o.gateway_url);
+  if (!url) return Fail(url.error());
+  std::string base = url->path == "/" ? std::string() : url->path;
   while (base.ends_with("/")) base.pop_back();
   http::Request req(bhttp::verb::get, base + "/r1/" + dataset.service.ToString() + path, 11);
   req.set("X-Road-Client", o.client.ToString());
