@@ -124,4 +124,16 @@ Result<std::string> SetCookie(std::string_view name, std::string_view value,
   return out;
 }
 
+std::vector<std::string> SplitSpaces(std::string_view text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = text.find(' ', i);
+    if (j == std::string_view::npos) j = text.size();
+    if (j > i) out.emplace_back(text.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
 }  // namespace troad::http

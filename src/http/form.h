@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -47,6 +48,10 @@ Result<Form> ParseForm(std::string_view text);
 std::string_view QueryOf(std::string_view target);
 // The path of a request target, without the query.
 std::string_view PathOf(std::string_view target);
+
+// A space-delimited parameter (OAuth's scope, acr_values; MyData's datasets) as its
+// items, empty items dropped.
+std::vector<std::string> SplitSpaces(std::string_view text);
 
 // Encodes one name=value pair the way ParseForm reads it (spaces as %20).
 std::string FormPair(std::string_view name, std::string_view value);

@@ -62,5 +62,12 @@ TEST(FormTest, SetCookieCarriesTheSecurityAttributes) {
   EXPECT_FALSE(SetCookie("s", "v", {.same_site = "Sometimes"}));
 }
 
+TEST(FormTest, SpaceDelimitedParametersSplitIntoTheirItems) {
+  EXPECT_EQ(SplitSpaces("openid  national_id "),
+            (std::vector<std::string>{"openid", "national_id"}));
+  EXPECT_TRUE(SplitSpaces("").empty());
+  EXPECT_TRUE(SplitSpaces("   ").empty());
+}
+
 }  // namespace
 }  // namespace troad::http

@@ -15,18 +15,6 @@ bool Unreserved(char c) {
          c == '.' || c == '_' || c == '~';
 }
 
-std::vector<std::string> SplitSpaces(std::string_view text) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find(' ', i);
-    if (j == std::string_view::npos) j = text.size();
-    if (j > i) out.emplace_back(text.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string_view MethodName(Method method) {
@@ -170,7 +158,7 @@ Result<AuthorizationRequest> AuthorizationRequest::FromJson(const nlohmann::json
 }
 
 bool AuthorizationRequest::HasScope(std::string_view wanted) const {
-  for (const auto& s : SplitSpaces(scope)) {
+  for (const auto& s : http::SplitSpaces(scope)) {
     if (s == wanted) return true;
   }
   return false;
@@ -213,7 +201,7 @@ tl::expected<AuthorizationRequest, AuthorizationError> ValidateAuthorizationRequ
   }
   r.scope = query.Value("scope");
   if (!r.HasScope("openid")) return back("invalid_scope", "scope must include openid");
-  for (const auto& s : SplitSpaces(r.scope)) {
+  for (const auto& s : http::SplitSpaces(r.scope)) {
     if (s != "openid" && s != "profile" && s != "national_id") {
       return back("invalid_scope", fmt::format("unknown scope \"{}\"", EscapeForLog(s, 40)));
     }
@@ -247,7 +235,7 @@ tl::expected<AuthorizationRequest, AuthorizationError> ValidateAuthorizationRequ
     }
     r.max_age_s = v;
   }
-  r.acr_values = SplitSpaces(query.Value("acr_values"));
+  r.acr_values = http::SplitSpaces(query.Value("acr_values"));
   if (r.acr_values.size() > 8) return back("invalid_request", "too many acr_values");
   for (const auto& acr : r.acr_values) {
     if (auto st = ValidateAcr(acr); !st) return back("invalid_request", st.error().message());

@@ -27,18 +27,6 @@ http::Response Refusal(unsigned status, std::string_view error, std::string_view
   return http::JsonResponse(status, {{"error", error}, {"error_description", description}});
 }
 
-std::vector<std::string> SplitSpaces(std::string_view text) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find(' ', i);
-    if (j == std::string_view::npos) j = text.size();
-    if (j > i) out.emplace_back(text.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<ServiceProvider> Api::AuthenticateServiceProvider(const http::Form& form,
@@ -133,7 +121,7 @@ http::Response Api::ServiceProviderApi(const http::Request& req, std::string_vie
       return refuse(403, "access_denied",
                     sp->id + " is not registered for the " + mode_name + " mode");
     }
-    std::vector<std::string> datasets = SplitSpaces(form->Value("datasets"));
+    std::vector<std::string> datasets = http::SplitSpaces(form->Value("datasets"));
     if (datasets.empty() || datasets.size() > kMaxDatasetsPerRequest) {
       return refuse(400, "invalid_request", "datasets: 1 to 50 catalogue ids, space-separated");
     }
