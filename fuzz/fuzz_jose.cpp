@@ -1,6 +1,6 @@
-// Fuzzes the JOSE parsers the identity centre applies to relying parties' input:
-// compact JWS (client assertions, crypto::ParseJws) and JWKs (registered client keys,
-// crypto::PublicKeyFromJwk). Beyond not crashing: a parsed JWS has an object header with
+// Fuzzes the JOSE parsers the identity centre and MyData apply to their clients' input:
+// compact JWS (crypto::ParseJws), client assertions (crypto::ParseClientAssertion) and
+// JWKs (registered client keys, crypto::PublicKeyFromJwk). Beyond not crashing: a parsed JWS has an object header with
 // a string "alg" and signs exactly the first two segments it was given; an accepted JWK
 // gives a key that passes CheckStrength and whose JWK imports back to the same key.
 #include <cstddef>
@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/client_assertion.h"
 #include "crypto/jose.h"
 #include "fuzz_check.h"
 
@@ -19,6 +20,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(jws->header.is_object());
     FUZZ_CHECK(jws->header["alg"].is_string());
     FUZZ_CHECK(input.starts_with(jws->signing_input));
+  }
+  if (auto assertion = crypto::ParseClientAssertion(input)) {
+    FUZZ_CHECK(!assertion->client_id.empty());
+    FUZZ_CHECK(assertion->claims.is_object());
+    FUZZ_CHECK(assertion->claims["sub"] == assertion->client_id);
   }
   auto json = nlohmann::json::parse(input, nullptr, /*allow_exceptions=*/false);
   if (!json.is_discarded()) {

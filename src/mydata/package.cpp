@@ -178,6 +178,14 @@ Result<PackageContents> ReadPackage(std::string_view zip, std::string_view passw
       return Fail(ErrorCode::kInvalidArgument, "{}: {} bytes, over the limit of {}",
                   EscapeForLog(name, 100), st.size, kMaxPackageEntryBytes);
     }
+    // Entries are plain or AES-256 (what BuildPackage writes). Anything else is refused
+    // here, before libzip tries it (libzip 1.7 leaks on an unsupported method).
+    if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE &&
+        st.encryption_method != ZIP_EM_AES_256) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "{}: encrypted with a method other than AES-256 (0x{:04x})",
+                  EscapeForLog(name, 100), st.encryption_method);
+    }
     zip_file_t* f = zip_fopen_index(z.get(), static_cast<zip_uint64_t>(i), 0);
     if (f == nullptr) {
       int code = zip_error_code_zip(zip_get_error(z.get()));

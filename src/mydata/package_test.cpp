@@ -105,6 +105,16 @@ TEST_F(PackageTest, WithAPasswordEveryEntryIsAes256Encrypted) {
   ExpectError(ReadPackage(*zip, "not the password"), ErrorCode::kUnauthenticated, "wrong password");
   ExpectError(ReadPackage(*zip), ErrorCode::kUnauthenticated, "password is needed");
   ExpectError(BuildPackage(Contents(), "short"), ErrorCode::kInvalidArgument, "8 to 128");
+
+  // The same files under the weak legacy ZIP encryption (ZipCrypto), made by 7-Zip:
+  // refused by name, not opened.
+  const std::string x = dir_.File("x");
+  auto legacy = RunCommand(dir_, "mkdir -p " + x + " && cd " + x + " && 7z x -p'" + password +
+                                     "' " + path + " > /dev/null && 7z a -tzip -mem=ZipCrypto -p'" +
+                                     password + "' " + dir_.File("legacy.zip") + " . > /dev/null");
+  ASSERT_EQ(legacy.exit_code, 0) << legacy.output;
+  ExpectError(ReadPackage(crypto::testutil::ReadFile(dir_.File("legacy.zip")), password),
+              ErrorCode::kInvalidArgument, "other than AES-256");
 }
 
 TEST_F(PackageTest, AChangedOrAddedFileIsFoundAndNamed) {
