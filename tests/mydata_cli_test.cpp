@@ -17,6 +17,9 @@
 #include "crypto/jose.h"
 #include "crypto/random.h"
 #include "http/client.h"
+#include "mydata/consent.h"
+#include "store/database.h"
+#include "store/signing_keys.h"
 #include "test_files.h"
 
 #ifndef TROAD_BINARY
@@ -71,7 +74,6 @@ class MyDataCliTest : public TroadCliTest {
         {"allowed_sources", {"127.0.0.1"}},
         {"purposes", {"房屋貸款申請"}}};
   }
-
 };
 
 TEST_F(MyDataCliTest, BadInputIsRefusedWithTheReason) {
@@ -181,6 +183,44 @@ TEST_F(MyDataCliTest, TheServerServesItsManagementApiAndStopsOnSigterm) {
   res = call(http::bhttp::verb::get, "/jwks");
   ASSERT_EQ(res.result_int(), 200u);
   EXPECT_EQ(nlohmann::json::parse(res.body())["keys"].size(), 2u);
+
+  // An auditor checks a consent record MyData signed against the /jwks it serves.
+  {
+    auto db = store::OpenSqlite((dir_ / "mydata" / "data" / "mydata.db").string());
+    ASSERT_TRUE(db) << db.error().ToString();
+    store::SigningKeys keys(**db, SystemClock::Get(), {});
+    auto current = keys.Current();
+    ASSERT_TRUE(current) << current.error().ToString();
+    mydata::ConsentRecord record;
+    record.consent_id = "7a1c2e4f-0b3d-4e5f-8a9b-0c1d2e3f4a5b";
+    record.transaction = "tx-audit";
+    record.subject = "pairwise-subject";
+    record.national_id_masked = "A12****789";
+    record.datasets = {"household.members"};
+    record.recipient_type = "self";
+    record.purpose = "下載";
+    record.legal_basis = "個人資料保護法第 6 條第 1 項第 6 款";
+    record.acr = "urn:troad:loa:2";
+    record.amr = {"otp"};
+    record.consented_at = 1'790'000'000'000;
+    record.expires_at = record.consented_at + 1'200'000;
+    record.issued_at = record.consented_at;
+    auto jws = mydata::SignConsent(record, current->key, current->kid);
+    ASSERT_TRUE(jws);
+    WriteText((dir_ / "record.jws").string(), *jws + "\n");
+    WriteText((dir_ / "jwks.json").string(), res.body());
+    auto ok = Troad({"mydata", "consent", "verify", "--file", (dir_ / "record.jws").string(),
+                     "--jwks", (dir_ / "jwks.json").string()});
+    EXPECT_EQ(ok.status, 0) << ok.output;
+    EXPECT_NE(ok.output.find("7a1c2e4f-0b3d-4e5f-8a9b-0c1d2e3f4a5b"), std::string::npos)
+        << ok.output;
+    std::string forged = *jws;
+    forged[forged.find('.') + 5] ^= 1;
+    WriteText((dir_ / "record.jws").string(), forged);
+    auto bad = Troad({"mydata", "consent", "verify", "--file", (dir_ / "record.jws").string(),
+                      "--jwks", (dir_ / "jwks.json").string()});
+    EXPECT_EQ(bad.status, 1) << bad.output;
+  }
 
   ::kill(server->pid(), SIGTERM);
   int status = server->Wait(20s);

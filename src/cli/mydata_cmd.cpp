@@ -36,6 +36,7 @@ struct MyDataCommands {
   CLI::App* init = nullptr;
   CLI::App* rotate_key = nullptr;
   CLI::App* package_verify = nullptr;
+  CLI::App* consent_verify = nullptr;
   std::string globalconf_file;
   std::string jwks_file;
   std::string password_file;
@@ -242,6 +243,27 @@ int VerifyPackage(const MyDataCommands& o) {
   return 0;
 }
 
+// `troad mydata consent verify`: an auditor's check of one consent record (a compact
+// JWS) against MyData's published keys; prints the record.
+int VerifyConsentRecord(const MyDataCommands& o) {
+  const char* cmd = "consent verify";
+  auto jws = ReadFile(o.file);
+  if (!jws) return Fail(cmd, jws.error().message(), 2);
+  auto jwks_text = ReadFile(o.jwks_file);
+  if (!jwks_text) return Fail(cmd, jwks_text.error().message(), 2);
+  auto jwks = ParseJson(*jwks_text, o.jwks_file);
+  if (!jwks) return Fail(cmd, jwks.error().message(), 2);
+  std::string compact = *jws;
+  while (!compact.empty() && (compact.back() == '\n' || compact.back() == '\r')) {
+    compact.pop_back();
+  }
+  auto record = mydata::VerifyConsent(compact, *jwks);
+  if (!record) return Fail(cmd, record.error().message(), 1);
+  std::printf("consent record signed by MyData:\n%s\n",
+              mydata::ConsentToJson(*record).dump(2).c_str());
+  return 0;
+}
+
 void AddRegistryCommands(MyDataCommands& o, RegistryCommands& c, const char* name, const char* help,
                          const char* what) {
   c.group = o.mydata->add_subcommand(name, help);
@@ -302,6 +324,14 @@ std::shared_ptr<MyDataCommands> AddMyDataCommands(CLI::App& app) {
   o->package_verify->add_option("--jwks", o->jwks_file, "MyData's /jwks, to check the consent");
   o->package_verify->add_option("--password-file", o->password_file,
                                 "file whose first line is the package's password");
+
+  auto* consent = o->mydata->add_subcommand("consent", "Signed consent records");
+  consent->require_subcommand(1);
+  o->consent_verify = consent->add_subcommand(
+      "verify", "Check a consent record (compact JWS) against MyData's published keys");
+  o->consent_verify->add_option("--file", o->file, "the record (a file holding the JWS)")
+      ->required();
+  o->consent_verify->add_option("--jwks", o->jwks_file, "MyData's /jwks (a file)")->required();
   return o;
 }
 
@@ -317,6 +347,7 @@ std::optional<int> RunMyDataCommand(const MyDataCommands& o) {
     return 0;
   }
   if (*o.package_verify) return VerifyPackage(o);
+  if (*o.consent_verify) return VerifyConsentRecord(o);
   if (*o.datasets.group || *o.providers.group || *o.rotate_key) return RunRegistries(o);
   if (o.config_file.empty()) {
     return Fail("", "--config mydata.toml is required (or `troad mydata init`)", 2);

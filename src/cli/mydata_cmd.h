@@ -6,6 +6,7 @@
 //   troad mydata sp add|update|list|show|disable|enable …            service providers
 //   troad mydata rotate-key --config mydata.toml
 //   troad mydata package verify --file P.zip --globalconf G.json [--jwks J] [--password-file F]
+//   troad mydata consent verify --file record.jws --jwks J
 // The files are the management API's JSON (docs/mydata.md, "Management API"). The
 // commands open the database directly (SQLite allows it while MyData runs); the
 // management API (/api/v1) does the same over HTTP.
