@@ -224,6 +224,10 @@ Result<std::unique_ptr<Central>> Central::Create(CentralConfig config, const Clo
 
   TROAD_ASSIGN_OR_RETURN(
       auto ssl, http::MakeServerTlsContextFromFiles(cfg.tls_certificate_file, cfg.tls_key_file));
+  if (!ssl) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "[keys] tls_certificate and tls_key: the central serves HTTPS only");
+  }
   TROAD_ASSIGN_OR_RETURN(auto listen, http::ListenEndpoint(cfg.listen));
   http::ServerOptions options;
   options.server_name = "troad-central";

@@ -144,6 +144,7 @@ Result<std::shared_ptr<SslContext>> MakeServerTlsContext(const TlsOptions& optio
 
 Result<std::shared_ptr<SslContext>> MakeServerTlsContextFromFiles(const std::string& certificate,
                                                                   const std::string& key) {
+  if (certificate.empty() && key.empty()) return std::shared_ptr<SslContext>();
   TlsOptions tls;
   auto pem = ReadFile(certificate);
   if (!pem) return Fail(std::move(pem.error()).Context("tls_certificate"));

@@ -36,6 +36,7 @@ Result<std::shared_ptr<SslContext>> MakeServerTlsContext(const TlsOptions& optio
 // A server context for people's browsers and other HTTPS clients (TLS 1.2 and 1.3, no
 // client certificates) from a PEM certificate file (leaf first, then intermediates) and
 // a PEM key file: [keys] tls_certificate / tls_key of the central, the idp and MyData.
+// Both empty: null, i.e. plain HTTP (the idp and MyData on loopback or behind a proxy).
 Result<std::shared_ptr<SslContext>> MakeServerTlsContextFromFiles(const std::string& certificate,
                                                                   const std::string& key);
 

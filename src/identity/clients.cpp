@@ -8,6 +8,7 @@
 #include "crypto/hash.h"
 #include "crypto/jose.h"
 #include "crypto/random.h"
+#include "store/client_assertions.h"
 
 namespace troad::identity {
 namespace {
@@ -293,17 +294,8 @@ Result<Client> ClientRegistry::AuthenticateAssertion(std::string_view form_clien
   TROAD_ASSIGN_OR_RETURN(auto verified, crypto::VerifyClientAssertion(parsed, c.jwks, audiences,
                                                                       clock_.NowMillis() / 1000,
                                                                       kMaxAssertionLifetimeS));
-  TROAD_RETURN_IF_ERROR(db_.Execute("DELETE FROM client_assertions WHERE expires_at < ?",
-                                    {clock_.NowMillis() - 60'000}));
-  auto used = db_.Query("SELECT 1 FROM client_assertions WHERE client = ? AND jti = ?",
-                        {c.id, verified.jti});
-  if (!used) return Fail(used.error());
-  if (!used->empty()) {
-    return Fail(ErrorCode::kUnauthenticated, "client_assertion: jti was already used (replay)");
-  }
   TROAD_RETURN_IF_ERROR(
-      db_.Execute("INSERT INTO client_assertions (client, jti, expires_at) VALUES (?, ?, ?)",
-                  {c.id, verified.jti, (verified.exp + 60) * 1000}));
+      store::AcceptJtiOnce(db_, c.id, verified.jti, verified.exp, clock_.NowMillis()));
   return c;
 }
 

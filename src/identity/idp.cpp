@@ -83,11 +83,8 @@ Result<std::unique_ptr<Idp>> Idp::Create(IdpConfig config, const Clock& clock) {
   TROAD_ASSIGN_OR_RETURN(bool rotated, idp->provider_->keys().EnsureCurrent());
   if (rotated) spdlog::info("new ID token signing key");
 
-  std::shared_ptr<http::SslContext> ssl;
-  if (!cfg.tls_certificate_file.empty()) {
-    TROAD_ASSIGN_OR_RETURN(
-        ssl, http::MakeServerTlsContextFromFiles(cfg.tls_certificate_file, cfg.tls_key_file));
-  }
+  TROAD_ASSIGN_OR_RETURN(
+      auto ssl, http::MakeServerTlsContextFromFiles(cfg.tls_certificate_file, cfg.tls_key_file));
   TROAD_ASSIGN_OR_RETURN(auto listen, http::ListenEndpoint(cfg.listen));
   http::ServerOptions options;
   options.server_name = "troad-idp";

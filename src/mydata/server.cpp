@@ -69,11 +69,8 @@ Result<std::unique_ptr<MyData>> MyData::Create(MyDataConfig config, const Clock&
   TROAD_ASSIGN_OR_RETURN(bool rotated, m->api_->consent_keys().EnsureCurrent());
   if (rotated) spdlog::info("new consent signing key");
 
-  std::shared_ptr<http::SslContext> ssl;
-  if (!cfg.tls_certificate_file.empty()) {
-    TROAD_ASSIGN_OR_RETURN(
-        ssl, http::MakeServerTlsContextFromFiles(cfg.tls_certificate_file, cfg.tls_key_file));
-  }
+  TROAD_ASSIGN_OR_RETURN(
+      auto ssl, http::MakeServerTlsContextFromFiles(cfg.tls_certificate_file, cfg.tls_key_file));
   TROAD_ASSIGN_OR_RETURN(auto listen, http::ListenEndpoint(cfg.listen));
   http::ServerOptions options;
   options.server_name = "troad-mydata";

@@ -12,6 +12,7 @@
 #include "core/encoding.h"
 #include "crypto/client_assertion.h"
 #include "mydata/api.h"
+#include "store/client_assertions.h"
 
 namespace troad::mydata {
 namespace {
@@ -52,17 +53,7 @@ Result<ServiceProvider> Api::AuthenticateServiceProvider(const http::Form& form,
   const int64_t now = clock_.NowMillis();
   TROAD_ASSIGN_OR_RETURN(auto verified,
                          crypto::VerifyClientAssertion(parsed, sp->jwks, audiences, now / 1000));
-  TROAD_RETURN_IF_ERROR(
-      db_.Execute("DELETE FROM client_assertions WHERE expires_at < ?", {now - 60'000}));
-  TROAD_ASSIGN_OR_RETURN(auto used,
-                         db_.Query("SELECT 1 FROM client_assertions WHERE client = ? AND jti = ?",
-                                   {sp->id, verified.jti}));
-  if (!used.empty()) {
-    return Fail(ErrorCode::kUnauthenticated, "client_assertion: jti was already used (replay)");
-  }
-  TROAD_RETURN_IF_ERROR(
-      db_.Execute("INSERT INTO client_assertions (client, jti, expires_at) VALUES (?, ?, ?)",
-                  {sp->id, verified.jti, (verified.exp + 60) * 1000}));
+  TROAD_RETURN_IF_ERROR(store::AcceptJtiOnce(db_, sp->id, verified.jti, verified.exp, now));
   // Authenticated; now whether it may call at all, and from there.
   if (!sp->enabled) {
     return Fail(ErrorCode::kPermissionDenied, "service provider {} is disabled", sp->id);
